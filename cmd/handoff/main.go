@@ -1,0 +1,88 @@
+// Command handoff runs the Handoff pipeline and its tools.
+//
+//	handoff serve                      the whole pipeline in one process (embedded NATS and S3 by default)
+//	handoff dicom index [--json] PATH… index DICOM files from their headers
+//	handoff dicom fileset DIR OUT      write a viewer-ready DICOM file-set
+//	handoff ocr IN OUT.pdf             make a scanned PDF or photo searchable
+//	handoff report CASE_ID             print a case's checklist report
+//	handoff check DIR                  run the pipeline on a folder and print its report
+//	handoff bundle CASE_ID             ask for a case's bundle and print its link
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: handoff <command> [flags] [args]
+
+commands:
+  serve                       run the whole pipeline in one process
+  dicom index [--json] PATH…  index DICOM files from their headers
+  dicom fileset DIR OUT       write a viewer-ready DICOM file-set (DICOMDIR + DICOM/)
+  ocr IN OUT.pdf              make a scanned PDF or a photo searchable
+  report CASE_ID              print a case's checklist report
+  check DIR                   run the whole pipeline on a folder and print its report
+  bundle CASE_ID              ask for a case's bundle and print its download link
+
+Run 'handoff <command> -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "handoff:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a command line that does not parse.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "dicom":
+		return runDICOM(ctx, rest, stdout, stderr)
+	case "ocr":
+		return runOCR(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, stdout, stderr)
+	case "bundle":
+		return runBundle(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}

@@ -1,0 +1,201 @@
+package record
+
+import (
+	"log/slog"
+	"time"
+)
+
+// DicomInstance is what the DICOM service read from one instance's header.
+type DicomInstance struct {
+	PatientName      string `json:"patient_name,omitempty"`
+	PatientID        string `json:"patient_id,omitempty"`
+	PatientBirthDate string `json:"patient_birth_date,omitempty"` // YYYY-MM-DD
+	PatientSex       string `json:"patient_sex,omitempty"`
+
+	StudyUID         string `json:"study_uid"`
+	StudyDate        string `json:"study_date,omitempty"` // YYYY-MM-DD
+	StudyDescription string `json:"study_description,omitempty"`
+	Accession        string `json:"accession,omitempty"`
+
+	SeriesUID         string `json:"series_uid"`
+	SeriesNumber      int    `json:"series_number,omitempty"`
+	Modality          string `json:"modality,omitempty"`
+	BodyPart          string `json:"body_part,omitempty"`
+	Laterality        string `json:"laterality,omitempty"`
+	SeriesDescription string `json:"series_description,omitempty"`
+
+	SOPClassUID    string `json:"sop_class_uid"`
+	SOPInstanceUID string `json:"sop_instance_uid"`
+	TransferSyntax string `json:"transfer_syntax,omitempty"`
+	InstanceNumber int    `json:"instance_number,omitempty"`
+	Frames         int    `json:"frames,omitempty"`
+	// Declared is the number of instances the series says it has, when the
+	// header states it (0 when unknown).
+	Declared int `json:"declared,omitempty"`
+	// SecondaryCapture is set for secondary captures and screenshots stored as DICOM.
+	SecondaryCapture bool `json:"secondary_capture,omitempty"`
+	// DuplicateOf is the file ID of the first upload of the same SOP Instance UID.
+	DuplicateOf string `json:"duplicate_of,omitempty"`
+	// HeaderBytes is how many bytes of the object were read to index it.
+	HeaderBytes int64 `json:"header_bytes,omitempty"`
+}
+
+// LogValue keeps patient data out of logs.
+func (d DicomInstance) LogValue() slog.Value { return slog.StringValue("[dicom header redacted]") }
+
+// DicomIndex is the per-case imaging index, stored as JSON in the derived bucket.
+type DicomIndex struct {
+	Version   int       `json:"version"`
+	CaseID    string    `json:"case_id"`
+	Generated time.Time `json:"generated"`
+	Studies   []Study   `json:"studies"`
+}
+
+// Study is one scan: all series of one study, with its readable folder name.
+type Study struct {
+	Folder           string   `json:"folder"` // e.g. 2026-04-12_MRI_right_hip, unique within the case
+	UID              string   `json:"uid"`
+	Date             string   `json:"date,omitempty"`
+	Description      string   `json:"description,omitempty"`
+	Accession        string   `json:"accession,omitempty"`
+	PatientName      string   `json:"patient_name,omitempty"`
+	PatientID        string   `json:"patient_id,omitempty"`
+	PatientBirthDate string   `json:"patient_birth_date,omitempty"`
+	PatientSex       string   `json:"patient_sex,omitempty"`
+	Series           []Series `json:"series"`
+	// FileSet is the viewer-ready DICOM file-set of this study, when written.
+	FileSet *FileSet `json:"file_set,omitempty"`
+}
+
+// Series is one series of a study.
+type Series struct {
+	UID         string             `json:"uid"`
+	Number      int                `json:"number,omitempty"`
+	Modality    string             `json:"modality,omitempty"`
+	BodyPart    string             `json:"body_part,omitempty"`
+	Laterality  string             `json:"laterality,omitempty"`
+	Description string             `json:"description,omitempty"`
+	Instances   int                `json:"instances"`
+	Frames      int                `json:"frames,omitempty"`
+	Declared    int                `json:"declared,omitempty"`
+	Members     []SeriesInstanceRef `json:"members"`
+}
+
+// SeriesInstanceRef points from the index to an instance's file.
+type SeriesInstanceRef struct {
+	FileID         string `json:"file_id"`
+	SOPClassUID    string `json:"sop_class_uid"`
+	SOPInstanceUID string `json:"sop_instance_uid"`
+	TransferSyntax string `json:"transfer_syntax,omitempty"`
+	Number         int    `json:"number,omitempty"`
+	Size           int64  `json:"size"`
+	ETag           string `json:"etag"`
+	Bucket         string `json:"bucket"`
+	Key            string `json:"key"`
+}
+
+// FileSet is a self-contained DICOM file-set (PS3.10): a DICOMDIR and the
+// instances under DICOM/, as the packager writes it into a scan folder.
+type FileSet struct {
+	DICOMDIRBucket string         `json:"dicomdir_bucket"`
+	DICOMDIRKey    string         `json:"dicomdir_key"`
+	DICOMDIRSize   int64          `json:"dicomdir_size"`
+	Entries        []FileSetEntry `json:"entries"`
+}
+
+// FileSetEntry is one instance file of a file-set.
+type FileSetEntry struct {
+	Path   string `json:"path"` // inside the scan folder, e.g. DICOM/ST000000/SE000000/IM000000
+	FileID string `json:"file_id"`
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	Size   int64  `json:"size"`
+}
+
+// Document categories, one per kind of document the checklist knows.
+const (
+	CategorySummary         = "case_summary"
+	CategoryRadiologyReport = "radiology_report"
+	CategoryLabReport       = "lab_report"
+	CategoryEKG             = "ekg"
+	CategoryChestXRay       = "chest_xray_report"
+	CategoryOperativeNote   = "operative_note"
+	CategoryMedicationList  = "medication_list"
+	CategoryPassport        = "passport"
+	CategoryPortalExport    = "portal_export"
+	CategoryImagingPicture  = "imaging_picture" // a JPEG/PNG picture or screenshot of imaging
+	CategoryOther           = "other"
+)
+
+// Lab panels a lab report can hold.
+const (
+	PanelCBC   = "cbc"
+	PanelBMP   = "bmp"
+	PanelCMP   = "cmp"
+	PanelCoag  = "coag"
+	PanelHbA1c = "hba1c"
+)
+
+// Document is what the OCR and understanding stages learned about a PDF,
+// picture or text file.
+type Document struct {
+	// From the OCR service.
+	SearchableBucket string    `json:"searchable_bucket,omitempty"`
+	SearchableKey    string    `json:"searchable_key,omitempty"` // the searchable PDF
+	TextKey          string    `json:"text_key,omitempty"`       // plain-text sidecar
+	Pages            int       `json:"pages,omitempty"`
+	OCRPages         []int     `json:"ocr_pages,omitempty"`  // 1-based pages that were OCRed
+	TextPages        []int     `json:"text_pages,omitempty"` // 1-based pages that already had text
+	Confidence       []float64 `json:"confidence,omitempty"` // per page, 0..100; -1 for pages not OCRed
+	PageErrors       []Error   `json:"page_errors,omitempty"`
+	Rotated          []int     `json:"rotated,omitempty"` // per page rotation applied, degrees
+
+	// From document understanding.
+	Category    string       `json:"category,omitempty"`
+	Evidence    []string     `json:"evidence,omitempty"` // the rule or words that decided the category
+	Panels      []string     `json:"panels,omitempty"`
+	Date        string       `json:"date,omitempty"` // the document's own date, YYYY-MM-DD
+	DateKind    string       `json:"date_kind,omitempty"`
+	Names       []string     `json:"names,omitempty"`       // patient names printed on it
+	BirthDates  []string     `json:"birth_dates,omitempty"` // YYYY-MM-DD
+	Medications []Medication `json:"medications,omitempty"`
+	Passport    *Passport    `json:"passport,omitempty"`
+	SummaryFact *Summary     `json:"summary_facts,omitempty"` // facts read from an uploaded summary
+	Modality    string       `json:"modality,omitempty"`      // for radiology reports: MRI, CT, XRay...
+	BodyPart    string       `json:"body_part,omitempty"`
+}
+
+// LogValue keeps patient data out of logs.
+func (Document) LogValue() slog.Value { return slog.StringValue("[document redacted]") }
+
+// Medication classes that matter before surgery.
+const (
+	MedAnticoagulant = "anticoagulant"
+	MedAntiplatelet  = "antiplatelet"
+	MedSupplement    = "clotting_supplement"
+)
+
+// Medication is one line of a medication list.
+type Medication struct {
+	Name      string `json:"name"`              // as written
+	Generic   string `json:"generic,omitempty"` // normalised generic name
+	Dose      string `json:"dose,omitempty"`
+	Frequency string `json:"frequency,omitempty"`
+	Duration  string `json:"duration,omitempty"`
+	Class     string `json:"class,omitempty"` // Med* constant when it affects clotting
+}
+
+// Passport is what the MRZ of a passport says.
+type Passport struct {
+	Surname        string `json:"surname"`
+	GivenNames     string `json:"given_names"`
+	BirthDate      string `json:"birth_date"` // YYYY-MM-DD
+	DocumentNumber string `json:"document_number"`
+	Expiry         string `json:"expiry"` // YYYY-MM-DD
+	Nationality    string `json:"nationality,omitempty"`
+	Sex            string `json:"sex,omitempty"`
+	Valid          bool   `json:"valid"` // all check digits verified
+}
+
+// LogValue keeps patient data out of logs.
+func (Passport) LogValue() slog.Value { return slog.StringValue("[passport redacted]") }

@@ -1,0 +1,91 @@
+package record
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"strings"
+)
+
+// Default bucket names. Every service takes them from its Config.
+const (
+	DefaultIntakeBucket  = "handoff-intake"
+	DefaultDerivedBucket = "handoff-derived"
+	DefaultBundleBucket  = "handoff-bundles"
+)
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewCaseID returns a random case ID: 16 lower-case base32 characters, safe in
+// object keys, NATS subjects and KV keys.
+func NewCaseID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return idEncoding.EncodeToString(b[:])
+}
+
+// ValidID reports whether s can be a case or file ID.
+func ValidID(s string) bool {
+	if len(s) < 4 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// FileID derives a file's ID from where it is stored, so that every
+// redelivery of the same upload lands on the same record.
+func FileID(bucket, key string) string {
+	h := sha256.Sum256([]byte(bucket + "\x00" + key))
+	return idEncoding.EncodeToString(h[:12])
+}
+
+// UploadPrefix is the intake-bucket prefix of a case's uploads.
+func UploadPrefix(caseID string) string { return "cases/" + caseID + "/uploads/" }
+
+// UploadKey is where an upload of path to a case is stored in the intake bucket.
+func UploadKey(caseID, path string) string { return UploadPrefix(caseID) + path }
+
+// ParseUploadKey splits an intake-bucket key "cases/{case}/uploads/{path}".
+func ParseUploadKey(key string) (caseID, path string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "cases/")
+	if !ok {
+		return "", "", false
+	}
+	caseID, path, ok = strings.Cut(rest, "/uploads/")
+	if !ok || !ValidID(caseID) || path == "" || strings.HasSuffix(path, "/") {
+		return "", "", false
+	}
+	return caseID, path, true
+}
+
+// DerivedPrefix is the derived-bucket prefix for outputs made from one file.
+func DerivedPrefix(caseID, fileID string) string {
+	return "cases/" + caseID + "/files/" + fileID + "/"
+}
+
+// ArchiveEntryKey is where an expanded archive entry is stored in the derived bucket.
+func ArchiveEntryKey(caseID, archiveID, entry string) string {
+	return "cases/" + caseID + "/archives/" + archiveID + "/" + entry
+}
+
+// DicomIndexKey is the derived-bucket key of a case's imaging index.
+func DicomIndexKey(caseID string) string { return "cases/" + caseID + "/dicom/index.json" }
+
+// FileSetPrefix is the derived-bucket prefix of a scan folder's file-set.
+func FileSetPrefix(caseID, folder string) string {
+	return "cases/" + caseID + "/dicom/filesets/" + folder + "/"
+}
+
+// ReportKey is the derived-bucket key of a case's checklist report.
+func ReportKey(caseID string) string { return "cases/" + caseID + "/report.json" }
+
+// BundleKey is the bundles-bucket key of one bundle version.
+func BundleKey(caseID string, version int, name string) string {
+	return fmt.Sprintf("cases/%s/v%d/%s", caseID, version, name)
+}

@@ -1,0 +1,216 @@
+// Package record holds the case state that every service shares: the case,
+// its files, and what each stage of the pipeline learned about them.
+//
+// Records live in the NATS KV bucket that package casestore manages. They
+// hold patient data (names, birth dates, document facts), so they are never
+// logged and never put in event payloads: each type that carries such data
+// implements slog.LogValuer and logs only its IDs.
+//
+// Contract rule: only add fields. Renaming or retyping a field breaks the
+// services that read records written by an older version.
+package record
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Case is one patient's handoff case.
+type Case struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// LastUpload is when the newest upload of the case was recorded; the
+	// packager's quiet period counts from it.
+	LastUpload time.Time `json:"last_upload,omitzero"`
+	// ReferenceDate (YYYY-MM-DD) is the day against which lab staleness is
+	// judged; empty means today.
+	ReferenceDate string  `json:"reference_date,omitempty"`
+	Patient       Patient `json:"patient,omitzero"`
+	Summary       Summary `json:"summary,omitzero"`
+	// Bundles are the bundle versions made so far, oldest first.
+	Bundles []Bundle `json:"bundles,omitempty"`
+
+	// Revision is the KV revision the record was read at (not stored).
+	Revision uint64 `json:"-"`
+}
+
+// LogValue keeps patient data out of logs.
+func (c Case) LogValue() slog.Value { return slog.StringValue("case:" + c.ID) }
+
+// Patient identifies the patient as the case fields state it.
+type Patient struct {
+	FamilyName string `json:"family_name,omitempty"`
+	GivenName  string `json:"given_name,omitempty"`
+	BirthDate  string `json:"birth_date,omitempty"` // YYYY-MM-DD
+	Sex        string `json:"sex,omitempty"`        // M, F, X or empty
+}
+
+// LogValue keeps patient data out of logs.
+func (Patient) LogValue() slog.Value { return slog.StringValue("[patient redacted]") }
+
+// Summary holds the structured fields of part 1 of the handoff file, kept as
+// the patient wrote them (free text is never rewritten or translated).
+type Summary struct {
+	Age              int        `json:"age,omitempty"`
+	Height           string     `json:"height,omitempty"` // as written: "5 ft 10 in", "178 cm"
+	Weight           string     `json:"weight,omitempty"` // as written: "182 lb", "83 kg"
+	Allergies        string     `json:"allergies,omitempty"`
+	Procedure        string     `json:"procedure,omitempty"`
+	SymptomHistory   string     `json:"symptom_history,omitempty"`
+	USRecommendation string     `json:"us_recommendation,omitempty"`
+	QuotedCost       string     `json:"quoted_cost,omitempty"`
+	ReasonAbroad     string     `json:"reason_abroad,omitempty"`
+	Conditions       Conditions `json:"conditions,omitzero"`
+	// Medications the patient typed in, one per entry ("apixaban 5 mg twice daily").
+	Medications []string `json:"medications,omitempty"`
+}
+
+// LogValue keeps patient data out of logs.
+func (Summary) LogValue() slog.Value { return slog.StringValue("[summary redacted]") }
+
+// Conditions are the complicating conditions a case may declare.
+type Conditions struct {
+	Diabetes       bool     `json:"diabetes,omitempty"`
+	Prediabetes    bool     `json:"prediabetes,omitempty"`
+	HeartDisease   bool     `json:"heart_disease,omitempty"`
+	Respiratory    bool     `json:"respiratory,omitempty"`
+	BloodThinners  bool     `json:"blood_thinners,omitempty"`
+	PriorSurgeries []string `json:"prior_surgeries,omitempty"`
+	Other          string   `json:"other,omitempty"`
+}
+
+// Bundle is one version of a case's handoff bundle.
+type Bundle struct {
+	Version int       `json:"version"`
+	Bucket  string    `json:"bucket"`
+	Key     string    `json:"key"`
+	Name    string    `json:"name"` // file name of the ZIP
+	Size    int64     `json:"size"`
+	SHA256  string    `json:"sha256"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	// Inputs is a digest of what the bundle was made from (file ETags, case
+	// fields, report revision); a job with the same inputs makes no new version.
+	Inputs  string `json:"inputs"`
+	Trigger string `json:"trigger"` // "request" or "auto"
+}
+
+// File statuses. A file is pending until its status is Done, Failed or Skipped.
+const (
+	StatusReceived   = "received"   // recorded, not yet sniffed
+	StatusQueued     = "queued"     // routed to a worker queue
+	StatusProcessing = "processing" // a worker (or a later stage) is on it
+	StatusDone       = "done"
+	StatusFailed     = "failed"  // rejected with Error set; the original is kept
+	StatusSkipped    = "skipped" // nothing to do (viewer software inside an imaging CD, a superseded revision)
+)
+
+// Terminal reports whether a file status ends processing.
+func Terminal(status string) bool {
+	return status == StatusDone || status == StatusFailed || status == StatusSkipped
+}
+
+// Detected content types (by sniffing content, never the name).
+const (
+	TypeDICOM    = "dicom"
+	TypeDICOMDIR = "dicomdir"
+	TypePDF      = "pdf"
+	TypeJPEG     = "jpeg"
+	TypePNG      = "png"
+	TypeTIFF     = "tiff"
+	TypeZIP      = "zip"
+	TypeText     = "text"
+	TypeUnknown  = "unknown"
+)
+
+// Routes: the worker queue a file goes to.
+const (
+	RouteDICOM   = "dicom"
+	RouteOCR     = "ocr"
+	RouteArchive = "archive"
+	RouteText    = "text"
+	RouteNone    = "none"
+)
+
+// File sources.
+const (
+	SourceAPI       = "api"
+	SourceS3        = "s3"
+	SourceArchive   = "archive"
+	SourceReconcile = "reconcile"
+)
+
+// File is one uploaded file (or one entry of an uploaded archive).
+type File struct {
+	CaseID string `json:"case_id"`
+	ID     string `json:"id"`
+	// Path is the patient's own path of the file within the case, kept as
+	// uploaded (for archive entries: the archive's path, "!/", the entry path).
+	Path     string    `json:"path"`
+	Bucket   string    `json:"bucket"`
+	Key      string    `json:"key"`
+	ETag     string    `json:"etag"`
+	Size     int64     `json:"size"`
+	ParentID string    `json:"parent_id,omitempty"` // the archive it came from
+	Source   string    `json:"source"`
+	Received time.Time `json:"received"`
+	Updated  time.Time `json:"updated"`
+
+	Type   string `json:"type,omitempty"`  // Type* constant
+	Route  string `json:"route,omitempty"` // Route* constant
+	Status string `json:"status"`          // Status* constant
+	// Stage names the step the file is in or last finished: "sniff",
+	// "archive", "dicom", "ocr", "understand".
+	Stage string `json:"stage,omitempty"`
+	Error *Error `json:"error,omitempty"`
+	// Warnings are non-fatal findings about this file (codes as in Error).
+	Warnings []Error `json:"warnings,omitempty"`
+
+	DICOM    *DicomInstance `json:"dicom,omitempty"`
+	Document *Document      `json:"document,omitempty"`
+	Archive  *Archive       `json:"archive,omitempty"`
+
+	// Revision is the KV revision the record was read at (not stored).
+	Revision uint64 `json:"-"`
+}
+
+// LogValue logs only the file's IDs.
+func (f File) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("case_id", f.CaseID), slog.String("file_id", f.ID))
+}
+
+// Pending reports whether the file's processing is not finished.
+func (f *File) Pending() bool { return !Terminal(f.Status) }
+
+// Error is a specific, machine-readable problem with a file.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"` // says what is wrong, never quotes patient data
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Input error codes, recorded on rejected files.
+const (
+	CodeEmpty         = "input.empty"
+	CodeUnreadable    = "input.unreadable"
+	CodeEncrypted     = "input.encrypted"
+	CodeUnsafeArchive = "input.unsafe_archive"
+	CodeArchiveBomb   = "input.archive_bomb"
+	CodeUnknownType   = "input.unknown_type"
+	CodeTooLarge      = "input.too_large"
+	CodeBadName       = "input.bad_name"
+	CodeTooManyPages  = "input.too_many_pages"
+	CodePageTooLarge  = "input.page_too_large"
+	CodeTimeout       = "input.timeout"
+)
+
+// Archive describes an expanded ZIP.
+type Archive struct {
+	Entries  int   `json:"entries"`  // entries turned into files
+	Skipped  int   `json:"skipped"`  // directories, viewer software, OS junk
+	Expanded int64 `json:"expanded"` // total bytes written
+	// ImagingCD is set when the archive holds a DICOMDIR.
+	ImagingCD bool `json:"imaging_cd,omitempty"`
+}
