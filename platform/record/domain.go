@@ -49,6 +49,11 @@ type DicomIndex struct {
 	CaseID    string    `json:"case_id"`
 	Generated time.Time `json:"generated"`
 	Studies   []Study   `json:"studies"`
+	// Findings are the imaging checks (CodeImaging* codes) of the case.
+	Findings []Finding `json:"findings,omitempty"`
+	// Unreadable lists the files routed to the DICOM service that could not
+	// be indexed (their File.Error says why).
+	Unreadable []string `json:"unreadable,omitempty"`
 }
 
 // Study is one scan: all series of one study, with its readable folder name.
@@ -79,6 +84,10 @@ type Series struct {
 	Frames      int                `json:"frames,omitempty"`
 	Declared    int                `json:"declared,omitempty"`
 	Members     []SeriesInstanceRef `json:"members"`
+	// SecondaryCapture is set when any instance is a secondary capture or screenshot.
+	SecondaryCapture bool `json:"secondary_capture,omitempty"`
+	// Missing lists the InstanceNumbers absent between the lowest and highest present.
+	Missing []int `json:"missing,omitempty"`
 }
 
 // SeriesInstanceRef points from the index to an instance's file.
