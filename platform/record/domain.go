@@ -74,15 +74,15 @@ type Study struct {
 
 // Series is one series of a study.
 type Series struct {
-	UID         string             `json:"uid"`
-	Number      int                `json:"number,omitempty"`
-	Modality    string             `json:"modality,omitempty"`
-	BodyPart    string             `json:"body_part,omitempty"`
-	Laterality  string             `json:"laterality,omitempty"`
-	Description string             `json:"description,omitempty"`
-	Instances   int                `json:"instances"`
-	Frames      int                `json:"frames,omitempty"`
-	Declared    int                `json:"declared,omitempty"`
+	UID         string              `json:"uid"`
+	Number      int                 `json:"number,omitempty"`
+	Modality    string              `json:"modality,omitempty"`
+	BodyPart    string              `json:"body_part,omitempty"`
+	Laterality  string              `json:"laterality,omitempty"`
+	Description string              `json:"description,omitempty"`
+	Instances   int                 `json:"instances"`
+	Frames      int                 `json:"frames,omitempty"`
+	Declared    int                 `json:"declared,omitempty"`
 	Members     []SeriesInstanceRef `json:"members"`
 	// SecondaryCapture is set when any instance is a secondary capture or screenshot.
 	SecondaryCapture bool `json:"secondary_capture,omitempty"`
