@@ -1,0 +1,156 @@
+// Package bus is the pipeline's JetStream adapter: the streams every service
+// shares, publishing events with their envelope, and the consumer loop that
+// acks, retries, heartbeats long work and dead-letters poison messages.
+package bus
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/event"
+)
+
+// Bus publishes events and runs consumers on one NATS connection.
+type Bus struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	source  string
+	log     *slog.Logger
+	metrics *Metrics
+}
+
+// Options tunes a Bus. The zero value is the default.
+type Options struct {
+	// Metrics receives per-consumer counters; nil records nothing.
+	Metrics *Metrics
+}
+
+// New returns a Bus on nc. source names the service in the CloudEvents
+// "source" attribute ("/handoff/intake").
+func New(nc *nats.Conn, source string, log *slog.Logger, opts Options) (*Bus, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bus{nc: nc, js: js, source: source, log: log, metrics: opts.Metrics}, nil
+}
+
+// Conn is the NATS connection.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// JetStream is the JetStream context, for what the Bus does not wrap.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// publishTimeout bounds a publish when the caller's context has no deadline.
+const publishTimeout = 10 * time.Second
+
+// Publish publishes ev and waits until JetStream has stored it. The trace
+// context of ctx (see WithTraceParent) is carried in the message.
+func (b *Bus) Publish(ctx context.Context, ev event.Event) error {
+	msg, err := event.Encode(ev, b.source, TraceParent(ctx))
+	if err != nil {
+		return err
+	}
+	return b.PublishMsg(ctx, msg)
+}
+
+// PublishMsg publishes a prepared message and waits for its ack.
+func (b *Bus) PublishMsg(ctx context.Context, msg *nats.Msg) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+	}
+	// A stream can be briefly unavailable (a server restarting, a leader
+	// election): retry "no responders" until the deadline.
+	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(50), jetstream.WithRetryWait(100*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	return nil
+}
+
+// ConnectOptions says how to reach an external NATS.
+type ConnectOptions struct {
+	URL string
+	// Name is the client name servers show in monitoring.
+	Name string
+	// Creds is a .creds file (JWT + NKey seed) for per-service credentials.
+	Creds string
+	// TLS, when set, is the client TLS configuration.
+	TLS *tls.Config
+	// InProcess connects to an embedded server without a socket.
+	InProcess nats.InProcessConnProvider
+}
+
+// Connect dials NATS and keeps reconnecting forever: a worker outlives NATS
+// restarts instead of exiting.
+func Connect(ctx context.Context, o ConnectOptions, log *slog.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(o.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if o.Creds != "" {
+		opts = append(opts, nats.UserCredentials(o.Creds))
+	}
+	if o.TLS != nil {
+		opts = append(opts, nats.Secure(o.TLS))
+	}
+	if o.InProcess != nil {
+		opts = append(opts, nats.InProcessServer(o.InProcess))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
+	// Retry the first connect for a while: in a deployment NATS may start after us.
+	for {
+		nc, err := nats.Connect(o.URL, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if time.Now().After(deadline) || errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("connect nats: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect nats: %w", ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+type traceKey struct{}
+
+// WithTraceParent returns a context that carries a W3C traceparent; events
+// published with it continue that trace.
+func WithTraceParent(ctx context.Context, tp string) context.Context {
+	if tp == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, tp)
+}
+
+// TraceParent returns the traceparent carried by ctx, or "".
+func TraceParent(ctx context.Context) string {
+	tp, _ := ctx.Value(traceKey{}).(string)
+	return tp
+}

@@ -1,0 +1,321 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+// ErrPermanent marks an error that no retry can fix (bad input, a message
+// that does not decode). The message is terminated and dead-lettered.
+var ErrPermanent = errors.New("permanent")
+
+// Permanent wraps err so that the consumer loop dead-letters the message
+// instead of retrying it.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrPermanent, err)
+}
+
+// ConsumerSpec describes a durable pull consumer and how to run it.
+type ConsumerSpec struct {
+	Stream  string
+	Durable string
+	// Filters are the subjects the consumer takes from the stream.
+	Filters []string
+	// AckWait is how long a delivery may go without an ack or a progress
+	// heartbeat before JetStream redelivers it (default 30s). The loop sends
+	// heartbeats every AckWait/3 while the handler runs.
+	AckWait time.Duration
+	// MaxDeliver caps deliveries (default 5); the last failed delivery is
+	// dead-lettered.
+	MaxDeliver int
+	// Workers is how many messages are handled at once (default 1).
+	Workers int
+	// Backoff is the delay before the n-th retry (default 1s, 5s, 15s, 30s, 60s).
+	Backoff []time.Duration
+	// DrainTimeout bounds how long in-flight handlers may run after the
+	// context is cancelled (default 30s); then their context is cancelled too.
+	DrainTimeout time.Duration
+	// DeliverNew starts a new consumer at new messages instead of the
+	// stream's first (for reactions to events, not for work queues).
+	DeliverNew bool
+}
+
+func (s *ConsumerSpec) defaults() {
+	if s.AckWait == 0 {
+		s.AckWait = 30 * time.Second
+	}
+	if s.MaxDeliver == 0 {
+		s.MaxDeliver = 5
+	}
+	if s.Workers == 0 {
+		s.Workers = 1
+	}
+	if len(s.Backoff) == 0 {
+		s.Backoff = []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute}
+	}
+	if s.DrainTimeout == 0 {
+		s.DrainTimeout = 30 * time.Second
+	}
+}
+
+// Msg is a delivered message as a handler sees it.
+type Msg struct {
+	Subject   string
+	Data      []byte
+	Header    nats.Header
+	Meta      event.Meta
+	Delivered uint64 // 1 on the first delivery
+	StreamSeq uint64
+	raw       jetstream.Msg
+}
+
+// Decode reads the message into v. A message that does not decode is a
+// permanent error.
+func (m *Msg) Decode(v event.Event) error {
+	if _, err := event.Decode(m.Header, m.Data, v); err != nil {
+		return Permanent(err)
+	}
+	return nil
+}
+
+// Progress tells JetStream the message is still being worked on. The loop
+// already does this every AckWait/3; call it for finer control.
+func (m *Msg) Progress() error { return m.raw.InProgress() }
+
+// Handler handles one message. Returning nil acks it; an ErrPermanent error
+// terminates and dead-letters it; any other error retries it with backoff
+// until MaxDeliver, then dead-letters it. Handlers must be idempotent:
+// JetStream delivers at least once.
+type Handler func(ctx context.Context, m *Msg) error
+
+// EnsureConsumer creates or updates a durable consumer for spec.
+func (b *Bus) EnsureConsumer(ctx context.Context, spec ConsumerSpec) (jetstream.Consumer, error) {
+	spec.defaults()
+	cfg := jetstream.ConsumerConfig{
+		Durable:        spec.Durable,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        spec.AckWait,
+		// One more delivery than the handler is allowed: the loop dead-letters
+		// on the last one itself; the server's own limit only matters when
+		// the worker died on every delivery (see WatchMaxDeliveries).
+		MaxDeliver:    spec.MaxDeliver + 1,
+		MaxAckPending: max(1000, spec.Workers*4),
+		FilterSubjects: spec.Filters,
+	}
+	if spec.DeliverNew {
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	c, err := b.js.CreateOrUpdateConsumer(ctx, spec.Stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s/%s: %w", spec.Stream, spec.Durable, err)
+	}
+	return c, nil
+}
+
+// Consume runs h on the messages of a durable consumer until ctx is done,
+// then stops taking messages, lets in-flight handlers finish (up to
+// spec.DrainTimeout) and returns.
+func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
+	spec.defaults()
+	cons, err := b.EnsureConsumer(ctx, spec)
+	if err != nil {
+		return err
+	}
+	log := b.log.With("consumer", spec.Durable)
+	unwatch, err := b.WatchMaxDeliveries(spec)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
+	iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", spec.Durable, err)
+	}
+	// Handlers outlive ctx by up to DrainTimeout so that shutdown finishes work.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	stopIter := context.AfterFunc(ctx, iter.Stop)
+	defer stopIter()
+
+	slots := make(chan struct{}, spec.Workers)
+	var wg sync.WaitGroup
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		raw, err := iter.Next()
+		if err != nil {
+			<-slots
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				break
+			}
+			log.Warn("fetch", "err", err)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			b.dispatch(hctx, log, spec, raw, h)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(spec.DrainTimeout):
+		log.Warn("drain timeout: cancelling in-flight handlers")
+		hcancel()
+		<-done
+	}
+	return nil
+}
+
+// dispatch runs one handler with heartbeats and settles the message.
+func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec, raw jetstream.Msg, h Handler) {
+	md, err := raw.Metadata()
+	if err != nil {
+		log.Error("message metadata", "err", err)
+		_ = raw.Term()
+		return
+	}
+	m := &Msg{
+		Subject:   raw.Subject(),
+		Data:      raw.Data(),
+		Header:    raw.Headers(),
+		Meta:      event.ReadMeta(raw.Headers()),
+		Delivered: md.NumDelivered,
+		StreamSeq: md.Sequence.Stream,
+		raw:       raw,
+	}
+	log = log.With("seq", m.StreamSeq, "delivered", m.Delivered)
+	if m.Meta.CaseID != "" {
+		log = log.With("case_id", m.Meta.CaseID)
+	}
+	hctx := WithTraceParent(ctx, m.Meta.TraceParent)
+
+	// Heartbeat while the handler runs so long work is not redelivered.
+	beat := time.NewTicker(spec.AckWait / 3)
+	stop := make(chan struct{})
+	var beats sync.WaitGroup
+	beats.Add(1)
+	go func() {
+		defer beats.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-beat.C:
+				_ = raw.InProgress()
+			}
+		}
+	}()
+	start := time.Now()
+	herr := runHandler(hctx, h, m)
+	close(stop)
+	beats.Wait()
+	beat.Stop()
+	b.metrics.observe(spec.Durable, time.Since(start), herr)
+
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	switch {
+	case herr == nil:
+		if err := raw.DoubleAck(actx); err != nil {
+			log.Warn("ack", "err", err)
+		}
+	case errors.Is(herr, ErrPermanent) || m.Delivered >= uint64(spec.MaxDeliver):
+		log.Warn("dead-lettering message", "err", herr)
+		if err := b.deadLetter(actx, spec, m, herr); err != nil {
+			// Leave it unacked: it is redelivered and dead-lettered again.
+			log.Error("dead-letter", "err", err)
+			_ = raw.NakWithDelay(spec.Backoff[0])
+			return
+		}
+		if err := raw.TermWithReason("dead-lettered"); err != nil {
+			log.Warn("term", "err", err)
+		}
+	default:
+		delay := spec.Backoff[min(int(m.Delivered)-1, len(spec.Backoff)-1)]
+		log.Info("retrying message", "err", herr, "delay", delay)
+		if err := raw.NakWithDelay(delay); err != nil {
+			log.Warn("nak", "err", err)
+		}
+	}
+}
+
+// runHandler calls h, turning a panic into a permanent error: one bad input
+// must not take the worker down.
+func runHandler(ctx context.Context, h Handler, m *Msg) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("handler panic (%T) at %s", r, panicSite(debug.Stack())))
+		}
+	}()
+	return h(ctx, m)
+}
+
+// panicSite picks the first frame of a stack outside the runtime, without
+// the panic value (which may hold data).
+func panicSite(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		l := lines[i]
+		if l == "" || l[0] == '\t' || strings.HasPrefix(l, "goroutine ") || strings.HasPrefix(l, "panic(") ||
+			strings.HasPrefix(l, "runtime") || strings.Contains(l, "platform/bus.") {
+			continue
+		}
+		return l + " " + strings.TrimSpace(lines[i+1])
+	}
+	return "unknown"
+}
+
+func (b *Bus) deadLetter(ctx context.Context, spec ConsumerSpec, m *Msg, cause error) error {
+	dl := event.DeadLetter{
+		Version:     1,
+		Stream:      spec.Stream,
+		Consumer:    spec.Durable,
+		OrigSubject: m.Subject,
+		StreamSeq:   m.StreamSeq,
+		Deliveries:  m.Delivered,
+		Error:       cause.Error(),
+		Data:        m.Data,
+		CaseID:      m.Meta.CaseID,
+		Headers:     flatten(m.Header),
+	}
+	var re *record.Error
+	if errors.As(cause, &re) {
+		dl.Error = re.Error()
+	}
+	return b.Publish(ctx, dl)
+}
+
+func flatten(h nats.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k := range h {
+		out[k] = h.Get(k)
+	}
+	return out
+}

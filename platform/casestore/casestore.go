@@ -1,0 +1,303 @@
+// Package casestore keeps case state in a NATS KV bucket: one key per case,
+// one per file and one for the checklist report, each updated with
+// compare-and-set so that concurrent workers never lose each other's writes.
+//
+// Keys:
+//
+//	case.<case>          record.Case
+//	file.<case>.<file>   record.File
+//	report.<case>        record.Report
+package casestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+// DefaultBucket is the KV bucket's name.
+const DefaultBucket = "handoff-cases"
+
+// Errors callers branch on.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrNoChange, returned by an update function, skips the write.
+	ErrNoChange = errors.New("no change")
+)
+
+// Store is the case state.
+type Store struct {
+	kv  jetstream.KeyValue
+	now func() time.Time
+}
+
+// Options configures the KV bucket. The zero value is the default.
+type Options struct {
+	Bucket   string
+	Replicas int
+	Memory   bool
+}
+
+// Open creates the KV bucket if needed and returns the store.
+func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error) {
+	if o.Bucket == "" {
+		o.Bucket = DefaultBucket
+	}
+	storage := jetstream.FileStorage
+	if o.Memory {
+		storage = jetstream.MemoryStorage
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      o.Bucket,
+		Description: "Handoff case state: cases, files, reports",
+		History:     3,
+		Storage:     storage,
+		Replicas:    max(o.Replicas, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", o.Bucket, err)
+	}
+	return &Store{kv: kv, now: time.Now}, nil
+}
+
+// KV is the underlying bucket, for watchers.
+func (s *Store) KV() jetstream.KeyValue { return s.kv }
+
+func caseKey(id string) string         { return "case." + id }
+func fileKey(caseID, id string) string { return "file." + caseID + "." + id }
+func reportKey(caseID string) string   { return "report." + caseID }
+func filesFilter(caseID string) string { return "file." + caseID + ".*" }
+
+// CreateCase stores a new case; ErrExists if the ID is taken.
+func (s *Store) CreateCase(ctx context.Context, c record.Case) (record.Case, error) {
+	now := s.now().UTC()
+	c.Created, c.Updated = now, now
+	data, err := json.Marshal(c)
+	if err != nil {
+		return c, err
+	}
+	rev, err := s.kv.Create(ctx, caseKey(c.ID), data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return c, fmt.Errorf("case %s: %w", c.ID, ErrExists)
+	}
+	if err != nil {
+		return c, fmt.Errorf("create case %s: %w", c.ID, err)
+	}
+	c.Revision = rev
+	return c, nil
+}
+
+// Case reads a case.
+func (s *Store) Case(ctx context.Context, id string) (record.Case, error) {
+	var c record.Case
+	rev, err := s.get(ctx, caseKey(id), &c)
+	c.Revision = rev
+	return c, err
+}
+
+// UpdateCase applies fn to the case with compare-and-set, retrying on
+// conflicts. fn may return ErrNoChange to skip the write.
+func (s *Store) UpdateCase(ctx context.Context, id string, fn func(*record.Case) error) (record.Case, error) {
+	var c record.Case
+	rev, err := s.update(ctx, caseKey(id), false, func(exists bool) (any, error) {
+		c = record.Case{}
+		return &c, nil
+	}, func(exists bool) error {
+		if err := fn(&c); err != nil {
+			return err
+		}
+		c.Updated = s.now().UTC()
+		return nil
+	})
+	c.Revision = rev
+	return c, err
+}
+
+// EnsureCase creates the case if it does not exist (a plain S3 upload may
+// name a case the API never saw) and returns it.
+func (s *Store) EnsureCase(ctx context.Context, id string) (record.Case, error) {
+	c, err := s.Case(ctx, id)
+	if !errors.Is(err, ErrNotFound) {
+		return c, err
+	}
+	c, err = s.CreateCase(ctx, record.Case{ID: id})
+	if errors.Is(err, ErrExists) {
+		return s.Case(ctx, id)
+	}
+	return c, err
+}
+
+// File reads a file record.
+func (s *Store) File(ctx context.Context, caseID, fileID string) (record.File, error) {
+	var f record.File
+	rev, err := s.get(ctx, fileKey(caseID, fileID), &f)
+	f.Revision = rev
+	return f, err
+}
+
+// UpdateFile applies fn to an existing file record with compare-and-set.
+// fn may return ErrNoChange to skip the write.
+func (s *Store) UpdateFile(ctx context.Context, caseID, fileID string, fn func(*record.File) error) (record.File, error) {
+	return s.UpsertFile(ctx, caseID, fileID, func(f *record.File, exists bool) error {
+		if !exists {
+			return fmt.Errorf("file %s/%s: %w", caseID, fileID, ErrNotFound)
+		}
+		return fn(f)
+	})
+}
+
+// UpsertFile applies fn to a file record, creating it when it does not
+// exist (exists is false and f is zero). fn may return ErrNoChange.
+func (s *Store) UpsertFile(ctx context.Context, caseID, fileID string, fn func(f *record.File, exists bool) error) (record.File, error) {
+	var f record.File
+	rev, err := s.update(ctx, fileKey(caseID, fileID), true, func(bool) (any, error) {
+		f = record.File{}
+		return &f, nil
+	}, func(exists bool) error {
+		if err := fn(&f, exists); err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		if !exists {
+			f.CaseID, f.ID = caseID, fileID
+			if f.Received.IsZero() {
+				f.Received = now
+			}
+		}
+		f.Updated = now
+		return nil
+	})
+	f.Revision = rev
+	return f, err
+}
+
+// Files returns every file record of a case, in key order.
+func (s *Store) Files(ctx context.Context, caseID string) ([]record.File, error) {
+	w, err := s.kv.Watch(ctx, filesFilter(caseID), jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("list files of %s: %w", caseID, err)
+	}
+	defer func() { _ = w.Stop() }()
+	var files []record.File
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("list files of %s: watcher closed", caseID)
+			}
+			if e == nil { // initial values done
+				return files, nil
+			}
+			var f record.File
+			if err := json.Unmarshal(e.Value(), &f); err != nil {
+				return nil, fmt.Errorf("file %s: %w", e.Key(), err)
+			}
+			f.Revision = e.Revision()
+			files = append(files, f)
+		}
+	}
+}
+
+// PutReport stores a case's report.
+func (s *Store) PutReport(ctx context.Context, r record.Report) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Put(ctx, reportKey(r.CaseID), data); err != nil {
+		return fmt.Errorf("put report %s: %w", r.CaseID, err)
+	}
+	return nil
+}
+
+// Report reads a case's report.
+func (s *Store) Report(ctx context.Context, caseID string) (record.Report, error) {
+	var r record.Report
+	_, err := s.get(ctx, reportKey(caseID), &r)
+	return r, err
+}
+
+func (s *Store) get(ctx context.Context, key string, v any) (uint64, error) {
+	e, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return e.Revision(), nil
+}
+
+// maxAttempts bounds compare-and-set retries under contention.
+const maxAttempts = 200
+
+// update runs a read-modify-write loop on key. reset returns the zero value
+// to decode into; apply modifies it.
+func (s *Store) update(ctx context.Context, key string, create bool, reset func(exists bool) (any, error), apply func(exists bool) error) (uint64, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		e, err := s.kv.Get(ctx, key)
+		exists := err == nil
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return 0, fmt.Errorf("get %s: %w", key, err)
+		}
+		if !exists && !create {
+			return 0, fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		v, err := reset(exists)
+		if err != nil {
+			return 0, err
+		}
+		var rev uint64
+		if exists {
+			rev = e.Revision()
+			if err := json.Unmarshal(e.Value(), v); err != nil {
+				return 0, fmt.Errorf("decode %s: %w", key, err)
+			}
+		}
+		if err := apply(exists); err != nil {
+			if errors.Is(err, ErrNoChange) {
+				return rev, nil
+			}
+			return rev, err
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return rev, err
+		}
+		if exists {
+			rev, err = s.kv.Update(ctx, key, data, rev)
+		} else {
+			rev, err = s.kv.Create(ctx, key, data)
+		}
+		if err == nil {
+			return rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSequence(err) {
+			return 0, fmt.Errorf("write %s: %w", key, err)
+		}
+		// Lost a race: back off a little and read again.
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(1+attempt*2)) * time.Millisecond):
+		}
+	}
+	return 0, fmt.Errorf("update %s: too much contention", key)
+}
+
+func isWrongSequence(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}

@@ -1,0 +1,114 @@
+package casestore_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+func open(t *testing.T) *casestore.Store {
+	t.Helper()
+	js, err := jetstream.New(natstest.Start(t).Conn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := casestore.Open(t.Context(), js, casestore.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCaseLifecycle(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	if _, err := s.Case(ctx, "nope0000"); !errors.Is(err, casestore.ErrNotFound) {
+		t.Fatalf("missing case: err = %v, want ErrNotFound", err)
+	}
+	c, err := s.CreateCase(ctx, record.Case{ID: "case0001", Patient: record.Patient{FamilyName: "Doe"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCase(ctx, record.Case{ID: "case0001"}); !errors.Is(err, casestore.ErrExists) {
+		t.Errorf("duplicate create: err = %v, want ErrExists", err)
+	}
+	c2, err := s.UpdateCase(ctx, c.ID, func(c *record.Case) error { c.Summary.Procedure = "total right hip replacement"; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Revision <= c.Revision || c2.Patient.FamilyName != "Doe" || c2.Summary.Procedure == "" {
+		t.Errorf("updated case = %+v", c2)
+	}
+	c3, err := s.UpdateCase(ctx, c.ID, func(*record.Case) error { return casestore.ErrNoChange })
+	if err != nil || c3.Revision != c2.Revision {
+		t.Errorf("no-change update wrote: rev %d -> %d, err %v", c2.Revision, c3.Revision, err)
+	}
+	if got, err := s.EnsureCase(ctx, "case0002"); err != nil || got.ID != "case0002" {
+		t.Errorf("EnsureCase = %+v, %v", got, err)
+	}
+}
+
+// Many workers updating the same record concurrently lose no write.
+func TestConcurrentFileUpdates(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := s.UpsertFile(ctx, "case0001", "file0001", func(f *record.File, exists bool) error {
+					f.Warnings = append(f.Warnings, record.Error{Code: fmt.Sprintf("w%d.%d", w, i)})
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	f, err := s.File(ctx, "case0001", "file0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Warnings) != workers*each {
+		t.Errorf("got %d writes, want %d", len(f.Warnings), workers*each)
+	}
+	if f.CaseID != "case0001" || f.ID != "file0001" || f.Received.IsZero() {
+		t.Errorf("file identity = %+v", f)
+	}
+}
+
+func TestFiles(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	if files, err := s.Files(ctx, "case0001"); err != nil || len(files) != 0 {
+		t.Fatalf("empty case: %d files, %v", len(files), err)
+	}
+	for i := range 30 {
+		if _, err := s.UpsertFile(ctx, "case0001", fmt.Sprintf("file%04d", i), func(f *record.File, _ bool) error { f.Status = record.StatusQueued; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UpsertFile(ctx, "case0002", "file0000", func(*record.File, bool) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateFile(ctx, "case0001", "missing1", func(*record.File) error { return nil }); !errors.Is(err, casestore.ErrNotFound) {
+		t.Errorf("update of a missing file: err = %v, want ErrNotFound", err)
+	}
+	files, err := s.Files(ctx, "case0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 30 {
+		t.Errorf("got %d files, want 30", len(files))
+	}
+}

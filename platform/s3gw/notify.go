@@ -1,0 +1,58 @@
+package s3gw
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/handoffmed/handoff/platform/event"
+)
+
+// publisher stores a message in JetStream and waits for the ack.
+type publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg) error
+}
+
+// JetStreamNotifier publishes a MinIO-shaped notification for each object
+// created in one of its buckets, exactly as MinIO's NATS target (JetStream
+// mode) would, and returns once JetStream stored it.
+type JetStreamNotifier struct {
+	pub     publisher
+	subject string
+	buckets []string
+}
+
+// NewJetStreamNotifier returns a notifier publishing on subject for the
+// given buckets (all buckets when none are given).
+func NewJetStreamNotifier(pub publisher, subject string, buckets ...string) *JetStreamNotifier {
+	if subject == "" {
+		subject = event.DefaultBucketSubject
+	}
+	return &JetStreamNotifier{pub: pub, subject: subject, buckets: buckets}
+}
+
+var _ Notifier = (*JetStreamNotifier)(nil)
+
+// ObjectCreated implements Notifier.
+func (n *JetStreamNotifier) ObjectCreated(ctx context.Context, bucket, key, etag string, size int64, eventName string) error {
+	if len(n.buckets) > 0 && !slices.Contains(n.buckets, bucket) {
+		return nil
+	}
+	data, err := event.MinIONotification(bucket, key, etag, size, eventName)
+	if err != nil {
+		return err
+	}
+	msg := nats.NewMsg(n.subject)
+	msg.Data = data
+	// The same object revision notified twice is stored once.
+	sum := sha256.Sum256([]byte(bucket + "\x00" + key + "\x00" + etag))
+	msg.Header.Set(nats.MsgIdHdr, "s3."+hex.EncodeToString(sum[:16]))
+	if err := n.pub.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("notify %s: %w", bucket, err)
+	}
+	return nil
+}

@@ -1,0 +1,275 @@
+// Package s3gw runs an embedded S3 endpoint: versitygw's gateway on its
+// posix backend with sidecar metadata. Stock S3 clients (aws-cli, mc,
+// minio-go, curl --aws-sigv4) use it like MinIO.
+//
+// Unlike a real MinIO, whose notifications are fire-and-forget, every write
+// that creates an object is answered only after the Notifier returned: the
+// pipeline's notifier stores the event in JetStream first, so an upload is
+// never left without its event.
+//
+// Only one gateway can run per process (versitygw keeps package state), and
+// starting it changes the process's working directory to the object root
+// (the posix backend works relative to it): callers use absolute paths.
+package s3gw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/versity/versitygw/backend"
+	"github.com/versity/versitygw/backend/meta"
+	"github.com/versity/versitygw/backend/posix"
+	"github.com/versity/versitygw/embedgw"
+	"github.com/versity/versitygw/s3api"
+	"github.com/versity/versitygw/s3response"
+)
+
+// Notifier is told about every object created through the gateway, before
+// the client gets its answer. An error fails the request (the object is
+// stored; the client retries, and reconciliation finds it in any case).
+type Notifier interface {
+	ObjectCreated(ctx context.Context, bucket, key, etag string, size int64, eventName string) error
+}
+
+// Config configures the gateway.
+type Config struct {
+	// Addr is the listen address; port 0 picks a free port.
+	Addr string
+	// Dir holds the objects (Dir/objects) and their metadata (Dir/meta).
+	Dir       string
+	AccessKey string
+	SecretKey string
+	Region    string
+	// Notifier, when set, is told about every object created.
+	Notifier Notifier
+}
+
+// Gateway is a running embedded S3 endpoint.
+type Gateway struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+var running sync.Mutex
+
+// Start starts the gateway and returns once it accepts connections. It runs
+// until ctx is done or Close is called.
+func Start(ctx context.Context, cfg Config) (*Gateway, error) {
+	if !running.TryLock() {
+		return nil, errors.New("s3gw: a gateway already runs in this process")
+	}
+	g, err := start(ctx, cfg)
+	if err != nil {
+		running.Unlock()
+		return nil, err
+	}
+	go func() {
+		<-g.done
+		running.Unlock()
+	}()
+	return g, nil
+}
+
+func start(ctx context.Context, cfg Config) (*Gateway, error) {
+	if cfg.AccessKey == "" || cfg.SecretKey == "" {
+		return nil, errors.New("s3gw: access key and secret key are required")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	root, metaDir := filepath.Join(dir, "objects"), filepath.Join(dir, "meta")
+	for _, d := range []string{root, metaDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("s3gw: %w", err)
+		}
+	}
+	addr, err := resolveAddr(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := meta.NewSideCar(metaDir)
+	if err != nil {
+		return nil, fmt.Errorf("s3gw: sidecar: %w", err)
+	}
+	be, err := posix.New(root, sc, posix.PosixOpts{SideCarDir: metaDir, NewDirPerm: 0o750, NewFilePerm: 0o640, CopyObjectThreshold: 5 << 30})
+	if err != nil {
+		return nil, fmt.Errorf("s3gw: posix backend: %w", err)
+	}
+	var backendImpl backend.Backend = be
+	if cfg.Notifier != nil {
+		backendImpl = &notifying{Backend: be, n: cfg.Notifier}
+	}
+
+	ready := make(chan struct{})
+	var once sync.Once
+	gctx, cancel := context.WithCancel(ctx)
+	g := &Gateway{addr: addr, cancel: cancel, done: make(chan struct{})}
+	gwCfg := &embedgw.Config{
+		RootUserAccess:    cfg.AccessKey,
+		RootUserSecret:    cfg.SecretKey,
+		Region:            cfg.Region,
+		Ports:             []string{addr},
+		MaxConnections:    4096,
+		MaxRequests:       2048,
+		MultipartMaxParts: 10000,
+		Quiet:             true,
+		KeepAlive:         true,
+		S3Options:         []s3api.Option{s3api.WithOnListen(func() { once.Do(func() { close(ready) }) })},
+	}
+	go func() {
+		defer close(g.done)
+		g.err = embedgw.RunVersityGW(gctx, backendImpl, gwCfg)
+		if g.err != nil && errors.Is(gctx.Err(), context.Canceled) {
+			g.err = nil
+		}
+		be.Shutdown()
+	}()
+	select {
+	case <-ready:
+	case <-g.done:
+		cancel()
+		return nil, fmt.Errorf("s3gw: %w", g.err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		<-g.done
+		return nil, errors.New("s3gw: gateway did not start")
+	}
+	if err := waitListening(addr); err != nil {
+		cancel()
+		<-g.done
+		return nil, err
+	}
+	return g, nil
+}
+
+// Addr is the host:port the gateway listens on.
+func (g *Gateway) Addr() string { return g.addr }
+
+// Endpoint is the gateway's URL.
+func (g *Gateway) Endpoint() string { return "http://" + g.addr }
+
+// Close stops the gateway and waits for it.
+func (g *Gateway) Close() error {
+	g.cancel()
+	<-g.done
+	return g.err
+}
+
+// Done is closed when the gateway has stopped.
+func (g *Gateway) Done() <-chan struct{} { return g.done }
+
+// resolveAddr picks a free port for port 0: versitygw does not report the
+// port it bound.
+func resolveAddr(addr string) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:9000"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("s3gw: address %q: %w", addr, err)
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("s3gw: pick a port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitListening(addr string) error {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("s3gw: not listening on %s: %w", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// notifying tells the Notifier about each object a write created, before
+// the write is answered.
+type notifying struct {
+	backend.Backend
+	n Notifier
+}
+
+func (b *notifying) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
+	out, err := b.Backend.PutObject(ctx, in)
+	if err != nil {
+		return out, err
+	}
+	size := int64(-1)
+	if in.ContentLength != nil {
+		size = *in.ContentLength
+	}
+	return out, b.notify(ctx, deref(in.Bucket), deref(in.Key), out.ETag, size, "ObjectCreated:Put")
+}
+
+func (b *notifying) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
+	res, version, err := b.Backend.CompleteMultipartUpload(ctx, in)
+	if err != nil {
+		return res, version, err
+	}
+	return res, version, b.notify(ctx, deref(in.Bucket), deref(in.Key), deref(res.ETag), -1, "ObjectCreated:CompleteMultipartUpload")
+}
+
+func (b *notifying) CopyObject(ctx context.Context, in s3response.CopyObjectInput) (s3response.CopyObjectOutput, error) {
+	out, err := b.Backend.CopyObject(ctx, in)
+	if err != nil {
+		return out, err
+	}
+	return out, b.notify(ctx, deref(in.Bucket), deref(in.Key), "", -1, "ObjectCreated:Copy")
+}
+
+// notify fills in what the write did not say (size, ETag) from the stored
+// object, then calls the Notifier.
+func (b *notifying) notify(ctx context.Context, bucket, key, etag string, size int64, name string) error {
+	if size < 0 || etag == "" {
+		h, err := b.Backend.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+		if err != nil {
+			return fmt.Errorf("s3gw: head %s/%s after write: %w", bucket, key, err)
+		}
+		if h.ContentLength != nil {
+			size = *h.ContentLength
+		}
+		if etag == "" && h.ETag != nil {
+			etag = *h.ETag
+		}
+	}
+	// The request may be gone already; the event must still be stored.
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return b.n.ObjectCreated(nctx, bucket, key, strings.Trim(etag, `"`), size, name)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
