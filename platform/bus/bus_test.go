@@ -166,7 +166,9 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 		wantCalls int32
 		wantErr   string
 	}{
-		{"permanent", func(context.Context, *bus.Msg) error { return bus.Permanent(errors.New("input.unreadable: bad header")) }, 1, "permanent: input.unreadable: bad header"},
+		{"permanent", func(context.Context, *bus.Msg) error {
+			return bus.Permanent(errors.New("input.unreadable: bad header"))
+		}, 1, "permanent: input.unreadable: bad header"},
 		{"always failing", func(context.Context, *bus.Msg) error { return errors.New("s3 down") }, 3, "s3 down"},
 		{"panic", func(context.Context, *bus.Msg) error { var m map[string]int; m["x"]++; return nil }, 1, "permanent: handler panic"},
 	}

@@ -107,14 +107,14 @@ type Handler func(ctx context.Context, m *Msg) error
 func (b *Bus) EnsureConsumer(ctx context.Context, spec ConsumerSpec) (jetstream.Consumer, error) {
 	spec.defaults()
 	cfg := jetstream.ConsumerConfig{
-		Durable:        spec.Durable,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        spec.AckWait,
+		Durable:   spec.Durable,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   spec.AckWait,
 		// One more delivery than the handler is allowed: the loop dead-letters
 		// on the last one itself; the server's own limit only matters when
 		// the worker died on every delivery (see WatchMaxDeliveries).
-		MaxDeliver:    spec.MaxDeliver + 1,
-		MaxAckPending: max(1000, spec.Workers*4),
+		MaxDeliver:     spec.MaxDeliver + 1,
+		MaxAckPending:  max(1000, spec.Workers*4),
 		FilterSubjects: spec.Filters,
 	}
 	if spec.DeliverNew {
