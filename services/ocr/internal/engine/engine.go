@@ -1,0 +1,262 @@
+// Package engine makes scanned PDFs and photos searchable: it decides per
+// page, takes page images, runs Tesseract on a pool of single-threaded
+// engines, and grafts the text layer onto the original pages.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/services/ocr/internal/deskew"
+	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
+	"github.com/handoffmed/handoff/services/ocr/internal/render"
+	"github.com/handoffmed/handoff/services/ocr/internal/tess"
+	"github.com/handoffmed/handoff/services/ocr/internal/textpdf"
+)
+
+// Options of the engine. The zero value of each field means its default.
+type Options struct {
+	Jobs          int           // pages recognised at once (default: number of CPUs)
+	Languages     string        // Tesseract languages, "eng+fra" (default "eng")
+	MaxPages      int           // page-count cap (default 2000)
+	MaxPagePixels int64         // pixels of one page image given to Tesseract (default 40 MP)
+	MinDPI        float64       // a page that must go below this to fit MaxPagePixels is too large (default 100)
+	PageTimeout   time.Duration // time for one page (default 3 min)
+	DPI           float64       // resolution of rendered pages (default 300)
+}
+
+// WithDefaults fills in defaults.
+func (o Options) WithDefaults() Options {
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.Languages == "" {
+		o.Languages = "eng"
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = 2000
+	}
+	if o.MaxPagePixels <= 0 {
+		o.MaxPagePixels = 40_000_000
+	}
+	if o.MinDPI <= 0 {
+		o.MinDPI = 100
+	}
+	if o.PageTimeout <= 0 {
+		o.PageTimeout = 3 * time.Minute
+	}
+	if o.DPI <= 0 {
+		o.DPI = 300
+	}
+	return o
+}
+
+// PageResult is what became of one page.
+type PageResult struct {
+	Number     int // 1-based
+	Kind       inspect.Kind
+	OCRed      bool
+	Turn       int     // clockwise degrees added to the page's rotation
+	Skew       float64 // degrees
+	DPI        float64 // resolution the page was taken at
+	Confidence float64 // 0..100, -1 when not OCRed
+	Text       string  // OCR text (empty for pages not OCRed)
+	Layer      textpdf.Page
+	Err        *record.Error // the page could not be OCRed; it is left as it was
+}
+
+// Errorf makes a record error.
+func Errorf(code, format string, args ...any) *record.Error {
+	return &record.Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Pool is a set of Tesseract engines, one per job, each loaded once.
+type Pool struct {
+	langs string
+	slots chan *tess.Engine
+	mu    sync.Mutex
+	all   []*tess.Engine
+	wg    sync.WaitGroup // recognitions abandoned after a timeout
+}
+
+// NewPool makes a pool of n engines for langs (loaded on first use).
+func NewPool(langs string, n int) (*Pool, error) {
+	if n <= 0 {
+		n = 1
+	}
+	p := &Pool{langs: langs, slots: make(chan *tess.Engine, n)}
+	for range n {
+		p.slots <- nil // created lazily
+	}
+	return p, nil
+}
+
+func (p *Pool) get(ctx context.Context) (*tess.Engine, error) {
+	select {
+	case e := <-p.slots:
+		if e != nil {
+			return e, nil
+		}
+		e, err := tess.New(p.langs)
+		if err != nil {
+			p.slots <- nil
+			return nil, err
+		}
+		p.mu.Lock()
+		p.all = append(p.all, e)
+		p.mu.Unlock()
+		return e, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *Pool) put(e *tess.Engine) { p.slots <- e }
+
+// Close frees every engine; it waits for abandoned recognitions.
+func (p *Pool) Close() error {
+	p.wg.Wait()
+	var errs []error
+	for range cap(p.slots) {
+		if e := <-p.slots; e != nil {
+			errs = append(errs, e.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// recognize runs one recognition within ctx. Tesseract cannot be stopped
+// midway: on timeout the engine finishes in the background, is closed, and
+// its slot gets a fresh engine.
+func (p *Pool) recognize(ctx context.Context, pgm []byte, dpi int) (tess.Page, error) {
+	e, err := p.get(ctx)
+	if err != nil {
+		return tess.Page{}, err
+	}
+	type res struct {
+		pg  tess.Page
+		err error
+	}
+	done := make(chan res, 1)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		pg, err := e.Recognize(pgm, dpi)
+		done <- res{pg, err}
+	}()
+	select {
+	case r := <-done:
+		p.put(e)
+		return r.pg, r.err
+	case <-ctx.Done():
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			<-done
+			_ = e.Close()
+		}()
+		p.put(nil)
+		return tess.Page{}, ctx.Err()
+	}
+}
+
+// PageDPI is the resolution a page is taken at: its scan's own resolution
+// when the page is one scan of a usual resolution (so its pixels are the
+// scan's pixels), else opt.DPI; lowered to fit MaxPagePixels.
+func PageDPI(p inspect.Page, opt Options) (float64, *record.Error) {
+	dpi := opt.DPI
+	if p.ScanDPI >= 200 && p.ScanDPI <= 400 {
+		dpi = p.ScanDPI
+	}
+	limit := opt.MaxPagePixels
+	if p.MaxImagePixels > 4*limit {
+		return 0, Errorf(record.CodePageTooLarge, "page %d: an image of %d megapixels is over the cap of %d",
+			p.Number, p.MaxImagePixels/1_000_000, 4*limit/1_000_000)
+	}
+	w, h := p.DisplaySize()
+	px := (w * dpi / 72) * (h * dpi / 72)
+	if px > float64(limit) {
+		dpi *= math.Sqrt(float64(limit) / px)
+		dpi = math.Floor(dpi*100) / 100
+		if dpi < opt.MinDPI {
+			return 0, Errorf(record.CodePageTooLarge, "page %d: %.0f megapixels at %.0f dpi, over the cap of %d",
+				p.Number, px/1e6, opt.MinDPI, limit/1_000_000)
+		}
+	}
+	return dpi, nil
+}
+
+// OCRPage takes page p of the PDF at path and recognises it.
+func (p *Pool) OCRPage(ctx context.Context, path string, pg inspect.Page, opt Options) PageResult {
+	opt = opt.WithDefaults()
+	r := PageResult{Number: pg.Number, Kind: pg.Kind, Confidence: -1}
+	dpi, perr := PageDPI(pg, opt)
+	if perr != nil {
+		r.Err = perr
+		return r
+	}
+	r.DPI = dpi
+	ctx, cancel := context.WithTimeout(ctx, opt.PageTimeout)
+	defer cancel()
+	img, err := render.Page(ctx, path, pg.Number, dpi)
+	if err != nil {
+		r.Err = pageErr(ctx, pg.Number, "render", err)
+		return r
+	}
+	w, h := pg.DisplaySize()
+	return p.recognizeImage(ctx, img, r, w, h)
+}
+
+// recognizeImage deskews img, recognises it and lays out its text layer on a
+// page shown w×h points.
+func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult, w, h float64) PageResult {
+	b := img.Bounds()
+	if int64(b.Dx())*int64(b.Dy()) == 0 {
+		r.Err = Errorf(record.CodeUnreadable, "page %d: empty image", r.Number)
+		return r
+	}
+	r.Skew = deskew.Find(img)
+	if math.Abs(r.Skew) >= 0.1 {
+		img = deskew.Rotate(img, r.Skew)
+	} else {
+		r.Skew = 0
+	}
+	dpi := r.DPI
+	if dpi <= 0 {
+		dpi = float64(b.Dx()) / (w / 72)
+	}
+	tp, err := p.recognize(ctx, render.PGM(img), int(math.Round(dpi)))
+	if err != nil {
+		r.Err = pageErr(ctx, r.Number, "recognize", err)
+		return r
+	}
+	r.OCRed = true
+	r.Turn = tp.Orientation()
+	pw, ph := w, h
+	if r.Turn == 90 || r.Turn == 270 {
+		pw, ph = h, w
+	}
+	// Lines turned differently from the page are rare (a sideways caption);
+	// they are laid out with the page's turn, which keeps them searchable.
+	r.Layer = Layout(tp, Geometry{W: b.Dx(), H: b.Dy(), Skew: r.Skew, Turn: r.Turn, PageW: pw, PageH: ph})
+	r.Text = tp.Text()
+	r.Confidence = math.Round(tp.Confidence()*10) / 10
+	return r
+}
+
+func pageErr(ctx context.Context, page int, step string, err error) *record.Error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Errorf(record.CodeTimeout, "page %d: %s took longer than the time cap", page, step)
+	}
+	if ctx.Err() != nil {
+		return Errorf("canceled", "page %d: %s canceled", page, step)
+	}
+	return Errorf(record.CodeUnreadable, "page %d: %s: %v", page, step, err)
+}

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"image"
+	"math"
+
+	"github.com/handoffmed/handoff/services/ocr/internal/tess"
+	"github.com/handoffmed/handoff/services/ocr/internal/textpdf"
+)
+
+// Geometry says how the image Tesseract saw relates to the page.
+type Geometry struct {
+	// W, H: size in pixels of the image Tesseract saw (the page as shown,
+	// deskewed).
+	W, H int
+	// Skew in degrees that was undone before recognition (clockwise tilt).
+	Skew float64
+	// Turn is the clockwise quarter-turn (0, 90, 180, 270) that makes the
+	// text upright; the output page is shown turned by it.
+	Turn int
+	// PageW, PageH: the page's shown size in points after the turn.
+	PageW, PageH float64
+}
+
+// Layout places the words of pg on the upright page: each word on its
+// baseline, stretched to its box, turned back by the page's skew so that it
+// sits on the word in the original image.
+func Layout(pg tess.Page, g Geometry) textpdf.Page {
+	// Size of the upright image.
+	uw, uh := float64(g.W), float64(g.H)
+	if g.Turn == 90 || g.Turn == 270 {
+		uw, uh = uh, uw
+	}
+	sx, sy := g.PageW/uw, g.PageH/uh
+	sin, cos := math.Sincos(g.Skew * math.Pi / 180)
+	cx, cy := uw/2, uh/2
+	// toPage maps a point of the upright deskewed image to page points.
+	toPage := func(x, y float64) (float64, float64) {
+		// Re-apply the skew about the centre (y down).
+		dx, dy := x-cx, y-cy
+		rx := cx + dx*cos - dy*sin
+		ry := cy + dx*sin + dy*cos
+		return rx * sx, g.PageH - ry*sy
+	}
+	out := textpdf.Page{Width: g.PageW, Height: g.PageH}
+	for _, l := range pg.Lines {
+		lb := turnRect(l.Box, g.Turn, g.W, g.H)
+		for _, w := range l.Words {
+			wb := turnRect(w.Box, g.Turn, g.W, g.H)
+			// Baseline: hOCR's for upright lines (relative to the line
+			// box's bottom left), else the line's bottom less descenders.
+			base := lb.y1 - l.Descenders
+			if l.HasBaseline && l.Angle == 0 && g.Turn == 0 {
+				base = lb.y1 + l.Offset + l.Slope*((wb.x0+wb.x1)/2-lb.x0)
+			}
+			size := base - lb.y0
+			if size <= 0 {
+				size = lb.y1 - lb.y0
+			}
+			x, y := toPage(wb.x0, base)
+			out.Words = append(out.Words, textpdf.Word{
+				Text:  w.Text,
+				X:     x,
+				Y:     y,
+				Width: (wb.x1 - wb.x0) * sx,
+				Size:  size * sy,
+				Angle: -g.Skew * math.Pi / 180,
+			})
+		}
+	}
+	return out
+}
+
+type frect struct{ x0, y0, x1, y1 float64 }
+
+// turnRect maps a box of the w×h image to the image turned clockwise by turn.
+func turnRect(r image.Rectangle, turn, w, h int) frect {
+	x0, y0, x1, y1 := r.Min.X, r.Min.Y, r.Max.X, r.Max.Y
+	fx0, fy0, fx1, fy1 := float64(x0), float64(y0), float64(x1), float64(y1)
+	fw, fh := float64(w), float64(h)
+	switch turn {
+	case 90: // (x, y) -> (h - y, x)
+		return frect{fh - fy1, fx0, fh - fy0, fx1}
+	case 180: // (x, y) -> (w - x, h - y)
+		return frect{fw - fx1, fh - fy1, fw - fx0, fh - fy0}
+	case 270: // (x, y) -> (y, w - x)
+		return frect{fy0, fw - fx1, fy1, fw - fx0}
+	}
+	return frect{fx0, fy0, fx1, fy1}
+}
