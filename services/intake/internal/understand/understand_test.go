@@ -1,0 +1,112 @@
+package understand
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+func readTestdata(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestAnalyzeDocuments(t *testing.T) {
+	a := New()
+	tests := []struct {
+		file       string
+		category   string
+		panels     []string
+		date, kind string
+		name       string
+		dob        string
+		modality   string
+		bodyPart   string
+	}{
+		{"quest_cmp_cbc.txt", record.CategoryLabReport, []string{"cbc", "cmp"}, "2026-10-02", DateCollection, "DOE, JANE A", "1958-03-14", "", ""},
+		{"labcorp_coag.txt", record.CategoryLabReport, []string{"coag", "hba1c"}, "2026-09-28", DateCollection, "Doe, Jane", "1958-03-14", "", ""},
+		{"radiology_mri.txt", record.CategoryRadiologyReport, nil, "2026-09-15", DateExam, "DOE, JANE A", "1958-03-14", "MRI", "right hip"},
+		{"cxr.txt", record.CategoryChestXRay, nil, "2026-10-05", DateExam, "Jane A Doe", "1958-03-14", "XRay", "chest"},
+		{"opnote.txt", record.CategoryOperativeNote, nil, "2019-06-11", DateSurgery, "DOE, JANE A", "1958-03-14", "", ""},
+		{"ekg.txt", record.CategoryEKG, nil, "2026-10-01", DateTest, "DOE, JANE", "1958-03-14", "", ""},
+		{"medlist_epic.txt", record.CategoryMedicationList, nil, "", "", "", "1958-03-14", "", ""},
+		{"summary.txt", record.CategorySummary, nil, "", "", "Jane A Doe", "1958-03-14", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			d := a.Analyze(Input{Type: record.TypePDF, Pages: SplitPages(readTestdata(t, tc.file))})
+			if d.Category != tc.category {
+				t.Fatalf("category: got %s, want %s (evidence %q)", d.Category, tc.category, d.Evidence)
+			}
+			if len(d.Evidence) == 0 {
+				t.Error("no evidence")
+			}
+			if diff := cmp.Diff(tc.panels, d.Panels); diff != "" {
+				t.Errorf("panels (-want +got):\n%s", diff)
+			}
+			if d.Date != tc.date || d.DateKind != tc.kind {
+				t.Errorf("date: got %s %s, want %s %s", d.Date, d.DateKind, tc.date, tc.kind)
+			}
+			if tc.name != "" && !slices.Contains(d.Names, tc.name) {
+				t.Errorf("names: got %q, want %q among them", d.Names, tc.name)
+			}
+			if tc.dob != "" && !slices.Contains(d.BirthDates, tc.dob) {
+				t.Errorf("birth dates: got %q, want %q", d.BirthDates, tc.dob)
+			}
+			if d.Modality != tc.modality || d.BodyPart != tc.bodyPart {
+				t.Errorf("exam: got %q %q, want %q %q", d.Modality, d.BodyPart, tc.modality, tc.bodyPart)
+			}
+		})
+	}
+}
+
+func TestMedicationList(t *testing.T) {
+	a := New()
+	d := a.Analyze(Input{Type: record.TypePDF, Pages: []string{readTestdata(t, "medlist_epic.txt")}})
+	want := []record.Medication{
+		{Name: "apixaban (ELIQUIS)", Generic: "apixaban", Dose: "5 mg", Frequency: "2 (two) times daily", Class: record.MedAnticoagulant},
+		{Name: "metoprolol succinate (TOPROL XL)", Generic: "metoprolol", Dose: "25 mg", Frequency: "daily"},
+		{Name: "atorvastatin (LIPITOR)", Generic: "atorvastatin", Dose: "40 mg", Frequency: "nightly"},
+		{Name: "omega-3 fatty acids (FISH OIL)", Generic: "fish oil", Dose: "1,000 mg", Frequency: "daily", Duration: "Started 2021", Class: record.MedSupplement},
+		{Name: "turmeric", Generic: "turmeric", Frequency: "daily", Class: record.MedSupplement},
+	}
+	if diff := cmp.Diff(want, d.Medications); diff != "" {
+		t.Errorf("medications (-want +got):\n%s", diff)
+	}
+}
+
+func TestSummaryFacts(t *testing.T) {
+	a := New()
+	d := a.Analyze(Input{Type: record.TypePDF, Pages: []string{readTestdata(t, "summary.txt")}})
+	if d.SummaryFact == nil {
+		t.Fatal("no summary facts")
+	}
+	want := &record.Summary{
+		Age: 68, Height: "5 ft 5 in", Weight: "150 lb", Allergies: "Penicillin (hives); sulfa (rash)",
+		Procedure:        "Total right hip replacement (arthroplasty)",
+		SymptomHistory:   "Right hip pain since 2024, now limits walking to one block.",
+		USRecommendation: "Total hip arthroplasty, quoted cost $48,000",
+		QuotedCost:       "$48,000",
+		ReasonAbroad:     "Cost; insurance denied coverage.",
+		Conditions: record.Conditions{
+			Diabetes: true, HeartDisease: true, BloodThinners: false,
+			PriorSurgeries: []string{"Left knee arthroscopy 2019"},
+			Other:          "Type 2 diabetes; atrial fibrillation on apixaban. No asthma.",
+		},
+		Medications: []string{"Eliquis 5 mg twice daily", "Metformin 500 mg twice daily"},
+	}
+	if diff := cmp.Diff(want, d.SummaryFact); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	if len(d.Medications) != 2 || d.Medications[0].Class != record.MedAnticoagulant {
+		t.Errorf("medications: %+v", d.Medications)
+	}
+}
