@@ -38,6 +38,36 @@ type DicomInstance struct {
 	DuplicateOf string `json:"duplicate_of,omitempty"`
 	// HeaderBytes is how many bytes of the object were read to index it.
 	HeaderBytes int64 `json:"header_bytes,omitempty"`
+	// NeedsPart10 is set when the object has no conformant Part 10 preamble
+	// and file meta; its file-set copy is rewritten from DataSetOffset on.
+	NeedsPart10   bool  `json:"needs_part10,omitempty"`
+	DataSetOffset int64 `json:"data_set_offset,omitempty"`
+	// Dir holds the header attributes a DICOMDIR record needs beyond the above.
+	Dir *DicomDirKeys `json:"dir,omitempty"`
+}
+
+// DicomDirKeys are the DICOMDIR directory record keys (PS3.3 F.5) of an
+// instance that the index fields do not carry; dates and times are kept in
+// DICOM form (YYYYMMDD, HHMMSS.FFFFFF).
+type DicomDirKeys struct {
+	RecordType           string `json:"record_type,omitempty"` // IMAGE, SR DOCUMENT, RT DOSE...
+	StudyTime            string `json:"study_time,omitempty"`
+	StudyID              string `json:"study_id,omitempty"`
+	ContentDate          string `json:"content_date,omitempty"`
+	ContentTime          string `json:"content_time,omitempty"`
+	CompletionFlag       string `json:"completion_flag,omitempty"`
+	VerificationFlag     string `json:"verification_flag,omitempty"`
+	VerificationDateTime string `json:"verification_datetime,omitempty"`
+	ConceptCode          string `json:"concept_code,omitempty"`
+	ConceptScheme        string `json:"concept_scheme,omitempty"`
+	ConceptMeaning       string `json:"concept_meaning,omitempty"`
+	StructureSetLabel    string `json:"structure_set_label,omitempty"`
+	StructureSetDate     string `json:"structure_set_date,omitempty"`
+	StructureSetTime     string `json:"structure_set_time,omitempty"`
+	RTPlanLabel          string `json:"rt_plan_label,omitempty"`
+	RTPlanDate           string `json:"rt_plan_date,omitempty"`
+	RTPlanTime           string `json:"rt_plan_time,omitempty"`
+	DoseSummationType    string `json:"dose_summation_type,omitempty"`
 }
 
 // LogValue keeps patient data out of logs.
