@@ -20,9 +20,6 @@ type Case struct {
 	ID      string    `json:"id"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
-	// LastUpload is when the newest upload of the case was recorded; the
-	// packager's quiet period counts from it.
-	LastUpload time.Time `json:"last_upload,omitzero"`
 	// ReferenceDate (YYYY-MM-DD) is the day against which lab staleness is
 	// judged; empty means today.
 	ReferenceDate string  `json:"reference_date,omitempty"`
