@@ -149,9 +149,6 @@ func patientKeys(st record.Study, in record.DicomInstance) []dicomdir.Element {
 	if d := dicomDate(cmp.Or(st.PatientBirthDate, in.PatientBirthDate)); d != "" {
 		els = append(els, el(0x00100030, "DA", d))
 	}
-	if s := cmp.Or(st.PatientSex, in.PatientSex); s == "M" || s == "F" || s == "O" {
-		els = append(els, el(0x00100040, "CS", s))
-	}
 	return els
 }
 
@@ -200,14 +197,13 @@ func instanceRecord(in record.DicomInstance, m record.SeriesInstanceRef, path st
 		num = n
 	}
 	els := []dicomdir.Element{
-		el(dicomdir.TagReferencedFileID, "CS", strings.ReplaceAll(path, "/", `\`)),
+		// The referenced file ID is multi-valued: one CS value per component.
+		dicomdir.Str(dicomdir.TagReferencedFileID, "CS", strings.ReplaceAll(path, "/", `\`)),
 		el(dicomdir.TagReferencedSOPClass, "UI", in.SOPClassUID),
 		el(dicomdir.TagReferencedSOPInst, "UI", in.SOPInstanceUID),
 		el(dicomdir.TagReferencedTS, "UI", in.TransferSyntax),
 		el(0x00200013, "IS", itoa(num)),
 	}
-	// The referenced file ID is multi-valued: one value per component.
-	els[0] = dicomdir.Str(dicomdir.TagReferencedFileID, "CS", strings.ReplaceAll(path, "/", `\`))
 	contentDate := cmp.Or(k.ContentDate, dicomDate(in.StudyDate), defaultDate)
 	contentTime := cmp.Or(k.ContentTime, k.StudyTime, defaultTime)
 	concept := func() dicomdir.Element {
