@@ -1,0 +1,764 @@
+package checklist
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/services/intake/internal/understand"
+)
+
+// studiesFromFiles groups DICOM headers into studies when there is no index.
+func studiesFromFiles(files []record.File) []record.Study {
+	byUID := map[string]*record.Study{}
+	var order []string
+	for _, f := range files {
+		d := f.DICOM
+		if d == nil || d.DuplicateOf != "" || !record.Terminal(f.Status) || f.Status == record.StatusFailed {
+			continue
+		}
+		st := byUID[d.StudyUID]
+		if st == nil {
+			st = &record.Study{UID: d.StudyUID, Date: d.StudyDate, Description: d.StudyDescription, Accession: d.Accession,
+				PatientName: d.PatientName, PatientID: d.PatientID, PatientBirthDate: d.PatientBirthDate, PatientSex: d.PatientSex}
+			byUID[d.StudyUID] = st
+			order = append(order, d.StudyUID)
+		}
+		i := slices.IndexFunc(st.Series, func(s record.Series) bool { return s.UID == d.SeriesUID })
+		if i < 0 {
+			st.Series = append(st.Series, record.Series{UID: d.SeriesUID, Number: d.SeriesNumber, Modality: d.Modality,
+				BodyPart: d.BodyPart, Laterality: d.Laterality, Description: d.SeriesDescription})
+			i = len(st.Series) - 1
+		}
+		se := &st.Series[i]
+		se.Instances++
+		se.Frames += max(d.Frames, 1)
+		se.Declared = max(se.Declared, d.Declared)
+		se.Members = append(se.Members, record.SeriesInstanceRef{FileID: f.ID, SOPClassUID: d.SOPClassUID,
+			SOPInstanceUID: d.SOPInstanceUID, Number: d.InstanceNumber, Size: f.Size})
+	}
+	sort.Strings(order)
+	out := make([]record.Study, 0, len(order))
+	for _, uid := range order {
+		out = append(out, *byUID[uid])
+	}
+	return out
+}
+
+func studyFiles(st record.Study) []string {
+	var out []string
+	for _, se := range st.Series {
+		for _, m := range se.Members {
+			out = append(out, m.FileID)
+		}
+	}
+	return out
+}
+
+// secondaryCaptureOnly reports whether every instance of a study is a
+// secondary capture (a screenshot saved as DICOM).
+func secondaryCaptureOnly(st record.Study) bool {
+	n := 0
+	for _, se := range st.Series {
+		for _, m := range se.Members {
+			n++
+			if !strings.HasPrefix(m.SOPClassUID, "1.2.840.10008.5.1.4.1.1.7") {
+				return false
+			}
+		}
+	}
+	return n > 0
+}
+
+func studyPerson(st record.Study) person {
+	return person{tokens: nameTokens(st.PatientName), dob: st.PatientBirthDate}
+}
+
+// anchor is the identity the records are checked against: the case's
+// patient fields, else the passport, else the identity most studies carry.
+func (s *state) anchor() (person, bool) {
+	if p := s.c.Patient; p.FamilyName != "" || p.GivenName != "" {
+		return person{tokens: nameTokens(p.GivenName + " " + p.FamilyName), dob: p.BirthDate}, true
+	}
+	if pp, _ := s.passport(); pp != nil {
+		return person{tokens: nameTokens(pp.GivenNames + " " + pp.Surname), dob: pp.BirthDate}, true
+	}
+	// The identity of most imaging instances.
+	best, bestN := person{}, 0
+	for _, st := range s.studies {
+		n := len(studyFiles(st))
+		if st.PatientName != "" && n > bestN {
+			best, bestN = studyPerson(st), n
+		}
+	}
+	return best, bestN > 0
+}
+
+// passport returns the first passport with a verified zone.
+func (s *state) passport() (*record.Passport, string) {
+	for _, d := range s.byCat[record.CategoryPassport] {
+		if p := d.d.Passport; p != nil && p.Valid {
+			return p, d.id
+		}
+	}
+	return nil, ""
+}
+
+func (s *state) imaging(f facts) {
+	pictures := ids(s.byCat[record.CategoryImagingPicture])
+	var diagnostic []record.Study
+	var captures []string
+	for _, st := range s.studies {
+		if secondaryCaptureOnly(st) {
+			captures = append(captures, studyFiles(st)...)
+			continue
+		}
+		diagnostic = append(diagnostic, st)
+	}
+	if len(diagnostic) == 0 {
+		switch {
+		case len(pictures)+len(captures) > 0:
+			s.add(CodeImagingNotDICOM, record.SeverityError,
+				"Imaging is here only as pictures or screenshots, which hospitals do not accept as diagnostic. Ask the imaging center for the original DICOM files (a CD, USB drive or download link) and upload them.",
+				append(pictures, captures...)...)
+			s.part(record.PartImaging, record.PartMissing, append(pictures, captures...))
+		default:
+			msg := "No imaging: upload the original DICOM files of your scans (from the imaging center's CD, USB drive or download link)."
+			if len(s.byCat[record.CategoryRadiologyReport]) > 0 {
+				msg = "There are radiology reports but no images: the surgeon needs the original DICOM files to plan. Upload them from the imaging center's CD, USB drive or download link."
+			}
+			s.add(CodeImagingNone, record.SeverityError, msg, ids(s.byCat[record.CategoryRadiologyReport])...)
+			s.part(record.PartImaging, record.PartMissing, nil)
+		}
+		return
+	}
+	status := record.PartOK
+	ref, haveRef := s.anchor()
+	var mismatched []string
+	for _, st := range diagnostic {
+		if haveRef && (st.PatientName != "" || st.PatientBirthDate != "") && compare(ref, studyPerson(st)) == relOther {
+			mismatched = append(mismatched, studyFiles(st)...)
+		}
+	}
+	for _, st := range diagnostic {
+		if haveRef && (st.PatientName != "" || st.PatientBirthDate != "") && compare(ref, studyPerson(st)) == relOther {
+			s.otherPatient[st.UID] = true
+		}
+	}
+	if len(mismatched) > 0 {
+		s.add(CodeImagingMismatch, record.SeverityError,
+			"Some imaging belongs to another patient (the name or birth date in the DICOM files is a different person's). Remove these files or upload the right scans.",
+			mismatched...)
+		status = record.PartWarning
+	}
+	for _, st := range diagnostic {
+		var short, gaps []string
+		for _, se := range st.Series {
+			ms := se.Members
+			switch {
+			case se.Declared > 0 && se.Instances < se.Declared:
+				short = append(short, memberIDs(ms)...)
+			case hasGaps(ms):
+				gaps = append(gaps, memberIDs(ms)...)
+			}
+		}
+		if len(short) > 0 {
+			s.add(CodeImagingIncomplete, record.SeverityError,
+				"A series has fewer images than it declares: some files of the scan are missing. Upload the complete series (all files of the CD or download).", short...)
+			status = record.PartWarning
+		}
+		if len(gaps) > 0 {
+			s.add(CodeImagingIncomplete, record.SeverityWarning,
+				"A series has gaps in its image numbers: some images of the scan may be missing. Check that every file of the CD or download was uploaded.", gaps...)
+			status = record.PartWarning
+		}
+	}
+	s.part(record.PartImaging, status, s.dicomIDs)
+}
+
+func memberIDs(ms []record.SeriesInstanceRef) []string {
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.FileID)
+	}
+	return out
+}
+
+// hasGaps reports whether instance numbers skip values inside their range
+// (only for series of at least 3 numbered instances).
+func hasGaps(ms []record.SeriesInstanceRef) bool {
+	var nums []int
+	for _, m := range ms {
+		if m.Number > 0 {
+			nums = append(nums, m.Number)
+		}
+	}
+	if len(nums) < 3 {
+		return false
+	}
+	sort.Ints(nums)
+	nums = slices.Compact(nums)
+	return nums[len(nums)-1]-nums[0]+1 > len(nums)
+}
+
+// DICOM modality codes as radiology reports name them.
+var modalityNames = map[string]string{
+	"MR": "MRI", "CT": "CT", "CR": "XRay", "DX": "XRay", "DR": "XRay", "US": "US", "PT": "PET", "NM": "NM",
+	"MG": "Mammo", "XA": "Fluoro", "RF": "Fluoro",
+}
+
+var bodyKeys = []string{"spine", "brain", "head", "chest", "heart", "abdomen", "pelvis", "hip", "knee", "shoulder",
+	"ankle", "foot", "wrist", "hand", "elbow", "neck", "breast"}
+
+// bodyKey reduces a body part text to one key word.
+func bodyKey(s string) string {
+	l := strings.ToLower(s)
+	l = strings.NewReplacer("lspine", "spine", "cspine", "spine", "tspine", "spine", "lumbar", "spine", "cervical", "spine",
+		"thoracic", "spine", "skull", "head", "thorax", "chest", "lung", "chest").Replace(l)
+	for _, k := range bodyKeys {
+		if strings.Contains(l, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+func studyModality(st record.Study) string {
+	for _, se := range st.Series {
+		if m := modalityNames[se.Modality]; m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+func studyBody(st record.Study) string {
+	parts := []string{st.Description}
+	for _, se := range st.Series {
+		parts = append(parts, se.BodyPart, se.Description)
+	}
+	return bodyKey(strings.Join(parts, " "))
+}
+
+func (s *state) radiology() {
+	reports := s.byCat[record.CategoryRadiologyReport]
+	cxr := s.byCat[record.CategoryChestXRay]
+	var diagnostic []record.Study
+	for _, st := range s.studies {
+		if !secondaryCaptureOnly(st) && !s.otherPatient[st.UID] {
+			diagnostic = append(diagnostic, st)
+		}
+	}
+	candidates := append(slices.Clone(reports), cxr...)
+	used := make([]bool, len(candidates))
+	match := func(pred func(st record.Study, d *record.Document) bool, st record.Study) bool {
+		for i, c := range candidates {
+			if !used[i] && pred(st, c.d) {
+				used[i] = true
+				return true
+			}
+		}
+		return false
+	}
+	var unreported []record.Study
+	rest := slices.Clone(diagnostic)
+	passes := []func(st record.Study, d *record.Document) bool{
+		func(st record.Study, d *record.Document) bool {
+			return d.Date != "" && d.Date == st.Date && (d.Modality == "" || studyModality(st) == "" || d.Modality == studyModality(st))
+		},
+		func(st record.Study, d *record.Document) bool {
+			return d.Modality != "" && d.Modality == studyModality(st) && bodyKey(d.BodyPart) != "" && bodyKey(d.BodyPart) == studyBody(st)
+		},
+		func(st record.Study, d *record.Document) bool {
+			return d.Date != "" && st.Date != "" && daysBetween(d.Date, st.Date) <= 3 && (d.Modality == "" || d.Modality == studyModality(st))
+		},
+		func(st record.Study, d *record.Document) bool {
+			return (d.Modality == "" || studyModality(st) == "" || d.Modality == studyModality(st)) && (d.Date == "" || st.Date == "")
+		},
+	}
+	for _, pass := range passes {
+		var left []record.Study
+		for _, st := range rest {
+			if !match(pass, st) {
+				left = append(left, st)
+			}
+		}
+		rest = left
+	}
+	unreported = rest
+	files := ids(reports)
+	status := record.PartOK
+	switch {
+	case len(reports) == 0 && len(diagnostic) == 0:
+		status = record.PartMissing
+	case len(unreported) > 0:
+		var fs []string
+		for _, st := range unreported {
+			fs = append(fs, studyFiles(st)...)
+		}
+		if len(reports)+len(cxr) == 0 {
+			s.add(CodeReportMissing, record.SeverityError,
+				"There are DICOM scans but no radiology report: ask the imaging center for the radiologist's written report of each scan (as a PDF).", fs...)
+			status = record.PartMissing
+		} else {
+			s.add(CodeReportMissing, record.SeverityWarning,
+				plural(len(unreported), "scan has", "scans have")+" no matching radiology report: ask the imaging center for the radiologist's written report of each scan (as a PDF).", fs...)
+			status = record.PartWarning
+		}
+	}
+	var scanned []string
+	for _, d := range append(slices.Clone(reports), cxr...) {
+		if len(d.d.OCRPages) > 0 {
+			scanned = append(scanned, d.id)
+		}
+	}
+	if len(scanned) > 0 {
+		s.add(CodeReportScanned, record.SeverityInfo,
+			plural(len(scanned), "radiology report was a scan; it was", "radiology reports were scans; they were")+" made searchable with OCR.", scanned...)
+	}
+	s.part(record.PartRadiology, status, files)
+}
+
+func daysBetween(a, b string) int {
+	ta, err1 := time.Parse(time.DateOnly, a)
+	tb, err2 := time.Parse(time.DateOnly, b)
+	if err1 != nil || err2 != nil {
+		return 1 << 30
+	}
+	d := int(ta.Sub(tb).Hours() / 24)
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+// ageDays is how many days before the reference date a document is dated
+// (-1 when it has no date).
+func (s *state) ageDays(d *record.Document) int {
+	t, err := time.Parse(time.DateOnly, d.Date)
+	if err != nil {
+		return -1
+	}
+	days := int(s.ref.Sub(t).Hours() / 24)
+	return max(days, 0)
+}
+
+func (s *state) labs(f facts) {
+	labs := s.byCat[record.CategoryLabReport]
+	ekgs := s.byCat[record.CategoryEKG]
+	cxrs := s.byCat[record.CategoryChestXRay]
+	files := append(append(ids(labs), ids(ekgs)...), ids(cxrs)...)
+	warn := false
+	if len(labs) == 0 {
+		s.add(CodeLabsMissing, record.SeverityError,
+			"No lab results: upload recent (within 90 days) blood work: complete blood count (CBC), basic metabolic panel (BMP) and PT/INR.")
+		s.part(record.PartLabs, record.PartMissing, files)
+		warn = true
+	}
+	// Panels of recent reports, and stale reports whose panels no recent
+	// report repeats.
+	recent := map[string]bool{}
+	all := map[string]bool{}
+	var undated []string
+	for _, d := range labs {
+		age := s.ageDays(d.d)
+		for _, p := range d.d.Panels {
+			all[p] = true
+			if age >= 0 && age <= labsMaxAge {
+				recent[p] = true
+			}
+		}
+		if age < 0 {
+			undated = append(undated, d.id)
+		}
+	}
+	hasRecentLab := false
+	for _, d := range labs {
+		if a := s.ageDays(d.d); a >= 0 && a <= labsMaxAge {
+			hasRecentLab = true
+		}
+	}
+	var stale []string
+	oldest := 0
+	for _, d := range append(slices.Clone(labs), append(ekgs, cxrs...)...) {
+		age := s.ageDays(d.d)
+		if age <= labsMaxAge {
+			continue
+		}
+		covered := false
+		switch d.d.Category {
+		case record.CategoryLabReport:
+			covered = hasRecentLab
+			for _, p := range d.d.Panels {
+				if !recent[p] && !(p == record.PanelBMP && recent[record.PanelCMP]) {
+					covered = false
+				}
+			}
+		default:
+			for _, o := range s.byCat[d.d.Category] {
+				if a := s.ageDays(o.d); a >= 0 && a <= labsMaxAge {
+					covered = true
+				}
+			}
+		}
+		if !covered {
+			stale = append(stale, d.id)
+			oldest = max(oldest, age)
+		}
+	}
+	if len(stale) > 0 {
+		s.add(CodeLabsStale, record.SeverityError,
+			fmt.Sprintf("%s older than 90 days at the reference date (up to %d days old); hospitals abroad ask for tests from the last 90 days, so repeat them before travel.",
+				plural(len(stale), "lab result or test is", "lab results or tests are"), oldest), stale...)
+		warn = true
+	}
+	if len(undated) > 0 {
+		s.add(CodeLabsUndated, record.SeverityInfo,
+			"The collection date of "+plural(len(undated), "lab report", "lab reports")+" could not be read; check that the labs are from the last 90 days.", undated...)
+	}
+	if len(labs) > 0 {
+		need := []struct {
+			code, msg string
+			ok        bool
+		}{
+			{CodeLabsCBC, "No complete blood count (CBC) among the labs.", all[record.PanelCBC]},
+			{CodeLabsBMP, "No basic or comprehensive metabolic panel (BMP/CMP) among the labs.", all[record.PanelBMP] || all[record.PanelCMP]},
+			{CodeLabsCoag, "No coagulation test (PT/INR) among the labs.", all[record.PanelCoag]},
+		}
+		for _, n := range need {
+			if !n.ok {
+				s.add(n.code, record.SeverityWarning, n.msg+" Ask for it with the other pre-surgery labs.")
+				warn = true
+			}
+		}
+	}
+	if (f.cond.Diabetes || f.cond.Prediabetes) && !all[record.PanelHbA1c] {
+		s.add(CodeLabsHbA1c, record.SeverityWarning,
+			"Diabetes or prediabetes is declared but there is no HbA1c result: add a recent HbA1c.")
+		warn = true
+	}
+	if (f.age > ekgAgeOver || f.cond.HeartDisease) && len(ekgs) == 0 {
+		why := "the patient is over 50"
+		if f.cond.HeartDisease {
+			why = "there is a cardiac history"
+		}
+		s.add(CodeLabsEKG, record.SeverityWarning, "No EKG: one is needed because "+why+". Add a recent 12-lead EKG.")
+		warn = true
+	}
+	if f.cond.Respiratory && len(cxrs) == 0 && !s.chestImaging() {
+		s.add(CodeLabsChestXRay, record.SeverityWarning,
+			"A respiratory condition is declared but there is no chest X-ray report: add a recent chest X-ray.")
+		warn = true
+	}
+	if len(labs) == 0 {
+		return
+	}
+	status := record.PartOK
+	if warn {
+		status = record.PartWarning
+	}
+	s.part(record.PartLabs, status, files)
+}
+
+// chestImaging reports whether a chest CT or chest radiograph report is there.
+func (s *state) chestImaging() bool {
+	for _, d := range s.byCat[record.CategoryRadiologyReport] {
+		if bodyKey(d.d.BodyPart) == "chest" && (d.d.Modality == "CT" || d.d.Modality == "XRay") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *state) surgical(f facts) {
+	ops := s.byCat[record.CategoryOperativeNote]
+	switch {
+	case len(ops) > 0:
+		s.part(record.PartSurgical, record.PartOK, ids(ops))
+	case len(f.cond.PriorSurgeries) > 0:
+		s.add(CodeSurgicalMissing, record.SeverityWarning,
+			"Prior surgery is declared but there is no operative report: add the operative note (1-3 pages) of prior procedures relevant to this one.")
+		s.part(record.PartSurgical, record.PartMissing, nil)
+	default:
+		// Nothing declared, nothing needed.
+		s.part(record.PartSurgical, record.PartOK, nil)
+	}
+}
+
+// medRef is a medication with the file it came from ("" for the case fields).
+type medRef struct {
+	med  record.Medication
+	file string
+	list bool // from a medication list or summary (not merely mentioned elsewhere)
+}
+
+func (k *Checker) allMeds(s *state, includeMentions bool) []medRef {
+	var out []medRef
+	for _, m := range k.an.Medications(s.c.Summary.Medications) {
+		out = append(out, medRef{med: m, list: true})
+	}
+	for _, cat := range []string{record.CategoryMedicationList, record.CategorySummary} {
+		for _, d := range s.byCat[cat] {
+			for _, m := range d.d.Medications {
+				out = append(out, medRef{med: m, file: d.id, list: true})
+			}
+		}
+	}
+	if includeMentions {
+		for _, cat := range []string{record.CategoryPortalExport, record.CategoryOther, record.CategoryOperativeNote} {
+			for _, d := range s.byCat[cat] {
+				for _, m := range d.d.Medications {
+					out = append(out, medRef{med: m, file: d.id})
+				}
+			}
+		}
+	}
+	return out
+}
+
+var classNames = map[string]string{
+	record.MedAnticoagulant: "anticoagulant",
+	record.MedAntiplatelet:  "antiplatelet",
+	record.MedSupplement:    "supplement that affects clotting",
+	understand.MedNSAID:     "NSAID",
+}
+
+func (k *Checker) medications(s *state, f facts) {
+	meds := k.allMeds(s, true)
+	var listFiles []string
+	listed := false
+	for _, d := range s.byCat[record.CategoryMedicationList] {
+		listFiles = append(listFiles, d.id)
+		listed = true
+	}
+	for _, d := range s.byCat[record.CategorySummary] {
+		if len(d.d.Medications) > 0 || d.d.SummaryFact != nil && len(d.d.SummaryFact.Medications) > 0 {
+			listFiles = append(listFiles, d.id)
+			listed = true
+		}
+	}
+	if len(s.c.Summary.Medications) > 0 {
+		listed = true
+	}
+	status := record.PartOK
+	if !listed {
+		s.add(CodeMedsMissing, record.SeverityError,
+			"No medication list: list every current prescription with its dose and how long it has been taken, plus aspirin, blood thinners and supplements (fish oil, ginkgo, vitamin E, garlic, turmeric...), or write \"none\".")
+		status = record.PartMissing
+	}
+	// Blood thinners and clotting-affecting supplements, wherever named.
+	var names []string
+	var files []string
+	seen := map[string]bool{}
+	for _, m := range meds {
+		c := m.med.Class
+		if c == "" {
+			continue
+		}
+		if !seen[m.med.Generic] {
+			seen[m.med.Generic] = true
+			names = append(names, m.med.Generic+" ("+classNames[c]+")")
+		}
+		if m.file != "" {
+			files = append(files, m.file)
+		}
+	}
+	switch {
+	case len(names) > 0:
+		sort.Strings(names)
+		s.add(CodeMedsAnticoagulant, record.SeverityWarning,
+			"Blood thinners or medicines and supplements that affect clotting are listed: "+strings.Join(names, ", ")+
+				". They usually have to be stopped 5-7 days before surgery, only under the supervision of the prescribing doctor; tell the hospital abroad and plan the stop with your doctor.",
+			files...)
+		if status == record.PartOK {
+			status = record.PartWarning
+		}
+	case f.cond.BloodThinners:
+		s.add(CodeMedsAnticoagulant, record.SeverityWarning,
+			"Blood thinners are declared but none is named on the medication list: name the drug and dose. Blood thinners usually have to be stopped 5-7 days before surgery, only under the supervision of the prescribing doctor.")
+		if status == record.PartOK {
+			status = record.PartWarning
+		}
+	}
+	var noDose []string
+	var noDoseFiles []string
+	seen = map[string]bool{}
+	for _, m := range meds {
+		if !m.list || m.med.Dose != "" || seen[m.med.Generic] {
+			continue
+		}
+		seen[m.med.Generic] = true
+		noDose = append(noDose, m.med.Generic)
+		if m.file != "" {
+			noDoseFiles = append(noDoseFiles, m.file)
+		}
+	}
+	if len(noDose) > 0 {
+		sort.Strings(noDose)
+		s.add(CodeMedsDoseMissing, record.SeverityWarning,
+			plural(len(noDose), "medication has", "medications have")+" no dose: "+strings.Join(noDose, ", ")+". Add the strength and how often it is taken.", noDoseFiles...)
+		if status == record.PartOK {
+			status = record.PartWarning
+		}
+	}
+	s.part(record.PartMedications, status, listFiles)
+}
+
+func (s *state) identity(f facts) {
+	docs := s.byCat[record.CategoryPassport]
+	pp, ppID := s.passport()
+	if len(docs) == 0 {
+		s.add(CodeIDMissing, record.SeverityError,
+			"No passport: upload a clear photo of the passport's identification page (the page with the photo and the two lines of letters and < at the bottom).")
+		s.part(record.PartID, record.PartMissing, nil)
+		return
+	}
+	status := record.PartOK
+	if pp == nil {
+		hasZone := false
+		for _, d := range docs {
+			if d.d.Passport != nil {
+				hasZone = true
+			}
+		}
+		if hasZone {
+			s.add(CodeIDUnreadable, record.SeverityWarning,
+				"The passport's machine-readable lines (the two lines at the bottom) could not be read with valid check digits: upload a sharper, straight photo of the identification page.", ids(docs)...)
+		} else {
+			s.add(CodeIDNotPassport, record.SeverityWarning,
+				"The identity document is not a passport or its machine-readable lines are not visible: hospitals abroad need the passport's identification page.", ids(docs)...)
+		}
+		s.part(record.PartID, record.PartWarning, ids(docs))
+		return
+	}
+	if t, err := time.Parse(time.DateOnly, pp.Expiry); err == nil {
+		switch {
+		case !t.After(s.ref):
+			s.add(CodeIDExpiry, record.SeverityWarning, "The passport has expired: renew it before travel.", ppID)
+			status = record.PartWarning
+		case t.Before(s.ref.AddDate(0, passportMinMonths, 0)):
+			s.add(CodeIDExpiry, record.SeverityWarning, "The passport expires within 6 months: many countries require 6 months of validity for a visa.", ppID)
+			status = record.PartWarning
+		}
+	}
+	ref := person{tokens: nameTokens(pp.GivenNames + " " + pp.Surname), dob: pp.BirthDate}
+	var nameDiff, dobDiff []string
+	check := func(rec person, file string) {
+		switch compare(ref, rec) {
+		case relMisspelled:
+			if sameName(ref.tokens, rec.tokens) || len(rec.tokens) == 0 {
+				dobDiff = append(dobDiff, file)
+			} else {
+				nameDiff = append(nameDiff, file)
+			}
+		case relOther:
+			// Only the case fields reach here as another person: the
+			// passport is not the patient's the case describes.
+			nameDiff = append(nameDiff, file)
+		}
+	}
+	// The case fields.
+	if p := s.c.Patient; p.FamilyName != "" || p.GivenName != "" || p.BirthDate != "" {
+		check(person{tokens: nameTokens(p.GivenName + " " + p.FamilyName), dob: p.BirthDate}, "")
+	}
+	// Imaging headers (studies of another patient are reported as such).
+	anchor, _ := s.anchor()
+	for _, st := range s.studies {
+		if st.PatientName == "" && st.PatientBirthDate == "" {
+			continue
+		}
+		if compare(anchor, studyPerson(st)) == relOther {
+			continue
+		}
+		rec := studyPerson(st)
+		if compare(ref, rec) == relOther {
+			continue
+		}
+		fs := studyFiles(st)
+		if len(fs) > 0 {
+			check(rec, fs[0])
+		}
+	}
+	// Names and birth dates printed on documents with a text layer (names
+	// read by OCR are too unsure to call a spelling difference).
+	var otherDocs []string
+	for _, cat := range sortedCats(s.byCat) {
+		if cat == record.CategoryPassport {
+			continue
+		}
+		for _, d := range s.byCat[cat] {
+			if len(d.d.OCRPages) > 0 {
+				continue
+			}
+			dob := ""
+			if len(d.d.BirthDates) > 0 {
+				dob = d.d.BirthDates[0]
+			}
+			if len(d.d.Names) == 0 {
+				if dob != "" && ref.dob != "" && !slices.Contains(d.d.BirthDates, ref.dob) {
+					dobDiff = append(dobDiff, d.id)
+				}
+				continue
+			}
+			best := relOther
+			for _, n := range d.d.Names {
+				best = min(best, compare(ref, person{tokens: nameTokens(n), dob: dob}))
+			}
+			switch best {
+			case relSame:
+			case relMisspelled:
+				for _, n := range d.d.Names {
+					if compare(ref, person{tokens: nameTokens(n), dob: dob}) == relMisspelled {
+						check(person{tokens: nameTokens(n), dob: dob}, d.id)
+						break
+					}
+				}
+			default:
+				otherDocs = append(otherDocs, d.id)
+			}
+		}
+	}
+	if len(nameDiff) > 0 || len(dobDiff) > 0 {
+		var what []string
+		if len(nameDiff) > 0 {
+			what = append(what, "the name is spelled differently")
+		}
+		if len(dobDiff) > 0 {
+			what = append(what, "the birth date differs")
+		}
+		fs := append(append([]string{ppID}, nameDiff...), dobDiff...)
+		fs = slices.DeleteFunc(fs, func(s string) bool { return s == "" })
+		where := "records"
+		if slices.Contains(nameDiff, "") || slices.Contains(dobDiff, "") {
+			where = "records or the case details"
+		}
+		s.add(CodeIDNameMismatch, record.SeverityError,
+			"The passport and the "+where+" do not agree: "+strings.Join(what, " and ")+
+				". Names must be spelled the same on the passport, the records, visa paperwork and admission forms; ask for corrected records or correct the case details.", fs...)
+		status = record.PartWarning
+	}
+	if len(otherDocs) > 0 {
+		s.add(CodeDocPatientMismatch, record.SeverityWarning,
+			plural(len(otherDocs), "document names", "documents name")+" a different patient than the passport: check that it belongs to this case.", otherDocs...)
+	}
+	s.part(record.PartID, status, ids(docs))
+}
+
+func (s *state) portal(f facts) {
+	if f.hasSummary {
+		return
+	}
+	var long []string
+	for _, d := range s.byCat[record.CategoryPortalExport] {
+		if d.d.Pages >= longExportPages {
+			long = append(long, d.id)
+		}
+	}
+	if len(long) > 0 {
+		s.add(CodePortalExportDump, record.SeverityWarning,
+			"A long patient-portal export was uploaded with no case summary: the specialist abroad will not read it. Write the one-page case summary and upload the specific documents the checklist asks for (imaging, reports, recent labs, medications).", long...)
+	}
+}
