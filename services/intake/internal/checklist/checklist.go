@@ -107,6 +107,7 @@ type state struct {
 	dicomIDs []string
 	findings []record.Finding
 	parts    map[string]*record.PartStatus
+	idx      *record.DicomIndex
 	// otherPatient marks studies of another patient (by study UID).
 	otherPatient map[string]bool
 }
@@ -164,6 +165,7 @@ func (k *Checker) Compute(c record.Case, files []record.File, idx *record.DicomI
 		}
 	}
 	if idx != nil {
+		s.idx = idx
 		s.studies = idx.Studies
 	} else {
 		s.studies = studiesFromFiles(files)

@@ -76,11 +76,17 @@ func TestComputeCases(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				(*fs)[i].DICOM.PatientName = "DOE^JAYNE"
 			}
+		}, []string{"id.name_mismatch", "imaging.patient_mismatch"}},
+		{"misspelled in DICOM, no case fields", func(c *record.Case, fs *[]record.File) {
+			c.Patient = record.Patient{}
+			for i := 0; i < 3; i++ {
+				(*fs)[i].DICOM.PatientName = "DOE^JAYNE"
+			}
 		}, []string{"id.name_mismatch"}},
 		{"order and separators tolerated", func(c *record.Case, fs *[]record.File) {
 			(*fs)[3].Document.Names = []string{"Doe Jane A."}
 		}, nil},
-		{"birth date differs", func(c *record.Case, fs *[]record.File) { c.Patient.BirthDate = "1958-03-15" }, []string{"id.name_mismatch"}},
+		{"birth date differs", func(c *record.Case, fs *[]record.File) { c.Patient.BirthDate = "1958-03-15" }, []string{"id.name_mismatch", "imaging.patient_mismatch"}},
 		{"anticoagulant", func(c *record.Case, fs *[]record.File) {
 			c.Summary.Medications = append(c.Summary.Medications, "Eliquis 5 mg twice daily", "fish oil")
 		}, []string{"meds.anticoagulant", "meds.dose_missing"}},

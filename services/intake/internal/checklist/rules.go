@@ -65,7 +65,7 @@ func secondaryCaptureOnly(st record.Study) bool {
 	for _, se := range st.Series {
 		for _, m := range se.Members {
 			n++
-			if !strings.HasPrefix(m.SOPClassUID, "1.2.840.10008.5.1.4.1.1.7") {
+			if !se.SecondaryCapture && !strings.HasPrefix(m.SOPClassUID, "1.2.840.10008.5.1.4.1.1.7") {
 				return false
 			}
 		}
@@ -136,47 +136,86 @@ func (s *state) imaging(f facts) {
 		return
 	}
 	status := record.PartOK
-	ref, haveRef := s.anchor()
-	var mismatched []string
-	for _, st := range diagnostic {
-		if haveRef && (st.PatientName != "" || st.PatientBirthDate != "") && compare(ref, studyPerson(st)) == relOther {
-			mismatched = append(mismatched, studyFiles(st)...)
+	// Studies of another person: not part of this case (no report needed,
+	// not compared with the passport).
+	if ref, ok := s.anchor(); ok {
+		for _, st := range diagnostic {
+			if (st.PatientName != "" || st.PatientBirthDate != "") && compare(ref, studyPerson(st)) == relOther {
+				s.otherPatient[st.UID] = true
+			}
 		}
 	}
-	for _, st := range diagnostic {
-		if haveRef && (st.PatientName != "" || st.PatientBirthDate != "") && compare(ref, studyPerson(st)) == relOther {
-			s.otherPatient[st.UID] = true
+	if s.idx != nil {
+		// The DICOM service's imaging checks, as it stored them.
+		for _, f := range s.idx.Findings {
+			if !strings.HasPrefix(f.Code, "imaging.") {
+				continue
+			}
+			s.add(f.Code, f.Severity, f.Message, f.Files...)
+			if f.Severity != record.SeverityInfo {
+				status = record.PartWarning
+			}
+		}
+	} else if s.imagingChecks(diagnostic) {
+		status = record.PartWarning
+	}
+	s.part(record.PartImaging, status, s.dicomIDs)
+}
+
+// imagingChecks applies the DICOM service's imaging rules when there is no
+// index to read them from: a series whose patient differs from the case's
+// patient fields (or, without them, from the identity most series share),
+// and incomplete series.
+func (s *state) imagingChecks(diagnostic []record.Study) bool {
+	found := false
+	var mismatched []string
+	p := s.c.Patient
+	if p.FamilyName != "" || p.GivenName != "" || p.BirthDate != "" {
+		want := person{tokens: nameTokens(p.GivenName + " " + p.FamilyName), dob: p.BirthDate}
+		for _, st := range diagnostic {
+			got := studyPerson(st)
+			if len(want.tokens) > 0 && len(got.tokens) > 0 && !sameName(want.tokens, got.tokens) ||
+				want.dob != "" && got.dob != "" && want.dob != got.dob {
+				mismatched = append(mismatched, studyFiles(st)...)
+			}
+		}
+	} else {
+		votes := map[string]int{}
+		key := func(st record.Study) string {
+			return strings.Join(nameTokens(st.PatientName), " ") + "|" + st.PatientID + "|" + st.PatientBirthDate
+		}
+		for _, st := range diagnostic {
+			votes[key(st)] += len(st.Series)
+		}
+		major, best := "", 0
+		for _, k := range sortedKeys(votes) {
+			if votes[k] > best {
+				major, best = k, votes[k]
+			}
+		}
+		for _, st := range diagnostic {
+			if len(votes) > 1 && key(st) != major {
+				mismatched = append(mismatched, studyFiles(st)...)
+			}
 		}
 	}
 	if len(mismatched) > 0 {
 		s.add(CodeImagingMismatch, record.SeverityError,
-			"Some imaging belongs to another patient (the name or birth date in the DICOM files is a different person's). Remove these files or upload the right scans.",
+			"Some imaging does not match the case's patient (the name or birth date in the DICOM files differs). Remove scans of another person, or correct the records.",
 			mismatched...)
-		status = record.PartWarning
+		found = true
 	}
 	for _, st := range diagnostic {
-		var short, gaps []string
 		for _, se := range st.Series {
-			ms := se.Members
-			switch {
-			case se.Declared > 0 && se.Instances < se.Declared:
-				short = append(short, memberIDs(ms)...)
-			case hasGaps(ms):
-				gaps = append(gaps, memberIDs(ms)...)
+			if se.Declared > 0 && se.Instances < se.Declared || hasGaps(se.Members) {
+				s.add(CodeImagingIncomplete, record.SeverityWarning,
+					"A series has fewer images than it declares or gaps in its image numbers: some files of the scan are missing. Upload the whole series from the imaging CD or download.",
+					memberIDs(se.Members)...)
+				found = true
 			}
 		}
-		if len(short) > 0 {
-			s.add(CodeImagingIncomplete, record.SeverityError,
-				"A series has fewer images than it declares: some files of the scan are missing. Upload the complete series (all files of the CD or download).", short...)
-			status = record.PartWarning
-		}
-		if len(gaps) > 0 {
-			s.add(CodeImagingIncomplete, record.SeverityWarning,
-				"A series has gaps in its image numbers: some images of the scan may be missing. Check that every file of the CD or download was uploaded.", gaps...)
-			status = record.PartWarning
-		}
 	}
-	s.part(record.PartImaging, status, s.dicomIDs)
+	return found
 }
 
 func memberIDs(ms []record.SeriesInstanceRef) []string {
