@@ -71,11 +71,11 @@ type DepthCollector struct {
 	desc  *prometheus.Desc
 }
 
-// NewDepthCollector returns a collector of the depth of the given consumers.
-func NewDepthCollector(b *Bus, specs ...ConsumerSpec) *DepthCollector {
+// NewDepthCollector returns a collector of the depth of a service's consumers.
+func NewDepthCollector(b *Bus, service string, specs ...ConsumerSpec) *DepthCollector {
 	return &DepthCollector{bus: b, specs: specs, desc: prometheus.NewDesc(
 		"handoff_queue_depth", "Messages waiting or in progress, by stream and consumer.",
-		[]string{"stream", "consumer", "state"}, nil)}
+		[]string{"stream", "consumer", "state"}, prometheus.Labels{"service": service})}
 }
 
 // Describe implements prometheus.Collector.

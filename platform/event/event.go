@@ -221,7 +221,9 @@ type ReportUpdated struct {
 
 func (ReportUpdated) Subject() string   { return SubjectReportUpdated }
 func (ReportUpdated) EventType() string { return "dev.handoff.report.updated.v1" }
-func (e ReportUpdated) MsgID() string   { return "report." + e.CaseID + "." + e.Digest }
+func (e ReportUpdated) MsgID() string {
+	return "report." + e.CaseID + "." + e.Digest + "." + itoa(e.Pending)
+}
 func (e ReportUpdated) CaseRef() string { return e.CaseID }
 
 // BundleRequested is a work item for the packager.

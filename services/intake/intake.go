@@ -1,0 +1,261 @@
+// Package intake is the front of the Handoff pipeline: the HTTP API,
+// bucket-event intake, content sniffing and routing, archive expansion,
+// document understanding, case state and the checklist report.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/bus"
+	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/obs"
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/stage"
+	"github.com/handoffmed/handoff/services/intake/internal/api"
+	"github.com/handoffmed/handoff/services/intake/internal/archive"
+	"github.com/handoffmed/handoff/services/intake/internal/checklist"
+	"github.com/handoffmed/handoff/services/intake/internal/docs"
+	"github.com/handoffmed/handoff/services/intake/internal/ingest"
+	"github.com/handoffmed/handoff/services/intake/internal/reconcile"
+	"github.com/handoffmed/handoff/services/intake/internal/report"
+)
+
+// Config configures intake.
+type Config struct {
+	// HTTPAddr is where Run serves the API and the ops endpoints; empty when
+	// the caller mounts them itself (handoff serve).
+	HTTPAddr string
+	// APIToken is the bearer token of the API.
+	APIToken string
+
+	IntakeBucket  string
+	DerivedBucket string
+
+	// BucketEventWorkers, ArchiveWorkers and DocumentWorkers size the consumers.
+	BucketEventWorkers int
+	ArchiveWorkers     int
+	DocumentWorkers    int
+
+	// MaxUploadBytes caps one upload through the API.
+	MaxUploadBytes int64
+	// Archive limits (zero: defaults of 20,000 entries, 8 GiB, ratio 200, depth 3).
+	MaxArchiveEntries int
+	MaxArchiveBytes   int64
+	MaxArchiveRatio   int64
+	MaxArchiveDepth   int
+
+	// ReconcileInterval is how often the intake bucket is compared with the
+	// case store (0 disables reconciliation).
+	ReconcileInterval time.Duration
+	// PresignExpiry is how long a presigned upload URL works.
+	PresignExpiry time.Duration
+	// BundleLinkExpiry caps how long a bundle download link works.
+	BundleLinkExpiry time.Duration
+}
+
+// Defaults fills zero fields with defaults.
+func (c *Config) Defaults() {
+	if c.IntakeBucket == "" {
+		c.IntakeBucket = record.DefaultIntakeBucket
+	}
+	if c.DerivedBucket == "" {
+		c.DerivedBucket = record.DefaultDerivedBucket
+	}
+	if c.BucketEventWorkers == 0 {
+		c.BucketEventWorkers = 16
+	}
+	if c.ArchiveWorkers == 0 {
+		c.ArchiveWorkers = 2
+	}
+	if c.DocumentWorkers == 0 {
+		c.DocumentWorkers = 4
+	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = 8 << 30
+	}
+	if c.PresignExpiry == 0 {
+		c.PresignExpiry = time.Hour
+	}
+	if c.BundleLinkExpiry == 0 {
+		c.BundleLinkExpiry = 7 * 24 * time.Hour
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case c.APIToken == "" || len(c.APIToken) < 16:
+		return errors.New("intake: an API token of at least 16 characters is required")
+	case c.IntakeBucket == "" || c.DerivedBucket == "":
+		return errors.New("intake: bucket names are required")
+	case c.BucketEventWorkers < 1 || c.ArchiveWorkers < 1 || c.DocumentWorkers < 1:
+		return errors.New("intake: worker counts must be positive")
+	}
+	return nil
+}
+
+// LogValue masks the token.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("http", c.HTTPAddr), slog.String("api_token", "***"),
+		slog.String("intake_bucket", c.IntakeBucket), slog.String("derived_bucket", c.DerivedBucket),
+		slog.Int("bucket_event_workers", c.BucketEventWorkers), slog.Int("archive_workers", c.ArchiveWorkers),
+		slog.Int("document_workers", c.DocumentWorkers), slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.Duration("reconcile_interval", c.ReconcileInterval))
+}
+
+// Deps are intake's connections.
+type Deps struct {
+	Log      *slog.Logger
+	Bus      *bus.Bus
+	Blobs    *blob.Store
+	Cases    *casestore.Store
+	Registry *prometheus.Registry
+}
+
+// Service is a running intake.
+type Service struct {
+	cfg       Config
+	deps      Deps
+	recorder  *ingest.Recorder
+	api       *api.Server
+	archive   *archive.Expander
+	docs      *docs.Worker
+	report    *report.Worker
+	reconcile *reconcile.Reconciler
+}
+
+// New wires intake.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Log == nil || d.Bus == nil || d.Blobs == nil || d.Cases == nil {
+		return nil, errors.New("intake: log, bus, blobs and cases are required")
+	}
+	if d.Registry == nil {
+		d.Registry = obs.NewRegistry()
+	}
+	log := d.Log.With("service", "intake")
+	tracker := stage.Tracker{Cases: d.Cases, Bus: d.Bus}
+	rec := ingest.New(log, d.Blobs, d.Cases, d.Bus, cfg.IntakeBucket)
+	s := &Service{cfg: cfg, deps: d, recorder: rec}
+	s.api = api.New(api.Config{
+		Token: cfg.APIToken, IntakeBucket: cfg.IntakeBucket, MaxUploadBytes: cfg.MaxUploadBytes,
+		PresignExpiry: cfg.PresignExpiry, BundleLinkExpiry: cfg.BundleLinkExpiry,
+	}, log, d.Blobs, d.Cases, d.Bus, rec, renderReport(d.Cases), d.Registry)
+	s.archive = archive.New(log, d.Blobs, d.Cases, tracker, rec, cfg.DerivedBucket, archive.Limits{
+		MaxEntries: cfg.MaxArchiveEntries, MaxTotal: cfg.MaxArchiveBytes, MaxRatio: cfg.MaxArchiveRatio, MaxDepth: cfg.MaxArchiveDepth,
+	})
+	s.docs = docs.New(log, d.Blobs, tracker, d.Bus)
+	s.report = report.New(log, d.Cases, d.Blobs, d.Bus, cfg.DerivedBucket)
+	s.reconcile = reconcile.New(log, d.Blobs, d.Cases, rec, cfg.IntakeBucket)
+	return s, nil
+}
+
+// renderReport shows a report with the patient's own file names.
+func renderReport(cases *casestore.Store) api.ReportView {
+	return func(w io.Writer, c record.Case, r record.Report) error {
+		names := map[string]string{}
+		if files, err := cases.Files(context.Background(), c.ID); err == nil {
+			for _, f := range files {
+				names[f.ID] = f.Path
+			}
+		}
+		return checklist.RenderHTML(w, r, names)
+	}
+}
+
+// Consumers are intake's durable consumers.
+func (s *Service) Consumers() []bus.ConsumerSpec {
+	return []bus.ConsumerSpec{
+		{Stream: bus.StreamBucket, Durable: "intake-bucket", AckWait: 30 * time.Second, MaxDeliver: 8, Workers: s.cfg.BucketEventWorkers},
+		{Stream: bus.StreamWork, Durable: "intake-archive", Filters: []string{event.SubjectWorkArchive}, AckWait: time.Minute, MaxDeliver: 5, Workers: s.cfg.ArchiveWorkers},
+		{Stream: bus.StreamWork, Durable: "intake-text", Filters: []string{event.SubjectWorkText}, AckWait: 30 * time.Second, MaxDeliver: 5, Workers: s.cfg.DocumentWorkers},
+		{Stream: bus.StreamEvents, Durable: "intake-understand", Filters: []string{event.SubjectOCRDone}, AckWait: 30 * time.Second, MaxDeliver: 5, Workers: s.cfg.DocumentWorkers},
+		{Stream: bus.StreamEvents, Durable: "intake-report", Filters: []string{
+			"handoff.file.>", event.SubjectDICOMIndexed, event.SubjectDocumentClassified, event.SubjectCaseUpdated,
+		}, AckWait: 30 * time.Second, MaxDeliver: 10, Workers: 64},
+	}
+}
+
+// Mount adds the API's routes to mux.
+func (s *Service) Mount(mux *http.ServeMux) { s.api.Mount(mux) }
+
+// Run runs intake's consumers, the reconciliation and (with HTTPAddr) the
+// API until ctx is done, then drains.
+func (s *Service) Run(ctx context.Context) error {
+	specs := s.Consumers()
+	handlers := []bus.Handler{s.handleBucketEvent, s.archive.Handle, s.docs.HandleText, s.docs.HandleOCRDone, s.report.Handle}
+	s.deps.Registry.MustRegister(bus.NewDepthCollector(s.deps.Bus, "intake", specs...))
+	s.deps.Log.Info("intake starting", "config", s.cfg)
+	g, ctx := errgroup.WithContext(ctx)
+	for i, spec := range specs {
+		h := handlers[i]
+		g.Go(func() error { return s.deps.Bus.Consume(ctx, spec, h) })
+	}
+	if s.cfg.ReconcileInterval > 0 {
+		g.Go(func() error { return s.reconcile.Run(ctx, s.cfg.ReconcileInterval) })
+	}
+	if s.cfg.HTTPAddr != "" {
+		mux := http.NewServeMux()
+		s.Mount(mux)
+		obs.Mount(mux, s.deps.Registry, map[string]obs.Check{"nats": s.natsReady})
+		srv := &http.Server{Addr: s.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("intake: listen: %w", err)
+		}
+		g.Go(func() error { return obs.Serve(ctx, srv, func() error { return srv.Serve(ln) }) })
+	}
+	return g.Wait()
+}
+
+func (s *Service) natsReady(context.Context) error {
+	if !s.deps.Bus.Conn().IsConnected() {
+		return errors.New("not connected")
+	}
+	return nil
+}
+
+// handleBucketEvent ingests the intake-bucket objects of a notification.
+func (s *Service) handleBucketEvent(ctx context.Context, m *bus.Msg) error {
+	recs, err := event.ParseBucketNotification(m.Data)
+	if err != nil {
+		return bus.Permanent(err)
+	}
+	for _, r := range recs {
+		o := ingest.Object{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag, Size: r.Size}
+		from, err := s.recorder.Upload(o)
+		if errors.Is(err, ingest.ErrNotUpload) {
+			continue
+		}
+		from.Source = record.SourceS3
+		if _, err := s.recorder.Ingest(ctx, o, from); err != nil && !errors.Is(err, ingest.ErrGone) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reconcile runs one reconciliation pass now; it returns how many uploads
+// it ingested.
+func (s *Service) Reconcile(ctx context.Context) (int, error) { return s.reconcile.Pass(ctx) }
+
+// Report recomputes a case's report now and returns it.
+func (s *Service) Report(ctx context.Context, caseID string) (record.Report, error) {
+	return s.report.Compute(ctx, caseID)
+}

@@ -1,0 +1,146 @@
+// Package docs is intake's document-understanding stage: it reads a
+// document's text (a plain-text upload, or the sidecar the OCR service
+// wrote), sorts the document into a part of the handoff file and records
+// what it says.
+package docs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/bus"
+	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/stage"
+	"github.com/handoffmed/handoff/services/intake/internal/understand"
+)
+
+// MaxText bounds the text read for one document.
+const MaxText = 16 << 20
+
+const stageName = "understand"
+
+type publisher interface {
+	Publish(ctx context.Context, ev event.Event) error
+}
+
+// Worker runs the understanding stage.
+type Worker struct {
+	log     *slog.Logger
+	blobs   *blob.Store
+	tracker stage.Tracker
+	bus     publisher
+	an      *understand.Analyzer
+}
+
+// New returns a Worker.
+func New(log *slog.Logger, b *blob.Store, t stage.Tracker, pub publisher) *Worker {
+	return &Worker{log: log, blobs: b, tracker: t, bus: pub, an: understand.New()}
+}
+
+// HandleText understands a plain-text upload (handoff.work.text).
+func (w *Worker) HandleText(ctx context.Context, m *bus.Msg) error {
+	var work event.FileWork
+	if err := m.Decode(&work); err != nil {
+		return err
+	}
+	text, err := w.read(ctx, work.Bucket, work.Key)
+	if err != nil {
+		return err
+	}
+	doc := w.an.Analyze(understand.Input{Type: record.TypeText, Pages: understand.SplitPages(Plain(text))})
+	return w.finish(ctx, work.FileRef, func(f *record.File) {
+		f.Document = &doc
+	}, doc.Category)
+}
+
+// HandleOCRDone understands a document the OCR service made searchable
+// (handoff.ocr.done): its text sidecar holds every page's text.
+func (w *Worker) HandleOCRDone(ctx context.Context, m *bus.Msg) error {
+	var done event.OCRDone
+	if err := m.Decode(&done); err != nil {
+		return err
+	}
+	text, err := w.read(ctx, done.OutputBucket, done.TextKey)
+	if errors.Is(err, blob.ErrNotFound) {
+		text = nil // nothing readable: classified from its kind alone
+	} else if err != nil {
+		return err
+	}
+	f, err := w.tracker.Cases.File(ctx, done.CaseID, done.FileID)
+	if err != nil {
+		return err
+	}
+	if f.ETag != done.ETag {
+		return nil // uploaded again since: the new revision has its own work
+	}
+	doc := w.an.Analyze(understand.Input{Type: f.Type, Pages: understand.SplitPages(string(text)), PageCount: done.Pages, OCR: done.OCRPages > 0})
+	return w.finish(ctx, done.FileRef, func(f *record.File) {
+		if f.Document == nil {
+			f.Document = &record.Document{}
+		}
+		understand.Merge(f.Document, doc)
+	}, doc.Category)
+}
+
+func (w *Worker) finish(ctx context.Context, ref event.FileRef, apply func(*record.File), category string) error {
+	_, err := w.tracker.Done(ctx, ref, stageName, apply)
+	if errors.Is(err, stage.ErrStale) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	w.log.Info("document classified", "case_id", ref.CaseID, "file_id", ref.FileID, "category", category)
+	return w.bus.Publish(ctx, event.DocumentClassified{Version: 1, CaseID: ref.CaseID, FileID: ref.FileID, ETag: ref.ETag, Category: category})
+}
+
+func (w *Worker) read(ctx context.Context, bucket, key string) ([]byte, error) {
+	rc, _, err := w.blobs.Get(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, MaxText))
+	if err != nil {
+		return nil, fmt.Errorf("read text: %w", err)
+	}
+	return b, nil
+}
+
+var (
+	tagRe    = regexp.MustCompile(`(?s)<(?:script|style)[^>]*>.*?</(?:script|style)>|<[^>]+>`)
+	blankRe  = regexp.MustCompile(`\n[ \t]*\n(?:[ \t]*\n)+`)
+	entities = map[string]string{"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": `"`, "&#39;": "'", "&nbsp;": " "}
+)
+
+// Plain turns a text upload into plain UTF-8: other single-byte encodings
+// are read as Windows-1252, and markup (HTML, or the XML of a C-CDA export)
+// is reduced to its text.
+func Plain(b []byte) string {
+	b = bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))
+	s := string(b)
+	if !utf8.Valid(b) {
+		if d, err := charmap.Windows1252.NewDecoder().Bytes(b); err == nil {
+			s = string(d)
+		}
+	}
+	head := s[:min(len(s), 512)]
+	if bytes.Contains([]byte(head), []byte("<")) && regexp.MustCompile(`(?i)<(?:!doctype|html|\?xml|clinicaldocument|body|div|p)\b`).MatchString(head) {
+		s = tagRe.ReplaceAllString(s, "\n")
+		for k, v := range entities {
+			s = string(bytes.ReplaceAll([]byte(s), []byte(k), []byte(v)))
+		}
+		s = blankRe.ReplaceAllString(s, "\n\n")
+	}
+	return s
+}

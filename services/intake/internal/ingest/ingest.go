@@ -1,0 +1,287 @@
+// Package ingest records an uploaded object on its case, sniffs its content
+// and routes it to the work queue of the worker that handles its type. Every
+// path an upload can take (API, bucket notification, archive expansion,
+// reconciliation) goes through Recorder.Ingest, which is idempotent: the same
+// object revision ingested twice changes nothing.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/sniff"
+)
+
+// Object is one stored object revision to ingest.
+type Object struct {
+	Bucket string
+	Key    string
+	ETag   string
+	Size   int64 // <= 0 when unknown (multipart on some senders): it is looked up
+}
+
+// Origin says where an object came from.
+type Origin struct {
+	Source string // record.Source*
+	// For archive entries: the archive's file and the entry's path in it.
+	ParentID string
+	CaseID   string
+	Path     string
+}
+
+type blobs interface {
+	GetRange(ctx context.Context, bucket, key string, offset, length int64) (io.ReadCloser, error)
+	Stat(ctx context.Context, bucket, key string) (blob.Info, error)
+}
+
+type publisher interface {
+	Publish(ctx context.Context, ev event.Event) error
+}
+
+// Recorder ingests objects.
+type Recorder struct {
+	log          *slog.Logger
+	blobs        blobs
+	cases        *casestore.Store
+	bus          publisher
+	intakeBucket string
+}
+
+// New returns a Recorder for uploads to intakeBucket.
+func New(log *slog.Logger, b blobs, cases *casestore.Store, pub publisher, intakeBucket string) *Recorder {
+	return &Recorder{log: log, blobs: b, cases: cases, bus: pub, intakeBucket: intakeBucket}
+}
+
+// ErrGone means the object was deleted before it could be ingested.
+var ErrGone = errors.New("object is gone")
+
+// ErrNotUpload means an object is not an upload to a case (another key
+// layout, another bucket); it is ignored.
+var ErrNotUpload = errors.New("not an upload to a case")
+
+// Upload is an intake-bucket object as a case upload.
+func (r *Recorder) Upload(o Object) (Origin, error) {
+	if o.Bucket != r.intakeBucket {
+		return Origin{}, ErrNotUpload
+	}
+	caseID, path, ok := record.ParseUploadKey(o.Key)
+	if !ok {
+		return Origin{}, ErrNotUpload
+	}
+	return Origin{CaseID: caseID, Path: path}, nil
+}
+
+// Ingest records o on its case and routes it. It returns the file record
+// as it stands after ingestion.
+func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.File, error) {
+	fileID := record.FileID(o.Bucket, o.Key)
+	log := r.log.With("case_id", from.CaseID, "file_id", fileID)
+	o.ETag = strings.Trim(o.ETag, `"`)
+	if o.Size <= 0 || o.ETag == "" {
+		st, err := r.blobs.Stat(ctx, o.Bucket, o.Key)
+		if errors.Is(err, blob.ErrNotFound) {
+			return record.File{}, fmt.Errorf("ingest %s: %w: %w", fileID, ErrGone, err)
+		}
+		if err != nil {
+			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
+		}
+		o.Size, o.ETag = st.Size, st.ETag
+	}
+	if from.Source == record.SourceAPI || from.Source == record.SourceS3 || from.Source == record.SourceReconcile {
+		if _, err := r.cases.EnsureCase(ctx, from.CaseID); err != nil {
+			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
+		}
+	}
+	path, nameWarning := CleanName(from.Path)
+
+	// Record the revision; an already recorded revision is left alone.
+	fresh := false
+	f, err := r.cases.UpsertFile(ctx, from.CaseID, fileID, func(f *record.File, exists bool) error {
+		if exists && f.ETag == o.ETag {
+			if f.Status != record.StatusReceived {
+				return casestore.ErrNoChange // already routed: a redelivery
+			}
+			return nil // recorded but not routed yet (a crash in between): route now
+		}
+		*f = record.File{
+			CaseID: from.CaseID, ID: fileID, Path: path, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size,
+			ParentID: from.ParentID, Source: from.Source, Status: record.StatusReceived, Stage: "sniff",
+		}
+		if nameWarning != nil {
+			f.Warnings = append(f.Warnings, *nameWarning)
+		}
+		fresh = true
+		return nil
+	})
+	if err != nil {
+		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+	}
+	if f.Status != record.StatusReceived {
+		return f, nil
+	}
+	ref := event.FileRef{CaseID: from.CaseID, FileID: fileID, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size}
+	if err := r.bus.Publish(ctx, event.FileReceived{Version: 1, FileRef: ref, Source: f.Source, ParentID: from.ParentID}); err != nil {
+		return f, err
+	}
+	if fresh {
+		log.Info("file received", "source", f.Source, "size", o.Size)
+	}
+
+	typ, route, rejection, err := r.classify(ctx, o)
+	if err != nil {
+		return f, err
+	}
+	if rejection != nil {
+		return r.reject(ctx, ref, rejection, typ)
+	}
+	if route == record.RouteNone {
+		return r.finish(ctx, ref, typ, record.StatusSkipped)
+	}
+	if err := r.bus.Publish(ctx, event.FileWork{Version: 1, FileRef: ref, Type: typ, Route: route}); err != nil {
+		return f, err
+	}
+	f, err = r.cases.UpdateFile(ctx, from.CaseID, fileID, func(f *record.File) error {
+		if f.ETag != o.ETag || f.Status != record.StatusReceived {
+			return casestore.ErrNoChange // a worker already moved it on
+		}
+		f.Type, f.Route, f.Status, f.Stage = typ, route, record.StatusQueued, route
+		return nil
+	})
+	if err != nil {
+		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+	}
+	log.Debug("file routed", "type", typ, "route", route)
+	return f, nil
+}
+
+// classify sniffs an object and picks its route, or the reason to reject it.
+func (r *Recorder) classify(ctx context.Context, o Object) (typ, route string, rejection *record.Error, err error) {
+	if o.Size == 0 {
+		return record.TypeUnknown, "", &record.Error{Code: record.CodeEmpty, Message: "the file is empty"}, nil
+	}
+	body, err := r.blobs.GetRange(ctx, o.Bucket, o.Key, 0, min(o.Size, sniff.HeadSize))
+	if err != nil {
+		return "", "", nil, fmt.Errorf("sniff: %w", err)
+	}
+	head, err := io.ReadAll(io.LimitReader(body, sniff.HeadSize))
+	_ = body.Close()
+	if err != nil {
+		return "", "", nil, fmt.Errorf("sniff: %w", err)
+	}
+	typ = sniff.Detect(head)
+	route, rejection = Route(typ)
+	return typ, route, rejection, nil
+}
+
+// Route maps a sniffed type to its worker queue, or to a rejection.
+// record.RouteNone means: nothing to do, keep the original (a DICOMDIR, whose
+// file-set the DICOM service rebuilds).
+func Route(typ string) (string, *record.Error) {
+	switch typ {
+	case record.TypeDICOM:
+		return record.RouteDICOM, nil
+	case record.TypeDICOMDIR:
+		return record.RouteNone, nil
+	case record.TypePDF, record.TypeJPEG, record.TypePNG, record.TypeTIFF:
+		return record.RouteOCR, nil
+	case record.TypeZIP:
+		return record.RouteArchive, nil
+	case record.TypeText:
+		return record.RouteText, nil
+	case sniff.TypeHEIC:
+		return "", &record.Error{Code: record.CodeUnknownType, Message: "HEIC photo: export it as JPEG (on iPhone: Settings > Camera > Formats > Most Compatible) and upload it again"}
+	case sniff.TypeOOXML:
+		return "", &record.Error{Code: record.CodeUnknownType, Message: "Word or Excel document: save it as PDF and upload it again"}
+	case sniff.TypeExecutable:
+		return "", &record.Error{Code: record.CodeUnknownType, Message: "a program, not a medical record"}
+	}
+	return "", &record.Error{Code: record.CodeUnreadable, Message: "the content is not a PDF, picture, DICOM image, ZIP or text file"}
+}
+
+func (r *Recorder) reject(ctx context.Context, ref event.FileRef, e *record.Error, typ string) (record.File, error) {
+	f, err := r.cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
+		if f.ETag != ref.ETag || f.Status != record.StatusReceived {
+			return casestore.ErrNoChange
+		}
+		f.Type, f.Route, f.Status, f.Error = typ, record.RouteNone, record.StatusFailed, e
+		return nil
+	})
+	if err != nil {
+		return f, fmt.Errorf("reject %s: %w", ref.FileID, err)
+	}
+	r.log.Info("file rejected", "case_id", ref.CaseID, "file_id", ref.FileID, "code", e.Code)
+	return f, r.bus.Publish(ctx, event.FileRejected{Version: 1, FileRef: ref, Code: e.Code, Stage: "sniff"})
+}
+
+func (r *Recorder) finish(ctx context.Context, ref event.FileRef, typ, status string) (record.File, error) {
+	f, err := r.cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
+		if f.ETag != ref.ETag || f.Status != record.StatusReceived {
+			return casestore.ErrNoChange
+		}
+		f.Type, f.Route, f.Status = typ, record.RouteNone, status
+		return nil
+	})
+	if err != nil {
+		return f, err
+	}
+	return f, r.bus.Publish(ctx, event.FileDone{Version: 1, FileRef: ref, Stage: "sniff"})
+}
+
+// MaxNameLen bounds a file path, in bytes.
+const MaxNameLen = 1024
+
+// CleanName makes a patient's file path safe to show and store: valid
+// UTF-8 (bytes of another encoding are read as Windows-1252), no control
+// characters, "/"-separated, no empty, "." or ".." components. It returns a
+// warning when it had to change the name.
+func CleanName(name string) (string, *record.Error) {
+	orig := name
+	if !utf8.ValidString(name) {
+		if s, err := charmap.Windows1252.NewDecoder().String(name); err == nil {
+			name = s
+		} else {
+			name = strings.ToValidUTF8(name, "_")
+		}
+	}
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\\':
+			return '/'
+		case unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Cf, r):
+			return -1
+		}
+		return r
+	}, name)
+	parts := strings.Split(name, "/")
+	clean := parts[:0]
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" || p == "." || p == ".." {
+			continue
+		}
+		clean = append(clean, p)
+	}
+	name = strings.Join(clean, "/")
+	if len(name) > MaxNameLen {
+		name = strings.ToValidUTF8(name[:MaxNameLen], "")
+	}
+	if name == "" {
+		name = "unnamed"
+	}
+	if name != orig {
+		return name, &record.Error{Code: record.CodeBadName, Message: "the file name had characters that cannot be kept; it was cleaned"}
+	}
+	return name, nil
+}

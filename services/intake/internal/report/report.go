@@ -1,0 +1,182 @@
+// Package report keeps every case's checklist report current: each event
+// about a case triggers a recomputation, bursts of events about one case
+// share one computation, and a changed report is stored and announced.
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/bus"
+	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/services/intake/internal/checklist"
+)
+
+type publisher interface {
+	Publish(ctx context.Context, ev event.Event) error
+}
+
+// Worker recomputes reports.
+type Worker struct {
+	log     *slog.Logger
+	cases   *casestore.Store
+	blobs   *blob.Store
+	bus     publisher
+	derived string
+	checker *checklist.Checker
+	now     func() time.Time
+
+	mu    sync.Mutex
+	runs  map[string]*run // per case: the computation in progress, if any
+}
+
+// run is one computation of a case's report; callers that arrive while it
+// is in progress wait for the next one, which starts after they arrived.
+type run struct {
+	done chan struct{}
+	err  error
+	next *run
+}
+
+// New returns a Worker storing report JSON in the derived bucket.
+func New(log *slog.Logger, cases *casestore.Store, b *blob.Store, pub publisher, derivedBucket string) *Worker {
+	return &Worker{log: log, cases: cases, blobs: b, bus: pub, derived: derivedBucket, checker: checklist.New(),
+		now: time.Now, runs: map[string]*run{}}
+}
+
+// Handle recomputes the report of the event's case. It returns once a
+// computation that started after the event arrived has finished, so the
+// ack means the report reflects the event.
+func (w *Worker) Handle(ctx context.Context, m *bus.Msg) error {
+	if m.Meta.CaseID == "" || !record.ValidID(m.Meta.CaseID) {
+		return nil
+	}
+	return w.Refresh(ctx, m.Meta.CaseID)
+}
+
+// Refresh brings a case's report up to date.
+func (w *Worker) Refresh(ctx context.Context, caseID string) error {
+	w.mu.Lock()
+	cur := w.runs[caseID]
+	if cur == nil {
+		r := &run{done: make(chan struct{})}
+		w.runs[caseID] = r
+		w.mu.Unlock()
+		w.execute(ctx, caseID, r)
+		return r.err
+	}
+	if cur.next == nil {
+		cur.next = &run{done: make(chan struct{})}
+	}
+	next := cur.next
+	w.mu.Unlock()
+	select {
+	case <-next.done:
+		return next.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// execute runs r, then the run queued behind it, if any.
+func (w *Worker) execute(ctx context.Context, caseID string, r *run) {
+	for r != nil {
+		_, r.err = w.Compute(ctx, caseID)
+		w.mu.Lock()
+		next := r.next
+		if next == nil {
+			delete(w.runs, caseID)
+		} else {
+			w.runs[caseID] = next
+		}
+		w.mu.Unlock()
+		close(r.done)
+		r = next
+	}
+}
+
+// Compute recomputes, stores and announces a case's report when it changed.
+func (w *Worker) Compute(ctx context.Context, caseID string) (record.Report, error) {
+	c, err := w.cases.Case(ctx, caseID)
+	if errors.Is(err, casestore.ErrNotFound) {
+		return record.Report{}, nil
+	}
+	if err != nil {
+		return record.Report{}, err
+	}
+	files, err := w.cases.Files(ctx, caseID)
+	if err != nil {
+		return record.Report{}, err
+	}
+	idx, err := w.index(ctx, caseID)
+	if err != nil {
+		return record.Report{}, err
+	}
+	ref := w.now()
+	if t, err := time.Parse(time.DateOnly, c.ReferenceDate); err == nil {
+		ref = t
+	}
+	rep := w.checker.Compute(c, files, idx, ref)
+	old, err := w.cases.Report(ctx, caseID)
+	if err != nil && !errors.Is(err, casestore.ErrNotFound) {
+		return rep, err
+	}
+	if err == nil && old.Digest == rep.Digest && old.Pending == rep.Pending {
+		return old, nil
+	}
+	if err := w.cases.PutReport(ctx, rep); err != nil {
+		return rep, err
+	}
+	var buf bytes.Buffer
+	if err := checklist.WriteJSON(&buf, rep); err != nil {
+		return rep, err
+	}
+	if _, err := w.blobs.Put(ctx, w.derived, record.ReportKey(caseID), &buf, int64(buf.Len()), blob.PutOptions{ContentType: "application/json"}); err != nil {
+		return rep, err
+	}
+	ev := event.ReportUpdated{Version: 1, CaseID: caseID, Digest: rep.Digest, ReportKey: record.ReportKey(caseID), Pending: rep.Pending, Missing: []string{}, Codes: []string{}}
+	for _, p := range rep.Parts {
+		if p.Status == record.PartMissing {
+			ev.Missing = append(ev.Missing, p.Part)
+		}
+	}
+	for _, f := range rep.Findings {
+		if !slices.Contains(ev.Codes, f.Code) {
+			ev.Codes = append(ev.Codes, f.Code)
+		}
+		if f.Severity == record.SeverityError {
+			ev.Errors++
+		}
+	}
+	if err := w.bus.Publish(ctx, ev); err != nil {
+		return rep, err
+	}
+	w.log.Debug("report updated", "case_id", caseID, "pending", rep.Pending, "findings", len(rep.Findings))
+	return rep, nil
+}
+
+func (w *Worker) index(ctx context.Context, caseID string) (*record.DicomIndex, error) {
+	rc, _, err := w.blobs.Get(ctx, w.derived, record.DicomIndexKey(caseID))
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var idx record.DicomIndex
+	if err := json.NewDecoder(rc).Decode(&idx); err != nil {
+		return nil, fmt.Errorf("dicom index of %s: %w", caseID, err)
+	}
+	return &idx, nil
+}
