@@ -30,8 +30,8 @@ func NameMatches(p record.Patient, pn string) bool {
 	anyName := false
 	for _, g := range groups {
 		got := nameWords(g)
-		if len(got) == 0 {
-			continue
+		if len(got) == 0 || !latin(got) {
+			continue // ideographic or phonetic groups cannot be compared with the case's name
 		}
 		anyName = true
 		if wordsCover(got, want) {
@@ -62,6 +62,17 @@ func wordsCover(got, want []string) bool {
 			continue
 		}
 		return false
+	}
+	return true
+}
+
+func latin(words []string) bool {
+	for _, w := range words {
+		for _, r := range w {
+			if r >= 0x80 {
+				return false
+			}
+		}
 	}
 	return true
 }

@@ -610,3 +610,7 @@ func elementsEqual(a, b []Element) bool {
 	}
 	return true
 }
+
+// EncodeDataSet encodes elements (sorted by tag) as an explicit VR little
+// endian data set.
+func EncodeDataSet(els []Element) ([]byte, error) { return encodeItemBody(els) }
