@@ -68,6 +68,7 @@ func ReadMRZ(text string) (*record.Passport, error) {
 		for j := i + 1; j < len(lines) && j <= i+2; j++ {
 			p, err := ParseTD3(l1, lines[j])
 			if err == nil {
+				correctFromVIZ(p, text)
 				return p, nil
 			}
 			if p != nil && partial == nil {
@@ -87,7 +88,7 @@ func candidateLines(text string) []string {
 	var out []string
 	for _, raw := range strings.Split(text, "\n") {
 		l := cleanMRZLine(raw)
-		if len(l) >= 30 && len(l) <= 50 {
+		if len(l) >= 30 && len(l) <= 60 {
 			out = append(out, l)
 		}
 	}
@@ -129,7 +130,23 @@ func normaliseLine1(l string) (string, bool) {
 	if strings.Count(l, "<") < 3 {
 		return "", false
 	}
-	return fixFillerLength(l), true
+	return fixFillerLength(fillerNoise(l)), true
+}
+
+// fillerNoise restores the trailing filler of the name field where OCR
+// read some '<' as C, E or K: from the first "<<<" after the names, a run
+// made only of those letters and '<' is all filler.
+func fillerNoise(l string) string {
+	for k := 5; k+3 <= len(l); k++ {
+		if l[k:k+3] != "<<<" {
+			continue
+		}
+		if strings.Trim(l[k:], "<CEK") == "" {
+			return l[:k] + strings.Repeat("<", len(l)-k)
+		}
+		return l
+	}
+	return l
 }
 
 // fixFillerLength pads or trims the trailing filler of a line to 44.
@@ -150,16 +167,49 @@ func fixFillerLength(l string) string {
 func ParseTD3(line1, line2 string) (*record.Passport, error) {
 	l1 := cleanMRZLine(line1)
 	l2 := cleanMRZLine(line2)
+	l1 = fillerNoise(l1)
 	if len(l1) != mrzLen {
 		l1 = fixFillerLength(l1)
 	}
 	if len(l1) != mrzLen || l1[0] != 'P' {
 		return nil, fmt.Errorf("line 1: %w", ErrNoMRZ)
 	}
-	l2, ok := fitLine2(l2)
-	if !ok {
+	var first *record.Passport
+	var firstErr error
+	for _, c := range line2Candidates(l2) {
+		p, err := decodeTD3(l1, c)
+		if err == nil {
+			return p, nil
+		}
+		if first == nil {
+			first, firstErr = p, err
+		}
+	}
+	if first == nil {
 		return nil, fmt.Errorf("line 2: %w", ErrNoMRZ)
 	}
+	return first, firstErr
+}
+
+// line2Candidates lists the ways to read a second line as 44 characters:
+// as it is, cut after 44 (OCR adds noise at the edge), or with its filler
+// run lengthened or shortened.
+func line2Candidates(l string) []string {
+	var out []string
+	if len(l) == mrzLen {
+		out = append(out, l)
+	}
+	if len(l) > mrzLen && len(l) <= mrzLen+3 {
+		out = append(out, l[:mrzLen])
+	}
+	if f, ok := fitLine2(l); ok && f != l {
+		out = append(out, f)
+	}
+	return out
+}
+
+// decodeTD3 decodes two 44-character lines.
+func decodeTD3(l1, l2 string) (*record.Passport, error) {
 
 	p := &record.Passport{}
 	surname, given := splitName(l1[5:44])
@@ -172,6 +222,9 @@ func ParseTD3(line1, line2 string) (*record.Passport, error) {
 	sex := l2[20]
 	exp, expOK := repairField(l2[21:27], l2[27], numericAlt, true)
 	opt := l2[28:42]
+	if strings.Count(opt, "<") >= 8 && strings.Trim(opt, "<CEK") == "" {
+		opt = strings.Repeat("<", 14) // filler read as C, E or K
+	}
 	optCheck := l2[42]
 	if optCheck != '<' {
 		optCheck = digitOf(optCheck)
@@ -382,4 +435,73 @@ func birthCentury(dob, exp string) string {
 		year -= 100
 	}
 	return fmt.Sprintf("%04d-%s-%s", year, dob[2:4], dob[4:6])
+}
+
+// correctFromVIZ repairs OCR errors in the zone's name fields, which have
+// no check digit, from the printed (visual inspection) zone of the same
+// page: a name word that the printed page does not hold is replaced by the
+// one printed word within two edits of it, with the same first letter.
+func correctFromVIZ(p *record.Passport, text string) {
+	words := map[string]bool{}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "<") || strings.Contains(l, "«") {
+			continue
+		}
+		for _, w := range strings.FieldsFunc(strings.ToUpper(l), func(r rune) bool { return r < 'A' || r > 'Z' }) {
+			if len(w) >= 2 {
+				words[w] = true
+			}
+		}
+	}
+	if len(words) == 0 {
+		return
+	}
+	fix := func(name string) string {
+		ts := strings.Fields(name)
+		for i, t := range ts {
+			if words[t] {
+				continue
+			}
+			var cands []string
+			for w := range words {
+				if w[0] == t[0] && abs(len(w)-len(t)) <= 1 && editDistance(w, t) <= 2 {
+					cands = append(cands, w)
+				}
+			}
+			if len(cands) == 1 {
+				ts[i] = cands[0]
+			}
+		}
+		return strings.Join(ts, " ")
+	}
+	p.Surname = fix(p.Surname)
+	p.GivenNames = fix(p.GivenNames)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// editDistance is the Levenshtein distance of two ASCII words.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

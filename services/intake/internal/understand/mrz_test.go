@@ -92,6 +92,9 @@ func TestReadMRZFromOCR(t *testing.T) {
 		{"short filler line 1", "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<\n" + icaoLine2, "L898902C3"},
 		{"short filler line 2", icaoLine1 + "\nL898902C36UTO7408122F1204159ZE184226B<<<10\n", "L898902C3"},
 		{"junk line between", icaoLine1 + "\n~~ ..\n" + icaoLine2, "L898902C3"},
+		{"name fixed from printed page", "Surname\nERIKSSON\nGiven names\nANNA MARIA\nP<UTOERIKSSOON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<\n" + icaoLine2, "L898902C3"},
+		{"trailing noise", icaoLine1 + "\n" + icaoLine2 + "Q\n", "L898902C3"},
+		{"filler read as c and e", "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<cecceccecceceececc\nL898902C36UTO7408122F1204159ZE184226B<<<<<1Q\n", "L898902C3"},
 		{"no zone", "Patient name: nobody\nDOB 01/02/1960", ""},
 		{"corrupted", icaoLine1 + "\nL898902C36UTO7408122F1204159ZE184226B<<<<<17\n", ""},
 	}
