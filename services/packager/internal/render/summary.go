@@ -83,12 +83,12 @@ type Study struct {
 
 // SummaryData is everything the case summary page shows.
 type SummaryData struct {
-	CaseID     string
-	Family     string // as read (passport or case fields), not transliterated
-	Given      string
-	BirthDate  string
-	Sex        string
-	Summary    record.Summary
+	CaseID    string
+	Family    string // as read (passport or case fields), not transliterated
+	Given     string
+	BirthDate string
+	Sex       string
+	Summary   record.Summary
 	// Source says where the fields come from, shown under the title.
 	Source      string
 	Medications []Medication
