@@ -98,13 +98,6 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	// versitygw announces its settings on stdout, which belongs to the
-	// embedding program: silence it while the gateway starts.
-	stdout := os.Stdout
-	if devnull, err := os.Open(os.DevNull); err == nil {
-		os.Stdout = devnull
-		defer func() { os.Stdout = stdout; _ = devnull.Close() }()
-	}
 	sc, err := meta.NewSideCar(metaDir)
 	if err != nil {
 		return nil, fmt.Errorf("s3gw: sidecar: %w", err)

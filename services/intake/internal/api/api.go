@@ -321,7 +321,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	name, _ := ingest.CleanName(r.PathValue("path"))
+	name, warning := ingest.CleanName(r.PathValue("path"))
 	if r.ContentLength > s.cfg.MaxUploadBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, record.CodeTooLarge, fmt.Sprintf("files of at most %d bytes are accepted", s.cfg.MaxUploadBytes))
 		return
@@ -347,6 +347,23 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	if warning != nil {
+		// The bucket notification may have recorded the file first, from its
+		// (already cleaned) key: the warning about the name is the API's to add.
+		f, err = s.cases.UpdateFile(r.Context(), id, f.ID, func(f *record.File) error {
+			for _, w := range f.Warnings {
+				if w.Code == warning.Code {
+					return casestore.ErrNoChange
+				}
+			}
+			f.Warnings = append(f.Warnings, *warning)
+			return nil
+		})
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusCreated, fileView(f))
 }
