@@ -44,8 +44,8 @@ func IndexCommand(ctx context.Context, paths []string, opt IndexCommandOptions, 
 	}
 	if opt.Stats {
 		n := int64(len(li.Files))
-		fmt.Fprintf(stderr, "handoff-dicom files=%d indexed=%d failed=%d bytes=%d bytes_read=%d bytes_read_per_file=%d seconds=%.3f files_per_s=%.1f MB_per_s=%.1f\n",
-			n, len(li.Instances), len(li.Index.Unreadable), li.Bytes, li.BytesRead, li.BytesRead/max(n, 1),
+		fmt.Fprintf(stderr, "handoff-dicom files=%d indexed=%d failed=%d bytes=%d bytes_read=%d bytes_read_per_file=%d max_read_ahead=%d seconds=%.3f files_per_s=%.1f MB_per_s=%.1f\n",
+			n, len(li.Instances), len(li.Index.Unreadable), li.Bytes, li.BytesRead, li.BytesRead/max(n, 1), li.MaxReadAhead,
 			el.Seconds(), float64(n)/el.Seconds(), float64(li.Bytes)/1e6/el.Seconds())
 	}
 	return nil

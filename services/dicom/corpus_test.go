@@ -18,8 +18,12 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 )
 
-// corpusDir is the shared DICOM corpus, relative to this package.
-const corpusDir = "../../../shared/corpus/dicom-peer"
+// corpusDir is the shared DICOM corpus (made absolute by TestMain, since
+// the embedded S3 gateway changes the working directory).
+var corpusDir = "../../../shared/corpus/dicom-peer"
+
+// testdata is this package's testdata folder, absolute after TestMain.
+var testdata = "testdata"
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
@@ -112,7 +116,7 @@ type pyRef struct {
 func pydicomRefs(t *testing.T, files []string) map[string]pyRef {
 	t.Helper()
 	py := pythonPath(t)
-	out, err := exec.Command(py, append([]string{"testdata/pyref.py"}, files...)...).Output()
+	out, err := exec.Command(py, append([]string{filepath.Join(testdata, "pyref.py")}, files...)...).Output()
 	if err != nil {
 		t.Fatalf("pyref.py: %v", err)
 	}
@@ -332,7 +336,7 @@ func checkFileSet(t *testing.T, py string, st record.Study, insts map[string]rec
 		}
 	}
 	// pydicom FileSet loads every instance, with matching SOP Instance UIDs.
-	out, err = exec.Command(py, "testdata/fileset_check.py", dir).Output()
+	out, err = exec.Command(py, filepath.Join(testdata, "fileset_check.py"), dir).Output()
 	if err != nil {
 		t.Fatalf("fileset_check.py: %v", err)
 	}

@@ -47,6 +47,8 @@ type LocalIndex struct {
 	BytesRead int64
 	// Bytes is the total size of the files.
 	Bytes int64
+	// MaxReadAhead is the most bytes read past where a header's reading stopped.
+	MaxReadAhead int64
 }
 
 // IndexLocal indexes DICOM files and folders (walked recursively) from their
@@ -102,6 +104,9 @@ func IndexLocal(ctx context.Context, paths []string, opt LocalOptions) (*LocalIn
 	var items []Item
 	for _, f := range files {
 		out.Bytes += f.Size
+		if f.Header != nil && f.Header.HeaderEnd >= 0 {
+			out.MaxReadAhead = max(out.MaxReadAhead, f.Header.Instance.HeaderBytes-f.Header.HeaderEnd)
+		}
 		if f.Err != nil || f.Header == nil || f.Header.DICOMDIR {
 			continue
 		}

@@ -38,6 +38,9 @@ type Header struct {
 	MetaParser string
 	// Warnings are the tolerated defects (no patient data).
 	Warnings []string
+	// HeaderEnd is the offset where reading stopped (-1 for deflated
+	// objects); Instance.HeaderBytes - HeaderEnd is the read-ahead.
+	HeaderEnd int64
 
 	h *header.Header
 }
@@ -55,6 +58,7 @@ func Read(r io.Reader, size int64, opt ReadOptions) (*Header, error) {
 		NeedsPart10: h.NeedsPart10(),
 		MetaParser:  h.MetaParser,
 		Warnings:    h.Warnings,
+		HeaderEnd:   h.HeaderEnd,
 		h:           h,
 	}
 	if out.DICOMDIR {

@@ -136,6 +136,9 @@ type Header struct {
 	PixelDataOffset int64
 	// BytesRead is how many bytes of the object were read.
 	BytesRead int64
+	// HeaderEnd is the object offset where reading stopped (the pixel data,
+	// the first group not needed, or the end); -1 for deflated objects.
+	HeaderEnd int64
 	// Truncated is set when the object ended inside its header.
 	Truncated bool
 	// Warnings describe tolerated defects, without patient data.
@@ -215,6 +218,10 @@ func Read(r io.Reader, size int64, opt Options) (*Header, error) {
 		*bp = s.buf
 	}
 	p.h.BytesRead = cr.n
+	p.h.HeaderEnd = s.offset()
+	if p.h.TransferSyntax == DeflatedLE {
+		p.h.HeaderEnd = -1
+	}
 	if err != nil {
 		return p.h, err
 	}
