@@ -101,6 +101,11 @@ func (p *medParser) entry(s string) (record.Medication, bool) {
 	}
 	m, ok := p.line(s, true)
 	if !ok {
+		// Words of frequency or duration alone ("daily") are no medicine.
+		rest := p.durRe.ReplaceAllString(p.freqRe.ReplaceAllString(s, ""), "")
+		if letters(rest) < 3 {
+			return record.Medication{}, false
+		}
 		// Anything typed into the medication field is a medication.
 		m = record.Medication{Name: s, Generic: strings.ToLower(s)}
 		m.Frequency = p.freqRe.FindString(s)
@@ -171,6 +176,16 @@ func (p *medParser) line(s string, loose bool) (record.Medication, bool) {
 	m.Frequency = strings.TrimSpace(p.freqRe.FindString(s))
 	m.Duration = strings.TrimSpace(p.durRe.FindString(s))
 	return m, true
+}
+
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			n++
+		}
+	}
+	return n
 }
 
 func isLetters(w string) bool {

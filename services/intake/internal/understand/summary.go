@@ -93,10 +93,12 @@ func (r *summaryReader) fieldOf(label string) (summaryField, bool) {
 func (r *summaryReader) read(lines []string) *record.Summary {
 	values := map[string][]string{}
 	cur := ""
+	inline := false
 	for _, raw := range lines {
 		line := strings.TrimRight(asciiLabels(raw), " \t")
 		if strings.TrimSpace(line) == "" {
-			if cur != "" && !r.isList(cur) {
+			// A blank line ends a field, except right after a list heading.
+			if cur != "" && (!r.isList(cur) || len(values[cur]) > 0) {
 				cur = ""
 			}
 			continue
@@ -115,7 +117,20 @@ func (r *summaryReader) read(lines []string) *record.Summary {
 					cur = ""
 					continue
 				}
-				values[cur] = append(values[cur], strings.TrimSpace(line))
+				t := strings.TrimSpace(line)
+				// A wrapped line continues the previous item: it starts in
+				// lower case and names no medicine of its own.
+				if vs := values[cur]; len(vs) > 0 && r.continues(t) {
+					vs[len(vs)-1] += " " + t
+					continue
+				}
+				// A field whose value stood on its label's line takes
+				// further items only as a bulleted list.
+				if inline && r.isList(cur) && !r.a.meds.bulletRe.MatchString(t) {
+					cur = ""
+					continue
+				}
+				values[cur] = append(values[cur], t)
 			}
 			continue
 		}
@@ -127,6 +142,7 @@ func (r *summaryReader) read(lines []string) *record.Summary {
 			}
 			v := strings.TrimSpace(line[m[1]:end])
 			cur = f.key
+			inline = v != ""
 			if v != "" {
 				values[cur] = append(values[cur], v)
 			}
@@ -180,6 +196,15 @@ func (r *summaryReader) read(lines []string) *record.Summary {
 		}
 	}
 	return s
+}
+
+// continues reports whether a line continues the previous line's item.
+func (r *summaryReader) continues(line string) bool {
+	if line == "" || line[0] < 'a' || line[0] > 'z' {
+		return false
+	}
+	_, _, _, drug := r.a.meds.findDrug(line)
+	return !drug
 }
 
 func (r *summaryReader) isList(key string) bool {

@@ -1,0 +1,212 @@
+package checklist
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/sniff"
+	"github.com/handoffmed/handoff/services/intake/internal/understand"
+)
+
+// casesDir is the example cases made by tools/casegen.
+const casesDir = "../../../../testdata/cases"
+
+// exampleCase is one generated case read back.
+type exampleCase struct {
+	name     string
+	input    record.Case
+	files    []record.File
+	paths    map[string]string // file ID -> path
+	expected struct {
+		About  string   `json:"about"`
+		Codes  []string `json:"codes"`
+		Absent []string `json:"absent"`
+	}
+}
+
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/packages.txt lists it)", tool)
+		}
+	}
+}
+
+// loadCase runs a case's files through a small local pipeline that does
+// what the services do, with the same tools: sniff the type, read text PDFs
+// with pdftotext, OCR scans and pictures with tesseract, read DICOM headers
+// with dcmdump, then understand every document.
+func loadCase(t *testing.T, an *understand.Analyzer, name string) *exampleCase {
+	t.Helper()
+	dir := filepath.Join(casesDir, name)
+	c := &exampleCase{name: name, paths: map[string]string{}}
+	readJSON(t, filepath.Join(dir, "case.json"), &c.input)
+	readJSON(t, filepath.Join(dir, "expected.json"), &c.expected)
+	c.input.ID = name
+	root := filepath.Join(dir, "files")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		f := localFile(t, an, path, rel)
+		c.paths[f.ID] = rel
+		c.files = append(c.files, f)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.File {
+	t.Helper()
+	key := record.UploadKey("case", rel)
+	f := record.File{ID: record.FileID(record.DefaultIntakeBucket, key), Path: rel, Bucket: record.DefaultIntakeBucket,
+		Key: key, Status: record.StatusDone, Source: record.SourceAPI}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Size = int64(len(b))
+	fail := func(code string) record.File {
+		f.Status, f.Error = record.StatusFailed, &record.Error{Code: code, Message: "rejected"}
+		return f
+	}
+	if len(b) == 0 {
+		return fail(record.CodeEmpty)
+	}
+	f.Type = sniff.Detect(b[:min(len(b), sniff.HeadSize)])
+	ctx := t.Context()
+	switch f.Type {
+	case record.TypeDICOM:
+		inst, err := dicomHeader(ctx, path)
+		if err != nil {
+			return fail(record.CodeUnreadable)
+		}
+		f.DICOM = inst
+	case record.TypePDF:
+		info, err := exec.CommandContext(ctx, "pdfinfo", path).CombinedOutput()
+		if err != nil {
+			if bytes.Contains(info, []byte("password")) {
+				return fail(record.CodeEncrypted)
+			}
+			return fail(record.CodeUnreadable)
+		}
+		pages := 0
+		if m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)`).FindSubmatch(info); m != nil {
+			pages, _ = strconv.Atoi(string(m[1]))
+		}
+		out, err := exec.CommandContext(ctx, "pdftotext", "-q", "-enc", "UTF-8", path, "-").Output()
+		if err != nil {
+			return fail(record.CodeUnreadable)
+		}
+		texts := understand.SplitPages(string(out))
+		doc := record.Document{Pages: pages}
+		for i := range texts {
+			if len(strings.TrimSpace(texts[i])) < 20 {
+				texts[i] = ocrPage(t, path, i+1)
+				doc.OCRPages = append(doc.OCRPages, i+1)
+			} else {
+				doc.TextPages = append(doc.TextPages, i+1)
+			}
+		}
+		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: texts, PageCount: pages, OCR: len(doc.OCRPages) > 0}))
+		f.Document = &doc
+	case record.TypeJPEG, record.TypePNG:
+		out, err := exec.CommandContext(ctx, "tesseract", path, "-").Output()
+		if err != nil {
+			return fail(record.CodeUnreadable)
+		}
+		doc := record.Document{Pages: 1, OCRPages: []int{1}}
+		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: []string{string(out)}, OCR: true}))
+		f.Document = &doc
+	default:
+		return fail(record.CodeUnknownType)
+	}
+	return f
+}
+
+// ocrPage renders one page at 300 dpi and reads it with tesseract.
+func ocrPage(t *testing.T, path string, page int) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := strconv.Itoa(page)
+	if out, err := exec.CommandContext(t.Context(), "pdftoppm", "-r", "300", "-gray", "-png", "-f", p, "-l", p, "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v: %s", err, out)
+	}
+	out, err := exec.CommandContext(t.Context(), "tesseract", filepath.Join(dir, "page.png"), "-").Output()
+	if err != nil {
+		t.Fatalf("tesseract: %v", err)
+	}
+	return string(out)
+}
+
+var dcmLine = regexp.MustCompile(`^\((\w{4}),(\w{4})\) \w\w (?:\[(.*)\]|=(\S+))`)
+
+// dicomHeader reads the header attributes the DICOM service indexes, with dcmdump.
+func dicomHeader(ctx context.Context, path string) (*record.DicomInstance, error) {
+	out, err := exec.CommandContext(ctx, "dcmdump", "-q", "+uc", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("dcmdump: %w", err)
+	}
+	v := map[string]string{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if m := dcmLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			val := m[3]
+			if val == "" {
+				val = m[4]
+			}
+			v[strings.ToLower(m[1]+","+m[2])] = val
+		}
+	}
+	date := func(s string) string {
+		if len(s) != 8 {
+			return ""
+		}
+		return s[:4] + "-" + s[4:6] + "-" + s[6:]
+	}
+	atoi := func(s string) int { n, _ := strconv.Atoi(strings.TrimSpace(s)); return n }
+	d := &record.DicomInstance{
+		PatientName: v["0010,0010"], PatientID: v["0010,0020"], PatientBirthDate: date(v["0010,0030"]), PatientSex: v["0010,0040"],
+		StudyUID: v["0020,000d"], StudyDate: date(v["0008,0020"]), StudyDescription: v["0008,1030"], Accession: v["0008,0050"],
+		SeriesUID: v["0020,000e"], SeriesNumber: atoi(v["0020,0011"]), Modality: v["0008,0060"], BodyPart: v["0018,0015"],
+		Laterality: v["0020,0060"], SeriesDescription: v["0008,103e"], SOPClassUID: v["0008,0016"], SOPInstanceUID: v["0008,0018"],
+		InstanceNumber: atoi(v["0020,0013"]), Declared: atoi(v["0020,1002"]), Frames: 1,
+	}
+	if d.StudyUID == "" || d.SOPInstanceUID == "" {
+		return nil, fmt.Errorf("no study or instance UID")
+	}
+	return d, nil
+}
+
+var caseNames = []string{"complete", "jpeg_screenshots", "stale_labs", "anticoagulant", "scanned_report", "name_mismatch",
+	"portal_export", "other_patient_series", "cardiac_no_ekg", "diabetic_no_hba1c", "broken_files"}
+
+// refNow is an arbitrary "now": every case sets its own reference date.
+var refNow = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
