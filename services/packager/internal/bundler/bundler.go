@@ -88,6 +88,16 @@ func Prepare(ctx context.Context, objs Objects, in Input) (*Job, error) {
 	return j, nil
 }
 
+// Version is the bundle version the job makes.
+func (j *Job) Version() int { return j.in.Version }
+
+// WithVersion returns the job's input for another version number.
+func (j *Job) WithVersion(v int) Input {
+	in := j.in
+	in.Version = v
+	return in
+}
+
 // Plan is the bundle's layout.
 func (j *Job) Plan() layout.Plan { return j.plan }
 
@@ -343,15 +353,15 @@ func (j *Job) copyItems(ctx context.Context, objs Objects, add func(string, stri
 		it := &items[i]
 		o, ok := <-ch
 		if !ok {
-			return fmt.Errorf("open %s: %w", it.Path, context.Cause(ctx))
+			return fmt.Errorf("open item %d (file %s): %w", i, it.FileID, context.Cause(ctx))
 		}
 		if o.err != nil {
-			return fmt.Errorf("open source of %s: %w", it.Path, o.err)
+			return fmt.Errorf("open item %d (file %s): %w", i, it.FileID, o.err)
 		}
 		err := add(it.Path, it.Category, it, methodFor(it), it.Source.Size, o.body)
 		_ = o.body.Close()
 		if err != nil {
-			return fmt.Errorf("copy %s: %w", it.Path, err)
+			return fmt.Errorf("copy item %d (file %s): %w", i, it.FileID, err)
 		}
 	}
 	return nil

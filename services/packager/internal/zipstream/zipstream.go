@@ -8,6 +8,9 @@
 // is stored or deflated by what pays: unless the caller decides, the first
 // bytes of the entry are deflated as a trial and the entry is stored when the
 // gain is small (already compressed DICOM, JPEG, most PDFs).
+//
+// Error messages name entries by number, never by name: names may hold
+// patient data.
 package zipstream
 
 import (
@@ -182,11 +185,11 @@ func (w *Writer) Offset() int64 { return w.out.n }
 func CheckName(name string) error {
 	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") ||
 		!utf8.ValidString(name) || len(name) > u16max {
-		return fmt.Errorf("%w: %q", ErrBadName, name)
+		return ErrBadName
 	}
 	for _, p := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
 		if p == "" || p == "." || p == ".." {
-			return fmt.Errorf("%w: %q", ErrBadName, name)
+			return ErrBadName
 		}
 	}
 	return nil
@@ -205,7 +208,7 @@ func (w *Writer) AddDir(name string, modified time.Time) error {
 // checked against what it yields).
 func (w *Writer) Add(h Header, r io.Reader) (Entry, error) {
 	if strings.HasSuffix(h.Name, "/") {
-		return Entry{}, fmt.Errorf("%w: %q is a directory name", ErrBadName, h.Name)
+		return Entry{}, fmt.Errorf("%w: a file name ends with /", ErrBadName)
 	}
 	return w.add(h, r, false)
 }
@@ -221,7 +224,7 @@ func (w *Writer) add(h Header, r io.Reader, isDir bool) (Entry, error) {
 		return Entry{}, err
 	}
 	if w.names[h.Name] {
-		return Entry{}, fmt.Errorf("%w: %q", ErrDuplicate, h.Name)
+		return Entry{}, fmt.Errorf("entry %d: %w", len(w.dir), ErrDuplicate)
 	}
 	e, err := w.write(h, r, isDir)
 	if err != nil {
@@ -254,7 +257,7 @@ func (w *Writer) write(h Header, r io.Reader, isDir bool) (Entry, error) {
 		}
 		n, err := io.ReadFull(src, w.sample)
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return e, fmt.Errorf("read %s: %w", h.Name, err)
+			return e, fmt.Errorf("read entry %d: %w", len(w.dir), err)
 		}
 		head = w.sample[:n]
 		if n > 0 {
@@ -266,7 +269,7 @@ func (w *Writer) write(h Header, r io.Reader, isDir bool) (Entry, error) {
 			// The trial stream is not flushed yet; what is buffered in the
 			// compressor is at most one block, so compare after a flush.
 			if err := w.fw.Flush(); err != nil {
-				return e, fmt.Errorf("deflate %s: %w", h.Name, err)
+				return e, fmt.Errorf("deflate entry %d: %w", len(w.dir), err)
 			}
 			if float64(trial.Len()) <= float64(n)*(1-w.opts.MinGain) {
 				method = zipDeflate
@@ -294,24 +297,24 @@ func (w *Writer) write(h Header, r io.Reader, isDir bool) (Entry, error) {
 		if trial != nil {
 			// Continue the trial's compressor: its output so far is in trial.
 			if _, err := w.out.Write(trial.Bytes()); err != nil {
-				return e, fmt.Errorf("write %s: %w", h.Name, err)
+				return e, fmt.Errorf("write entry %d: %w", len(w.dir), err)
 			}
 			w.sink.w = w.out
 		} else {
 			w.resetDeflate(w.out)
 		}
 		if _, err := io.CopyBuffer(w.fw, src, w.copyBuf()); err != nil {
-			return e, fmt.Errorf("deflate %s: %w", h.Name, err)
+			return e, fmt.Errorf("deflate entry %d: %w", len(w.dir), err)
 		}
 		if err := w.fw.Close(); err != nil {
-			return e, fmt.Errorf("deflate %s: %w", h.Name, err)
+			return e, fmt.Errorf("deflate entry %d: %w", len(w.dir), err)
 		}
 	default:
 		if _, err := w.out.Write(head); err != nil {
-			return e, fmt.Errorf("write %s: %w", h.Name, err)
+			return e, fmt.Errorf("write entry %d: %w", len(w.dir), err)
 		}
 		if _, err := io.CopyBuffer(w.out, src, w.copyBuf()); err != nil {
-			return e, fmt.Errorf("copy %s: %w", h.Name, err)
+			return e, fmt.Errorf("copy entry %d: %w", len(w.dir), err)
 		}
 	}
 	e.Size = src.n
@@ -319,11 +322,11 @@ func (w *Writer) write(h Header, r io.Reader, isDir bool) (Entry, error) {
 	e.CRC32 = crc.Sum32()
 	copy(e.SHA256[:], sum.Sum(nil))
 	if h.Size >= 0 && e.Size != h.Size {
-		return e, fmt.Errorf("%s: got %d bytes, want %d: %w", h.Name, e.Size, h.Size, ErrSizeMismatch)
+		return e, fmt.Errorf("entry %d: got %d bytes, want %d: %w", len(w.dir), e.Size, h.Size, ErrSizeMismatch)
 	}
 	if !e.zip64 && (e.Size >= u32max || e.CompressedSize >= u32max) {
 		// Only reachable with a source that lies about its size, caught above.
-		return e, fmt.Errorf("%s: entry grew past 4 GiB without ZIP64: %w", h.Name, ErrSizeMismatch)
+		return e, fmt.Errorf("entry %d grew past 4 GiB without ZIP64: %w", len(w.dir), ErrSizeMismatch)
 	}
 	if err := w.writeDescriptor(e); err != nil {
 		return e, err
@@ -380,7 +383,7 @@ func (w *Writer) writeLocal(e Entry, method uint16) error {
 	b.WriteString(e.Name)
 	b.Write(extra)
 	if _, err := w.out.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("write header %s: %w", e.Name, err)
+		return fmt.Errorf("write header: %w", err)
 	}
 	return nil
 }
@@ -393,7 +396,7 @@ func (w *Writer) writeDescriptor(e Entry) error {
 		le(&b, uint32(sigDescriptor), e.CRC32, uint32(e.CompressedSize), uint32(e.Size))
 	}
 	if _, err := w.out.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("write descriptor %s: %w", e.Name, err)
+		return fmt.Errorf("write descriptor: %w", err)
 	}
 	return nil
 }

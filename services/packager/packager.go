@@ -1,0 +1,289 @@
+// Package packager makes a case's handoff bundle: a ZIP laid out in the
+// seven parts of the handoff file, streamed from the source objects into a
+// multipart upload in the bundles bucket, announced with
+// handoff.bundle.ready and downloaded through an expiring presigned link.
+//
+// It consumes handoff.work.bundle (event.BundleRequested) and, for automatic
+// bundling, handoff.report.updated (event.ReportUpdated): a case whose report
+// has no error-level finding and nothing pending is bundled once no upload
+// has arrived for the quiet period.
+package packager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/bus"
+	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/record"
+
+	"github.com/handoffmed/handoff/services/packager/internal/multipart"
+	"github.com/handoffmed/handoff/services/packager/internal/render"
+	"github.com/handoffmed/handoff/services/packager/internal/zipstream"
+)
+
+// Config configures the packager. Zero values take the defaults.
+type Config struct {
+	IntakeBucket  string // uploads (default handoff-intake)
+	DerivedBucket string // DICOM index, file-sets, searchable PDFs (default handoff-derived)
+	BundleBucket  string // bundles (default handoff-bundles); never public
+
+	// LinkExpiry is how long a bundle stays downloadable: its record's
+	// Expires and the longest presigned link (default 7 days).
+	LinkExpiry time.Duration
+	// QuietPeriod is how long after the newest upload a case with a clean
+	// report is bundled automatically (default 15 minutes; negative disables
+	// automatic bundling).
+	QuietPeriod time.Duration
+	// QuietCheck is how often a waiting automatic bundle re-checks the case
+	// (default QuietPeriod/4, at least 1 s and at most 1 minute).
+	QuietCheck time.Duration
+	// PendingRetry is how long a requested bundle waits before it looks
+	// again at a case whose files are still being processed (default 20 s),
+	// and PendingWait how long it waits in all before it bundles what is
+	// there, the pending files listed as gaps (default 20 minutes).
+	PendingRetry time.Duration
+	PendingWait  time.Duration
+
+	// Workers is how many bundles are made at once (default 1).
+	Workers int
+	// PartSize is the multipart part size (default 8 MiB) and
+	// UploadConcurrency how many parts upload at once (default 2): the
+	// upload holds UploadConcurrency+1 parts in memory.
+	PartSize          int64
+	UploadConcurrency int
+	// Prefetch is how many source objects are opened ahead (default 4).
+	Prefetch int
+	// MinGain is the share of an entry's sample deflate must save for the
+	// entry to be deflated (default 0.10).
+	MinGain float64
+	// OpTimeout bounds one S3 metadata call or KV read (default 30 s).
+	OpTimeout time.Duration
+	// JobTimeout bounds one bundle (default 2 h).
+	JobTimeout time.Duration
+
+	// Fonts: the CJK TrueType font and the Latin regular and bold ones
+	// ("" takes the Debian paths in package render).
+	CJKFont, LatinFont, LatinBoldFont string
+}
+
+// Defaults fills in zero values.
+func (c *Config) Defaults() {
+	if c.IntakeBucket == "" {
+		c.IntakeBucket = record.DefaultIntakeBucket
+	}
+	if c.DerivedBucket == "" {
+		c.DerivedBucket = record.DefaultDerivedBucket
+	}
+	if c.BundleBucket == "" {
+		c.BundleBucket = record.DefaultBundleBucket
+	}
+	if c.LinkExpiry == 0 {
+		c.LinkExpiry = DefaultLinkExpiry
+	}
+	if c.QuietPeriod == 0 {
+		c.QuietPeriod = 15 * time.Minute
+	}
+	if c.QuietCheck == 0 {
+		c.QuietCheck = min(max(c.QuietPeriod/4, time.Second), time.Minute)
+	}
+	if c.PendingRetry == 0 {
+		c.PendingRetry = 20 * time.Second
+	}
+	if c.PendingWait == 0 {
+		c.PendingWait = 20 * time.Minute
+	}
+	if c.Workers == 0 {
+		c.Workers = 1
+	}
+	if c.PartSize == 0 {
+		c.PartSize = 8 << 20
+	}
+	if c.UploadConcurrency == 0 {
+		c.UploadConcurrency = 2
+	}
+	if c.Prefetch == 0 {
+		c.Prefetch = 4
+	}
+	if c.OpTimeout == 0 {
+		c.OpTimeout = 30 * time.Second
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = 2 * time.Hour
+	}
+}
+
+// DefaultLinkExpiry is how long a bundle link works unless configured.
+const DefaultLinkExpiry = 7 * 24 * time.Hour
+
+// MaxLinkExpiry is the longest a SigV4 presigned link can live.
+const MaxLinkExpiry = 7 * 24 * time.Hour
+
+// Validate checks the configuration (after Defaults).
+func (c Config) Validate() error {
+	var errs []error
+	if c.BundleBucket == c.IntakeBucket || c.BundleBucket == c.DerivedBucket {
+		errs = append(errs, errors.New("the bundles bucket must be a bucket of its own"))
+	}
+	if c.LinkExpiry < time.Minute || c.LinkExpiry > MaxLinkExpiry {
+		errs = append(errs, fmt.Errorf("link expiry %s: must be between 1m and %s", c.LinkExpiry, MaxLinkExpiry))
+	}
+	if c.PartSize < multipart.MinPartSize {
+		errs = append(errs, fmt.Errorf("part size %d: S3 needs at least %d", c.PartSize, multipart.MinPartSize))
+	}
+	if c.Workers < 1 || c.UploadConcurrency < 1 || c.Prefetch < 1 {
+		errs = append(errs, errors.New("workers, upload concurrency and prefetch must be at least 1"))
+	}
+	if c.MinGain < 0 || c.MinGain >= 1 {
+		errs = append(errs, fmt.Errorf("min gain %v: must be in [0, 1)", c.MinGain))
+	}
+	if c.PendingRetry <= 0 || c.PendingWait < c.PendingRetry {
+		errs = append(errs, errors.New("pending retry must be positive and pending wait at least one retry"))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue logs the effective configuration (it holds no secrets).
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("intake_bucket", c.IntakeBucket), slog.String("derived_bucket", c.DerivedBucket),
+		slog.String("bundle_bucket", c.BundleBucket), slog.Duration("link_expiry", c.LinkExpiry),
+		slog.Duration("quiet_period", c.QuietPeriod), slog.Int("workers", c.Workers),
+		slog.Int64("part_size", c.PartSize), slog.Int("upload_concurrency", c.UploadConcurrency))
+}
+
+// Deps are the packager's connections.
+type Deps struct {
+	Log   *slog.Logger
+	Bus   *bus.Bus
+	Blobs *blob.Store
+	Cases *casestore.Store
+}
+
+// Service is the packager.
+type Service struct {
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	fonts render.Fonts
+	now   func() time.Time
+}
+
+// New checks the configuration, loads the fonts and returns the service.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("packager config: %w", err)
+	}
+	if d.Bus == nil || d.Blobs == nil || d.Cases == nil {
+		return nil, errors.New("packager: bus, blobs and cases are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	fonts, err := render.LoadFonts(cfg.CJKFont, cfg.LatinFont, cfg.LatinBoldFont)
+	if err != nil {
+		return nil, fmt.Errorf("packager: %w", err)
+	}
+	return &Service{cfg: cfg, deps: d, log: d.Log.With("service", "packager"), fonts: fonts, now: time.Now}, nil
+}
+
+// PresignBundle returns the download link of a bundle version: a presigned
+// GET that expires after expiry or when the bundle does, whichever is first
+// (ErrExpired once the bundle has). The browser saves it under its ZIP name.
+func PresignBundle(ctx context.Context, blobs *blob.Store, b record.Bundle, expiry time.Duration, now time.Time) (*url.URL, error) {
+	if expiry <= 0 || expiry > MaxLinkExpiry {
+		expiry = MaxLinkExpiry
+	}
+	if !b.Expires.IsZero() {
+		left := b.Expires.Sub(now)
+		if left <= 0 {
+			return nil, ErrExpired
+		}
+		expiry = min(expiry, left)
+	}
+	return blobs.PresignGet(ctx, b.Bucket, b.Key, b.Name, expiry)
+}
+
+// ErrExpired means a bundle's link time is over.
+var ErrExpired = errors.New("bundle expired")
+
+// Latest returns the newest bundle of a case that has not expired.
+func Latest(c record.Case, now time.Time) (record.Bundle, bool) {
+	for i := len(c.Bundles) - 1; i >= 0; i-- {
+		if b := c.Bundles[i]; b.Expires.IsZero() || now.Before(b.Expires) {
+			return b, true
+		}
+	}
+	return record.Bundle{}, false
+}
+
+// objects adapts the blob store to what the bundler reads.
+type objects struct {
+	blobs *blob.Store
+	op    time.Duration
+}
+
+func (o objects) Open(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	return o.blobs.GetRange(ctx, bucket, key, 0, -1)
+}
+
+func (o objects) Stat(ctx context.Context, bucket, key string) (int64, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.op)
+	defer cancel()
+	info, err := o.blobs.Stat(ctx, bucket, key)
+	if err != nil {
+		return 0, "", err
+	}
+	return info.Size, info.ETag, nil
+}
+
+// uploads adapts minio-go's Core to the multipart writer.
+type uploads struct {
+	core minio.Core
+	op   time.Duration
+}
+
+var _ multipart.Client = uploads{}
+
+func (u uploads) Create(ctx context.Context, bucket, key, contentType string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, u.op)
+	defer cancel()
+	return u.core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{ContentType: contentType})
+}
+
+func (u uploads) UploadPart(ctx context.Context, bucket, key, id string, n int, r io.Reader, size int64) (string, error) {
+	// A part is at most 64 MiB: ten op timeouts is plenty.
+	ctx, cancel := context.WithTimeout(ctx, 10*u.op)
+	defer cancel()
+	p, err := u.core.PutObjectPart(ctx, bucket, key, id, n, r, size, minio.PutObjectPartOptions{DisableContentSha256: true})
+	if err != nil {
+		return "", err
+	}
+	return p.ETag, nil
+}
+
+func (u uploads) Complete(ctx context.Context, bucket, key, id string, parts []multipart.Part) error {
+	ctx, cancel := context.WithTimeout(ctx, 4*u.op)
+	defer cancel()
+	cp := make([]minio.CompletePart, len(parts))
+	for i, p := range parts {
+		cp[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
+	}
+	_, err := u.core.CompleteMultipartUpload(ctx, bucket, key, id, cp, minio.PutObjectOptions{})
+	return err
+}
+
+func (u uploads) Abort(ctx context.Context, bucket, key, id string) error {
+	return u.core.AbortMultipartUpload(ctx, bucket, key, id)
+}
+
+func (s *Service) zipOptions() zipstream.Options { return zipstream.Options{MinGain: s.cfg.MinGain} }
