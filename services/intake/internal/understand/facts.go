@@ -16,6 +16,10 @@ type factReader struct {
 	lastFirst  *regexp.Regexp
 	dateLabels map[string][]*regexp.Regexp
 	notName    map[string]bool
+	// headName is a "LAST, FIRST M" line heading a page, or followed by the
+	// MRN, birth date or age.
+	headName *regexp.Regexp
+	nameThen *regexp.Regexp
 }
 
 // Date kinds: which date of a document Date holds.
@@ -33,17 +37,20 @@ func newFactReader(dates *dateParser) *factReader {
 		dates: dates,
 		// "Patient: DOE, JANE A", "Patient Name: Jane Doe", "Name: ...", "Pt: ...".
 		nameLabel: re(`(?:^|\s{2,}|\t|\|)\s*(?:patient(?:'s)?\s*(?:full\s+)?name|patient|pt\.?\s*name|pt|name(?:\s+of\s+patient)?|legal\s+name|full\s+name)\s*[:#]\s*`),
-		nameStop:  re(`\s{2,}|\t|\||;|\b(?:dob|d\.o\.b|date\s+of\s+birth|birth\s*date|birthdate|mrn|med\s*rec|sex|gender|age|acct|account|id|visit|date|phone|room|encounter|provider|physician|ordering|collected|accession|specimen|ssn|address|location|fin|csn|dos|exam|hospital|facility|attending|pcp|referring)\b`),
+		nameStop:  re(`\s{2,}|\t|\||;|\(|\b(?:dob|d\.o\.b|date\s+of\s+birth|birth\s*date|birthdate|mrn|med\s*rec|sex|gender|age|acct|account|id|visit|date|phone|room|encounter|provider|physician|ordering|collected|accession|specimen|ssn|address|location|fin|csn|dos|exam|hospital|facility|attending|pcp|referring)\b`),
 		dobLabel:  re(`\b(?:dob|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|birthdate|born)\b\s*(?:\(mm/dd/yyyy\))?\s*[:#]?`),
 		// A heading after which the name stands alone on the next line.
 		nameBlock: re(`^\s*(?:patient(?:\s+(?:information|details|demographics|name))?|name)\s*:?\s*(?:(?:\s{2,}|\t).*)?$`),
 		lastFirst: re(`^([A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+)?),\s*([A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-.]*){0,2})$`),
 		notName:   map[string]bool{},
+		headName:  regexp.MustCompile(`^\s*([A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+)?,\s*[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-.]*){0,2})\s*$`),
+		nameThen:  re(`^\s*([A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+)?,\s*[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-.]*){0,2}?)\s*(?:\(\s*MRN|MRN\b|DOB\b|-\s*\d{1,3}\s*(?:y\.?o|yr|year))`),
 	}
 	for _, w := range strings.Fields(`information details demographics summary report portal name patient unknown test
 		results result male female other none n/a na see above below tbd self insurance provider physician doctor
 		the of and for with medical record records chart health hospital clinic center department services lab
-		laboratory radiology imaging page date signature signed copy mrn dob sex age id number`) {
+		laboratory radiology imaging page date signature signed copy mrn dob sex age id number md do np pa rn phd
+		dds facs mba crna ordering referring`) {
 		f.notName[w] = true
 	}
 	f.dateLabels = map[string][]*regexp.Regexp{
@@ -97,6 +104,13 @@ func (f *factReader) names(lines []string) []string {
 				rest = rest[:loc[0]]
 			}
 			add(rest)
+		}
+		if m := f.nameThen.FindStringSubmatch(l); m != nil {
+			add(m[1])
+		} else if i < 6 {
+			if m := f.headName.FindStringSubmatch(l); m != nil {
+				add(m[1])
+			}
 		}
 		if f.nameBlock.MatchString(l) && i+1 < len(lines) {
 			next := strings.TrimSpace(lines[i+1])

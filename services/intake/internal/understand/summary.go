@@ -49,7 +49,7 @@ func newSummaryReader(a *Analyzer) *summaryReader {
 		{fSymptoms, re(`symptoms?(?:\s+(?:history|timeline|and progression|onset))?|history of (?:my\s+)?symptoms|history of present illness|hpi|when symptoms (?:started|began)`), false},
 		{fUSRec, re(`(?:us|u\.s\.|american)\s+(?:doctor'?s?\s+|surgeon'?s?\s+|physician'?s?\s+)?recommendation(?:\s+and\s+(?:quoted\s+)?cost)?|recommended by (?:my\s+)?(?:us|u\.s\.)\s+(?:doctor|surgeon)|what (?:my|the) (?:us\s+|u\.s\.\s+)?doctor recommended`), false},
 		{fCost, re(`(?:us\s+|u\.s\.\s+)?quoted cost(?:\s+in the us)?|cost quoted|(?:us|u\.s\.) (?:cost|quote|price)|quote|estimated cost`), false},
-		{fAbroad, re(`reasons? (?:for|to)\s+(?:\w+\s+){0,3}abroad|why\s+(?:\w+\s+){0,3}abroad|reason for travel`), false},
+		{fAbroad, re(`reasons? (?:for|to)\s+(?:\w+\s+){0,3}abroad|why\s+(?:\w+\s+){0,5}abroad|reason for travel`), false},
 		{fConditions, re(`(?:complicating|medical|chronic|other)?\s*conditions|comorbidities|past medical history|medical history|pmh|diagnoses`), true},
 		{fMeds, re(`(?:current\s+)?(?:medications?|meds)(?:\s+(?:and|&)\s+supplements)?(?:\s+with doses)?`), true},
 		{fSurgeries, re(`(?:prior|previous|past)\s+surger(?:y|ies)|surgical history|past surgical history|prior procedures|previous operations`), true},
@@ -111,6 +111,14 @@ func (r *summaryReader) read(lines []string) *record.Summary {
 			}
 		}
 		if len(known) == 0 {
+			// A heading on its own line ("Procedure Sought") starts a field
+			// whose value follows.
+			if t := strings.TrimSuffix(strings.TrimSpace(line), ":"); len(strings.Fields(t)) <= 8 && !strings.Contains(t, ":") {
+				if f, ok := r.fieldOf(t); ok {
+					cur, inline = f.key, false
+					continue
+				}
+			}
 			if cur != "" {
 				// A heading of another section ends a field.
 				if t := strings.TrimSpace(line); strings.HasSuffix(t, ":") && len(t) < 50 {

@@ -293,12 +293,35 @@ func (a *Analyzer) imagingPicture(text string) (bool, []string) {
 func (a *Analyzer) examText(text string) string {
 	lines := strings.Split(text, "\n")
 	for _, l := range lines {
-		if m := a.examLineRe.FindStringSubmatch(l); m != nil {
+		if m := a.examLineRe.FindStringSubmatch(l); m != nil && a.hasModality(m[1]) {
 			return m[1]
 		}
 	}
 	head := lines[:min(len(lines), 15)]
+	for _, l := range head {
+		if a.hasModality(l) && a.hasBodyPart(l) {
+			return l
+		}
+	}
 	return strings.Join(head, "\n")
+}
+
+func (a *Analyzer) hasModality(s string) bool {
+	for _, m := range a.modalities {
+		if m.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Analyzer) hasBodyPart(s string) bool {
+	for _, b := range a.bodyParts {
+		if b.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // examOf reads a radiology report's modality and body part from its exam

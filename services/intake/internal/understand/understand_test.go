@@ -39,6 +39,11 @@ func TestAnalyzeDocuments(t *testing.T) {
 		{"ekg.txt", record.CategoryEKG, nil, "2026-10-01", DateTest, "DOE, JANE", "1958-03-14", "", ""},
 		{"medlist_epic.txt", record.CategoryMedicationList, nil, "", "", "", "1958-03-14", "", ""},
 		{"summary.txt", record.CategorySummary, nil, "", "", "Jane A Doe", "1958-03-14", "", ""},
+		{"epic_lab.txt", record.CategoryLabReport, []string{"cbc", "bmp", "coag"}, "2026-10-02", DateCollection, "Doe, Jane A", "1958-03-14", "", ""},
+		{"epic_radiology.txt", record.CategoryRadiologyReport, nil, "2026-09-02", DateExam, "Doe, Jane A", "1958-03-14", "MRI", "lumbar spine"},
+		{"muse_ekg.txt", record.CategoryEKG, nil, "2026-10-03", DateTest, "DOE, JANE A", "1958-03-14", "", ""},
+		{"opnote_epic.txt", record.CategoryOperativeNote, nil, "2019-06-11", DateSurgery, "", "", "", ""},
+		{"summary_freeform.txt", record.CategorySummary, nil, "", "", "Jane A. Doe", "1958-03-14", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -108,5 +113,26 @@ func TestSummaryFacts(t *testing.T) {
 	}
 	if len(d.Medications) != 2 || d.Medications[0].Class != record.MedAnticoagulant {
 		t.Errorf("medications: %+v", d.Medications)
+	}
+}
+
+func TestFreeformSummary(t *testing.T) {
+	d := New().Analyze(Input{Type: record.TypePDF, Pages: []string{readTestdata(t, "summary_freeform.txt")}})
+	sf := d.SummaryFact
+	if sf == nil {
+		t.Fatal("no summary facts")
+	}
+	if sf.Procedure != "Total right hip replacement" {
+		t.Errorf("procedure: got %q", sf.Procedure)
+	}
+	if !sf.Conditions.Prediabetes || sf.Conditions.Diabetes || sf.Conditions.HeartDisease || !sf.Conditions.Respiratory {
+		t.Errorf("conditions: got %+v", sf.Conditions)
+	}
+	var classes []string
+	for _, m := range d.Medications {
+		classes = append(classes, m.Generic+":"+m.Class)
+	}
+	if diff := cmp.Diff([]string{"albuterol:", "ginkgo:" + record.MedSupplement}, classes); diff != "" {
+		t.Errorf("medications (-want +got):\n%s", diff)
 	}
 }
