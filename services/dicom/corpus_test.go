@@ -299,6 +299,35 @@ func TestFileSets(t *testing.T) {
 	if n < 5 {
 		t.Errorf("got %d multi-instance series, want at least 5", n)
 	}
+	// Every study of the corpus as one file-set: SR, RT, waveform, SC and
+	// normalised records too.
+	for _, st := range li.Index.Studies {
+		t.Run("study/"+st.Folder, func(t *testing.T) {
+			if !validUIDs(st) {
+				t.Skip("the source instances carry invalid UIDs, which their records must repeat")
+			}
+			checkFileSet(t, py, st, li.Instances)
+		})
+	}
+}
+
+var uidPattern = regexp.MustCompile(`^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$`)
+
+func validUIDs(st record.Study) bool {
+	if !uidPattern.MatchString(st.UID) {
+		return false
+	}
+	for _, se := range st.Series {
+		if !uidPattern.MatchString(se.UID) {
+			return false
+		}
+		for _, m := range se.Members {
+			if !uidPattern.MatchString(m.SOPInstanceUID) || !uidPattern.MatchString(m.SOPClassUID) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func checkFileSet(t *testing.T, py string, st record.Study, insts map[string]record.DicomInstance) {

@@ -131,8 +131,25 @@ func el(tag uint32, vr, v string) dicomdir.Element {
 	return dicomdir.Str(tag, vr, v)
 }
 
-// dicomDate turns YYYY-MM-DD back into a DA value.
-func dicomDate(iso string) string { return strings.ReplaceAll(iso, "-", "") }
+// dicomDate turns YYYY-MM-DD (or an old YYYY.MM.DD) into a DA value, "" if it is not a date.
+func dicomDate(s string) string {
+	s = strings.NewReplacer("-", "", ".", "").Replace(strings.TrimSpace(s))
+	if len(s) != 8 || strings.Trim(s, "0123456789") != "" {
+		return ""
+	}
+	return s
+}
+
+// dicomTime cleans a TM value (drops the old HH:MM:SS colons), "" if it is not a time.
+func dicomTime(s string) string {
+	s = strings.ReplaceAll(strings.TrimSpace(s), ":", "")
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	if len(whole) < 2 || len(whole) > 6 || len(whole)%2 == 1 || strings.Trim(whole, "0123456789") != "" ||
+		hasFrac && (len(frac) == 0 || len(frac) > 6 || strings.Trim(frac, "0123456789") != "") {
+		return ""
+	}
+	return s
+}
 
 const defaultDate, defaultTime = "19000101", "000000"
 
@@ -154,14 +171,14 @@ func patientKeys(st record.Study, in record.DicomInstance) []dicomdir.Element {
 
 func studyKeys(st record.Study, in record.DicomInstance) []dicomdir.Element {
 	k := dirKeys(in)
-	date := cmp.Or(dicomDate(st.Date), k.ContentDate, defaultDate)
+	date := cmp.Or(dicomDate(st.Date), dicomDate(k.ContentDate), defaultDate)
 	studyID := k.StudyID
 	if studyID == "" {
 		studyID = "HOSTUDY1"
 	}
 	return []dicomdir.Element{
 		el(0x00080020, "DA", date),
-		el(0x00080030, "TM", cmp.Or(k.StudyTime, k.ContentTime, defaultTime)),
+		el(0x00080030, "TM", cmp.Or(dicomTime(k.StudyTime), dicomTime(k.ContentTime), defaultTime)),
 		el(0x00080050, "SH", cmp.Or(st.Accession, in.Accession)),
 		el(0x00081030, "LO", cmp.Or(st.Description, in.StudyDescription)),
 		el(0x0020000D, "UI", st.UID),
@@ -204,8 +221,8 @@ func instanceRecord(in record.DicomInstance, m record.SeriesInstanceRef, path st
 		el(dicomdir.TagReferencedTS, "UI", in.TransferSyntax),
 		el(0x00200013, "IS", itoa(num)),
 	}
-	contentDate := cmp.Or(k.ContentDate, dicomDate(in.StudyDate), defaultDate)
-	contentTime := cmp.Or(k.ContentTime, k.StudyTime, defaultTime)
+	contentDate := cmp.Or(dicomDate(k.ContentDate), dicomDate(in.StudyDate), defaultDate)
+	contentTime := cmp.Or(dicomTime(k.ContentTime), dicomTime(k.StudyTime), defaultTime)
 	concept := func() dicomdir.Element {
 		code := []dicomdir.Element{
 			el(0x00080100, "SH", cmp.Or(k.ConceptCode, "18748-4")),
@@ -231,10 +248,10 @@ func instanceRecord(in record.DicomInstance, m record.SeriesInstanceRef, path st
 		els = append(els, el(0x3004000A, "CS", cmp.Or(k.DoseSummationType, "PLAN")))
 	case "RT STRUCTURE SET":
 		els = append(els, el(0x30060002, "SH", cmp.Or(k.StructureSetLabel, "STRUCTURES")),
-			el(0x30060008, "DA", k.StructureSetDate), el(0x30060009, "TM", k.StructureSetTime))
+			el(0x30060008, "DA", dicomDate(k.StructureSetDate)), el(0x30060009, "TM", dicomTime(k.StructureSetTime)))
 	case "RT PLAN":
 		els = append(els, el(0x300A0002, "SH", cmp.Or(k.RTPlanLabel, "PLAN")),
-			el(0x300A0006, "DA", k.RTPlanDate), el(0x300A0007, "TM", k.RTPlanTime))
+			el(0x300A0006, "DA", dicomDate(k.RTPlanDate)), el(0x300A0007, "TM", dicomTime(k.RTPlanTime)))
 	}
 	return &dicomdir.Record{Type: typ, Elements: els}
 }
