@@ -183,7 +183,7 @@ func renderReport(cases *casestore.Store) api.ReportView {
 func (s *Service) Consumers() []bus.ConsumerSpec {
 	return []bus.ConsumerSpec{
 		{Stream: bus.StreamBucket, Durable: "intake-bucket", AckWait: 30 * time.Second, MaxDeliver: 8, Workers: s.cfg.BucketEventWorkers},
-		{Stream: bus.StreamWork, Durable: "intake-archive", Filters: []string{event.SubjectWorkArchive}, AckWait: time.Minute, MaxDeliver: 5, Workers: s.cfg.ArchiveWorkers},
+		{Stream: bus.StreamWork, Durable: "intake-archive", Filters: []string{event.SubjectWorkArchive}, AckWait: 15 * time.Second, MaxDeliver: 5, Workers: s.cfg.ArchiveWorkers},
 		{Stream: bus.StreamWork, Durable: "intake-text", Filters: []string{event.SubjectWorkText}, AckWait: 30 * time.Second, MaxDeliver: 5, Workers: s.cfg.DocumentWorkers},
 		{Stream: bus.StreamEvents, Durable: "intake-understand", Filters: []string{event.SubjectOCRDone}, AckWait: 30 * time.Second, MaxDeliver: 5, Workers: s.cfg.DocumentWorkers},
 		{Stream: bus.StreamEvents, Durable: "intake-report", Filters: []string{
