@@ -73,20 +73,16 @@ func problems(li *LocalIndex) []cliProblem {
 }
 
 func printTable(w io.Writer, li *LocalIndex) error {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	paths := map[string]string{}
-	for _, f := range li.Files {
-		paths[f.FileID] = f.Path
-	}
 	for _, st := range li.Index.Studies {
-		fmt.Fprintf(tw, "%s\tstudy %s\tpatient %s\n", st.Folder, st.UID, strings.TrimSpace(st.PatientName+" "+st.PatientID))
+		fmt.Fprintf(w, "%s  (study %s, patient %s)\n", st.Folder, st.UID, strings.TrimSpace(st.PatientName+" "+st.PatientID))
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "  series\tmodality\tbody part\tdescription\tinstances\tframes\n")
 		for _, se := range st.Series {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%d\t%d\n", se.Number, se.Modality, strings.TrimSpace(se.Laterality+" "+se.BodyPart), se.Description, se.Instances, se.Frames)
 		}
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write table: %w", err)
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("write table: %w", err)
+		}
 	}
 	for _, f := range li.Index.Findings {
 		fmt.Fprintf(w, "%s %s: %s\n", strings.ToUpper(f.Severity), f.Code, f.Message)
