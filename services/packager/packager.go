@@ -13,12 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/bus"
@@ -224,66 +221,6 @@ func Latest(c record.Case, now time.Time) (record.Bundle, bool) {
 		}
 	}
 	return record.Bundle{}, false
-}
-
-// objects adapts the blob store to what the bundler reads.
-type objects struct {
-	blobs *blob.Store
-	op    time.Duration
-}
-
-func (o objects) Open(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
-	return o.blobs.GetRange(ctx, bucket, key, 0, -1)
-}
-
-func (o objects) Stat(ctx context.Context, bucket, key string) (int64, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.op)
-	defer cancel()
-	info, err := o.blobs.Stat(ctx, bucket, key)
-	if err != nil {
-		return 0, "", err
-	}
-	return info.Size, info.ETag, nil
-}
-
-// uploads adapts minio-go's Core to the multipart writer.
-type uploads struct {
-	core minio.Core
-	op   time.Duration
-}
-
-var _ multipart.Client = uploads{}
-
-func (u uploads) Create(ctx context.Context, bucket, key, contentType string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, u.op)
-	defer cancel()
-	return u.core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{ContentType: contentType})
-}
-
-func (u uploads) UploadPart(ctx context.Context, bucket, key, id string, n int, r io.Reader, size int64) (string, error) {
-	// A part is at most 64 MiB: ten op timeouts is plenty.
-	ctx, cancel := context.WithTimeout(ctx, 10*u.op)
-	defer cancel()
-	p, err := u.core.PutObjectPart(ctx, bucket, key, id, n, r, size, minio.PutObjectPartOptions{DisableContentSha256: true})
-	if err != nil {
-		return "", err
-	}
-	return p.ETag, nil
-}
-
-func (u uploads) Complete(ctx context.Context, bucket, key, id string, parts []multipart.Part) error {
-	ctx, cancel := context.WithTimeout(ctx, 4*u.op)
-	defer cancel()
-	cp := make([]minio.CompletePart, len(parts))
-	for i, p := range parts {
-		cp[i] = minio.CompletePart{PartNumber: p.Number, ETag: p.ETag}
-	}
-	_, err := u.core.CompleteMultipartUpload(ctx, bucket, key, id, cp, minio.PutObjectOptions{})
-	return err
-}
-
-func (u uploads) Abort(ctx context.Context, bucket, key, id string) error {
-	return u.core.AbortMultipartUpload(ctx, bucket, key, id)
 }
 
 func (s *Service) zipOptions() zipstream.Options { return zipstream.Options{MinGain: s.cfg.MinGain} }

@@ -21,6 +21,7 @@ import (
 	"github.com/handoffmed/handoff/services/packager/internal/bundler"
 	"github.com/handoffmed/handoff/services/packager/internal/layout"
 	"github.com/handoffmed/handoff/services/packager/internal/multipart"
+	"github.com/handoffmed/handoff/services/packager/internal/s3io"
 )
 
 // Consumer names.
@@ -210,7 +211,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	if n := len(c.Bundles); n > 0 {
 		version = c.Bundles[n-1].Version + 1
 	}
-	objs := objects{blobs: s.deps.Blobs, op: s.cfg.OpTimeout}
+	objs := s3io.Objects{Blobs: s.deps.Blobs, Op: s.cfg.OpTimeout}
 	job, err := bundler.Prepare(ctx, objs, bundler.Input{
 		Input:  layout.Input{Case: c, Files: files, Index: idx, DerivedBucket: s.cfg.DerivedBucket},
 		Report: rep, Version: version, Fonts: s.fonts, Zip: s.zipOptions(), Prefetch: s.cfg.Prefetch,
@@ -250,7 +251,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	}
 
 	var res bundler.Result
-	up := uploads{core: minio.Core{Client: s.deps.Blobs.Client()}, op: s.cfg.OpTimeout}
+	up := s3io.NewUploads(s.deps.Blobs, s.cfg.OpTimeout)
 	_, err = multipart.Upload(ctx, up, s.cfg.BundleBucket, key,
 		multipart.Options{PartSize: s.cfg.PartSize, Concurrency: s.cfg.UploadConcurrency, ContentType: "application/zip"},
 		func(w io.Writer) error {

@@ -98,7 +98,7 @@ type Options struct {
 	// SampleSize is how many leading bytes of an Auto entry the trial
 	// deflates (default 256 KiB).
 	SampleSize int
-	// Level is the deflate level, 1 (fastest) to 9 (default 1).
+	// Level is the deflate level, HuffmanOnly or 1 (fastest) to 9 (default 1).
 	Level int
 
 	// forceZip64 writes ZIP64 records for every entry and the end of the
@@ -131,7 +131,15 @@ type Header struct {
 	Size int64
 	// Method is how to write the entry.
 	Method Method
+	// Level overrides the writer's deflate level for this entry (0: the
+	// writer's).
+	Level int
 }
+
+// HuffmanOnly is the deflate level that only entropy-codes (no string
+// matching): about twice as fast as level 1 and, on DICOM pixel data, most
+// of its gain.
+const HuffmanOnly = flate.HuffmanOnly
 
 // Entry is what was written for one entry.
 type Entry struct {
@@ -161,6 +169,7 @@ type Writer struct {
 	dir    []Entry
 	names  map[string]bool
 	sample []byte
+	fws    map[int]*flate.Writer
 	fw     *flate.Writer
 	sink   switchWriter
 	buf    []byte
@@ -226,7 +235,13 @@ func (w *Writer) add(h Header, r io.Reader, isDir bool) (Entry, error) {
 	if w.names[h.Name] {
 		return Entry{}, fmt.Errorf("entry %d: %w", len(w.dir), ErrDuplicate)
 	}
-	e, err := w.write(h, r, isDir)
+	var e Entry
+	var err error
+	if p, ok := r.(*Prepared); ok {
+		e, err = w.writePrepared(h, p)
+	} else {
+		e, err = w.write(h, r, isDir)
+	}
 	if err != nil {
 		// A source error leaves a partial entry behind: the archive is
 		// unusable, so every later call fails too.
@@ -263,7 +278,7 @@ func (w *Writer) write(h Header, r io.Reader, isDir bool) (Entry, error) {
 		if n > 0 {
 			trial = &bytes.Buffer{}
 			trial.Grow(n + n/8)
-			if err := w.deflateTo(trial, head); err != nil {
+			if err := w.deflateTo(trial, head, h.Level); err != nil {
 				return e, err
 			}
 			// The trial stream is not flushed yet; what is buffered in the
@@ -301,7 +316,7 @@ func (w *Writer) write(h Header, r io.Reader, isDir bool) (Entry, error) {
 			}
 			w.sink.w = w.out
 		} else {
-			w.resetDeflate(w.out)
+			w.resetDeflate(w.out, h.Level)
 		}
 		if _, err := io.CopyBuffer(w.fw, src, w.copyBuf()); err != nil {
 			return e, fmt.Errorf("deflate entry %d: %w", len(w.dir), err)
@@ -342,26 +357,34 @@ func (w *Writer) copyBuf() []byte {
 }
 
 // deflateTo starts a fresh deflate stream into dst and writes p.
-func (w *Writer) deflateTo(dst io.Writer, p []byte) error {
-	w.resetDeflate(dst)
+func (w *Writer) deflateTo(dst io.Writer, p []byte, level int) error {
+	w.resetDeflate(dst, level)
 	if _, err := w.fw.Write(p); err != nil {
 		return fmt.Errorf("deflate: %w", err)
 	}
 	return nil
 }
 
-func (w *Writer) resetDeflate(dst io.Writer) {
+func (w *Writer) resetDeflate(dst io.Writer, level int) {
 	w.sink.w = dst
-	if w.fw == nil {
-		fw, err := flate.NewWriter(&w.sink, w.opts.Level)
-		if err != nil {
-			// Only a level out of range fails; fall back to the default.
+	if level == 0 {
+		level = w.opts.Level
+	}
+	if w.fws == nil {
+		w.fws = map[int]*flate.Writer{}
+	}
+	fw := w.fws[level]
+	if fw == nil {
+		var err error
+		if fw, err = flate.NewWriter(&w.sink, level); err != nil {
+			// Only a level out of range fails; fall back to the fastest.
 			fw, _ = flate.NewWriter(&w.sink, flate.BestSpeed)
 		}
-		w.fw = fw
-		return
+		w.fws[level] = fw
+	} else {
+		fw.Reset(&w.sink)
 	}
-	w.fw.Reset(&w.sink)
+	w.fw = fw
 }
 
 func (w *Writer) writeLocal(e Entry, method uint16) error {

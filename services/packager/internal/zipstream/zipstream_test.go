@@ -401,3 +401,62 @@ func FuzzWriter(f *testing.F) {
 		}
 	})
 }
+
+// TestPrepared adds entries prepared in parallel goroutines, mixed with
+// streamed ones, and checks the archive with every tool.
+func TestPrepared(t *testing.T) {
+	srcs := mixedSources()
+	path := filepath.Join(t.TempDir(), "prepared.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(f, Options{Level: HuffmanOnly})
+	prepared := make([]*Prepared, len(srcs))
+	done := make(chan int, len(srcs))
+	for i, s := range srcs {
+		go func() {
+			if !s.dir && i%2 == 0 {
+				prepared[i] = NewCompressor(Options{Level: HuffmanOnly}).Prepare(s.method, 0, s.data, nil)
+			}
+			done <- i
+		}()
+	}
+	for range srcs {
+		<-done
+	}
+	var entries []Entry
+	for i, s := range srcs {
+		var e Entry
+		switch {
+		case s.dir:
+			err = w.AddDir(s.name, modTime)
+		case prepared[i] != nil:
+			e, err = w.AddPrepared(Header{Name: s.name, Modified: modTime, Size: int64(len(s.data))}, prepared[i])
+		default:
+			e, err = w.Add(Header{Name: s.name, Modified: modTime, Size: int64(len(s.data)), Method: s.method, Level: 1}, bytes.NewReader(s.data))
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if !s.dir {
+			entries = append(entries, e)
+		}
+	}
+	res, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	checkArchive(t, path, srcs, entries, res)
+	methods := map[string]uint16{}
+	for _, e := range entries {
+		methods[e.Name] = e.Method
+	}
+	if methods["Case/random.bin"] != zipStore || methods["Case/pixels.dcm"] != zipDeflate {
+		t.Errorf("prepared methods: %v", methods)
+	}
+	if _, err := NewWriter(io.Discard, Options{}).AddPrepared(Header{Name: "x", Size: 5}, NewCompressor(Options{}).Prepare(Auto, 0, []byte("abc"), nil)); !errors.Is(err, ErrSizeMismatch) {
+		t.Errorf("got %v, want ErrSizeMismatch", err)
+	}
+}
