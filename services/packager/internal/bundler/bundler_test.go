@@ -189,6 +189,20 @@ func TestBundleDeterministic(t *testing.T) {
 	if r1.SHA256 != r2.SHA256 || j1.Inputs() != j2.Inputs() {
 		t.Errorf("same inputs, different bundles: %s/%s inputs %s/%s", r1.SHA256, r2.SHA256, j1.Inputs(), j2.Inputs())
 	}
+	// Streaming every item instead of preparing it in memory, or one
+	// worker instead of several, writes the same bytes.
+	for _, mod := range []func(*Input){
+		func(in *Input) { in.SmallMax = 1 },
+		func(in *Input) { in.Workers, in.Budget, in.Prefetch = 1, 1, 1 },
+	} {
+		in := exampleInput(t)
+		mod(&in)
+		path, _, r := build(t, in, objs)
+		ziptest.Verify(t, path)
+		if r.SHA256 != r1.SHA256 {
+			t.Errorf("streamed or serial bundle differs from the prepared one")
+		}
+	}
 	// A changed case field changes the inputs.
 	in3 := exampleInput(t)
 	in3.Case.Summary.Allergies = "none"
