@@ -19,13 +19,13 @@ const MaxAngle = 6.0
 // down to the right (a clockwise tilt on screen). It returns 0 when the page
 // has too little ink to tell.
 func Find(img *image.Gray) float64 {
-	pts := darkPoints(img)
+	pts, step := darkPoints(img)
 	if len(pts) < 200 {
 		return 0
 	}
 	best, bestScore := 0.0, -1.0
 	try := func(deg float64) {
-		sc := score(pts, deg)
+		sc := score(pts, deg, step)
 		if sc > bestScore {
 			best, bestScore = deg, sc
 		}
@@ -37,7 +37,7 @@ func Find(img *image.Gray) float64 {
 	for d := coarse - 0.25; d <= coarse+0.25+1e-9; d += 0.025 {
 		try(d)
 	}
-	base := score(pts, 0)
+	base := score(pts, 0, step)
 	// Only trust a clear improvement over no rotation.
 	if bestScore < base*1.02 {
 		return 0
@@ -47,8 +47,9 @@ func Find(img *image.Gray) float64 {
 
 type point struct{ x, y float32 }
 
-// darkPoints samples the dark pixels of a reduced image, centred.
-func darkPoints(img *image.Gray) []point {
+// darkPoints samples the dark pixels of a reduced image, centred, with the
+// sampling step.
+func darkPoints(img *image.Gray) ([]point, int) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	step := max(1, max(w, h)/1000)
@@ -64,24 +65,25 @@ func darkPoints(img *image.Gray) []point {
 	}
 	// Pages that are mostly dark (photos, inverted scans) give no profile.
 	if len(pts) > (w/step)*(h/step)/2 {
-		return nil
+		return nil, step
 	}
-	return pts
+	return pts, step
 }
 
 // score is the larger of the row and column profile energies after undoing
 // a skew of deg degrees; bins are a few reduced pixels tall.
-func score(pts []point, deg float64) float64 {
+func score(pts []point, deg float64, step int) float64 {
 	s, c := math.Sincos(deg * math.Pi / 180)
 	sin, cos := float32(s), float32(c)
+	bin := float32(2 * step)
 	const bins = 4096
 	var rows, cols [bins]int32
 	for _, p := range pts {
 		// Undo the skew: rotate by -deg.
 		x := p.x*cos + p.y*sin
 		y := -p.x*sin + p.y*cos
-		yi := int(y/2) + bins/2
-		xi := int(x/2) + bins/2
+		yi := int(y/bin) + bins/2
+		xi := int(x/bin) + bins/2
 		if yi >= 0 && yi < bins {
 			rows[yi]++
 		}

@@ -117,7 +117,9 @@ func Assemble(ctx context.Context, in, out string, pages []PageResult) error {
 	if len(layers) == 0 && len(turns) == 0 {
 		return copyFile(in, out)
 	}
-	args := []string{"--warning-exit-0", "--no-original-object-ids", in}
+	// preserve: every stream of the original is written as it is (no
+	// recompression); only the few new objects are added.
+	args := []string{"--warning-exit-0", "--no-original-object-ids", "--stream-data=preserve", in}
 	angles := make([]int, 0, len(turns))
 	for a := range turns {
 		angles = append(angles, a)

@@ -23,8 +23,8 @@ type Geometry struct {
 }
 
 // Layout places the words of pg on the upright page: each word on its
-// baseline, stretched to its box, turned back by the page's skew so that it
-// sits on the word in the original image.
+// baseline, stretched to its box, at the place the page's skew puts it in
+// the original image.
 func Layout(pg tess.Page, g Geometry) textpdf.Page {
 	// Size of the upright image.
 	uw, uh := float64(g.W), float64(g.H)
@@ -57,14 +57,19 @@ func Layout(pg tess.Page, g Geometry) textpdf.Page {
 			if size <= 0 {
 				size = lb.y1 - lb.y0
 			}
-			x, y := toPage(wb.x0, base)
+			// Words are written horizontally, centred on where the word's
+			// baseline is in the (skewed) image: text extraction tools
+			// break a tilted word into pieces, and for the small angles
+			// of a skew the horizontal word covers the tilted one.
+			ax, ay := toPage(wb.x0, base)
+			bx, by := toPage(wb.x1, base)
+			width := (wb.x1 - wb.x0) * sx
 			out.Words = append(out.Words, textpdf.Word{
 				Text:  w.Text,
-				X:     x,
-				Y:     y,
-				Width: (wb.x1 - wb.x0) * sx,
+				X:     (ax+bx)/2 - width/2,
+				Y:     (ay + by) / 2,
+				Width: width,
 				Size:  size * sy,
-				Angle: -g.Skew * math.Pi / 180,
 			})
 		}
 	}

@@ -46,7 +46,10 @@ func (e *Engine) Recognize(pgm []byte, dpi int) (Page, error) {
 	if err := e.c.SetImageFromBytes(pgm); err != nil {
 		return Page{}, fmt.Errorf("tesseract image: %w", err)
 	}
-	_ = e.c.SetVariable("user_defined_dpi", strconv.Itoa(dpi))
+	// The resolution is not forced: like the tesseract command on a PGM,
+	// Tesseract estimates it from the text's size, which reads small text
+	// on upsampled low-resolution scans better than the nominal dpi.
+	_ = dpi
 	out, err := e.c.HOCRText()
 	if err != nil {
 		return Page{}, fmt.Errorf("tesseract: %w", err)

@@ -1,0 +1,42 @@
+package deskew
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/handoffmed/handoff/services/ocr/internal/render"
+)
+
+const corpus = "../../../../../shared/corpus/ocr-peer"
+
+func TestFind(t *testing.T) {
+	tests := []struct {
+		file string
+		want float64 // degrees, from the page's placement matrix
+	}{
+		{"linn.pdf", 0},
+		{"skew.pdf", math.Atan2(19.9187622, 611.6731567) * 180 / math.Pi},
+		{"rotated_skew.pdf", math.Atan2(29.8081055, 611.2716064) * 180 / math.Pi},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			img, err := render.Page(context.Background(), filepath.Join(corpus, tc.file), 1, 300)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Find(img)
+			t.Logf("skew %.3f want %.3f", got, tc.want)
+			if math.Abs(math.Abs(got)-tc.want) > 0.15 {
+				t.Errorf("got %.3f°, want ±%.3f°", got, tc.want)
+			}
+			if got != 0 {
+				straight := Find(Rotate(img, got))
+				if math.Abs(straight) > 0.15 {
+					t.Errorf("after rotating by %.3f, skew is %.3f, want 0", got, straight)
+				}
+			}
+		})
+	}
+}
