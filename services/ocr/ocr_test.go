@@ -557,3 +557,115 @@ func iou(a, b tword) float64 {
 	inter := ix * iy
 	return inter / ((a.x1-a.x0)*(a.y1-a.y0) + (b.x1-b.x0)*(b.y1-b.y0) - inter)
 }
+
+// TestPictures: JPEG and PNG photos become a searchable PDF of their own.
+func TestPictures(t *testing.T) {
+	dir := t.TempDir()
+	eng, err := ocr.New(ocr.Options{Jobs: 2, Languages: "eng+fra"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, format := range []string{"jpeg", "png", "tiff"} {
+		t.Run(format, func(t *testing.T) {
+			root := filepath.Join(dir, format)
+			// francais.pdf turned a quarter, as a phone picture might be.
+			args := []string{"-r", "300", "-singlefile", "-" + format, filepath.Join(corpus, "francais.pdf"), root}
+			if out, err := exec.Command("pdftoppm", args...).CombinedOutput(); err != nil {
+				t.Fatalf("pdftoppm: %v %s", err, out)
+			}
+			matches, _ := filepath.Glob(root + ".*")
+			if len(matches) != 1 {
+				t.Fatalf("picture not written: %v", matches)
+			}
+			out := filepath.Join(dir, format+".pdf")
+			res, err := eng.File(t.Context(), matches[0], out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := res.Pages[0]; p.Action != "ocr" || p.Error != nil {
+				t.Fatalf("page %+v", p)
+			}
+			if b, err := exec.Command("qpdf", "--check", out).CombinedOutput(); err != nil {
+				t.Errorf("qpdf --check: %v %s", err, b)
+			}
+			text := pdftotext(t, out, 1)
+			for _, w := range []string{"whisky", "intérieure", "bûches"} {
+				if !strings.Contains(text, w) {
+					t.Errorf("text layer misses %q: %q", w, text)
+				}
+			}
+		})
+	}
+}
+
+// TestInputErrors: bad inputs and caps end with clear codes, and a page
+// that fails alone is left as it was while the document completes.
+func TestInputErrors(t *testing.T) {
+	dir := t.TempDir()
+	linn := filepath.Join(corpus, "linn.pdf")
+	truncated := filepath.Join(dir, "truncated.pdf")
+	if err := os.WriteFile(truncated, mustRead(t, linn)[:3000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage.pdf")
+	if err := os.WriteFile(garbage, []byte("%PDF-1.7\nnot really a pdf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.pdf")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		opt      ocr.Options
+		in       string
+		wantCode string // of the document
+		pageCode string // of page 1, the document completing
+	}{
+		{"encrypted", ocr.Options{}, filepath.Join(corpus, "linn_encrypted_user.pdf"), record.CodeEncrypted, ""},
+		{"truncated", ocr.Options{}, truncated, record.CodeUnreadable, ""},
+		{"garbage", ocr.Options{}, garbage, record.CodeUnreadable, ""},
+		{"not a document", ocr.Options{}, text, record.CodeUnknownType, ""},
+		{"empty", ocr.Options{}, empty, record.CodeEmpty, ""},
+		{"too many pages", ocr.Options{MaxPages: 3}, filepath.Join(corpus, "cardinal.pdf"), record.CodeTooManyPages, ""},
+		{"page too large", ocr.Options{MaxPagePixels: 500_000}, linn, "", record.CodePageTooLarge},
+		{"page timeout", ocr.Options{PageTimeout: time.Millisecond}, linn, "", record.CodeTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, err := ocr.New(tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			out := filepath.Join(t.TempDir(), "out.pdf")
+			res, err := eng.File(t.Context(), tc.in, out)
+			if tc.wantCode != "" {
+				var re *record.Error
+				if !errors.As(err, &re) || re.Code != tc.wantCode {
+					t.Fatalf("got %v, want %s", err, tc.wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := res.Pages[0]
+			if p.Error == nil || p.Error.Code != tc.pageCode || p.Action != "failed" {
+				t.Fatalf("page 1: got %+v, want error %s", p, tc.pageCode)
+			}
+			if d := res.Document(); len(d.PageErrors) != 1 || len(d.OCRPages) != 0 {
+				t.Errorf("document %+v", d)
+			}
+			// The page is left as it was.
+			if !bytes.Equal(mustRead(t, out), mustRead(t, tc.in)) {
+				t.Errorf("output differs from the input")
+			}
+		})
+	}
+}
