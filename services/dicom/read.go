@@ -93,7 +93,8 @@ func readError(err error) error {
 	case errors.Is(err, header.ErrMalformed):
 		msg = "DICOM header is malformed: " + err.Error()
 	default:
-		msg = "DICOM header could not be read: " + err.Error()
+		// An I/O error: its text may name the file, so it stays out of the message.
+		msg = "DICOM header could not be read (I/O error)"
 	}
 	return &record.Error{Code: code, Message: msg}
 }
