@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string) error {
 	conc := fs.Int("upload-concurrency", 2, "package: parts uploaded at once")
 	prefetch := fs.Int("prefetch", 4, "package: objects opened ahead")
 	minGain := fs.Float64("min-gain", 0.10, "package: deflate when a sample shrinks by this share")
+	memLimit := fs.Int64("memory-limit", 96<<20, "package: Go memory limit, bytes, as cmd/packager sets it (0: none)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -85,6 +87,9 @@ func run(ctx context.Context, args []string) error {
 	case "seed":
 		return seed(ctx, store(*endpoint), *corpus, *pdfs, *maxBytes, *caseFile)
 	case "package":
+		if *memLimit > 0 {
+			debug.SetMemoryLimit(*memLimit)
+		}
 		return pack(ctx, store(*endpoint), *caseFile, multipart.Options{PartSize: *partSize, Concurrency: *conc}, *prefetch, *minGain)
 	case "copy":
 		return copyAll(ctx, store(*endpoint), *caseFile)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -59,6 +60,7 @@ type config struct {
 	svc                packager.Config
 	logFormat          string
 	logLevel           string
+	memLimit           int64
 }
 
 func parse(args []string) (config, error) {
@@ -84,6 +86,7 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.svc.CJKFont, "cjk-font", env("PACKAGER_CJK_FONT", ""), "CJK TrueType font for the PDFs (env PACKAGER_CJK_FONT; default Debian fonts-droid-fallback)")
 	fs.StringVar(&c.svc.LatinFont, "latin-font", env("PACKAGER_LATIN_FONT", ""), "Latin TrueType font (env PACKAGER_LATIN_FONT; default Debian fonts-dejavu-core)")
 	fs.StringVar(&c.svc.LatinBoldFont, "latin-bold-font", env("PACKAGER_LATIN_BOLD_FONT", ""), "Latin bold TrueType font (env PACKAGER_LATIN_BOLD_FONT)")
+	fs.Int64Var(&c.memLimit, "memory-limit", envInt("PACKAGER_MEMORY_LIMIT", 96<<20), "Go soft memory limit, bytes; 0 leaves GOMEMLIMIT to decide (env PACKAGER_MEMORY_LIMIT)")
 	fs.StringVar(&c.logFormat, "log-format", env("PACKAGER_LOG_FORMAT", "json"), "log format: json or text (env PACKAGER_LOG_FORMAT)")
 	fs.StringVar(&c.logLevel, "log-level", env("PACKAGER_LOG_LEVEL", "info"), "log level (env PACKAGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +115,11 @@ func run(ctx context.Context, args []string) error {
 	c, err := parse(args)
 	if err != nil {
 		return err
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && c.memLimit > 0 {
+		// The bundle's buffers are bounded (parts, prepared entries); the
+		// limit keeps the garbage collector from letting the heap double.
+		debug.SetMemoryLimit(c.memLimit)
 	}
 	log := obs.NewLogger(os.Stderr, c.logFormat, c.logLevel)
 	log.Info("config", "nats_url", c.natsURL, "s3", c.s3.String(), "packager", c.svc)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -491,21 +492,37 @@ func (j *Job) finish(sl *slot) {
 	sl.raw, sl.out, sl.prepared = nil, nil, nil
 }
 
-var bufPool sync.Pool
+// Buffers come in power-of-two size classes from 64 KiB, one pool each, so
+// that items of varying sizes reuse each other's buffers instead of
+// churning the heap.
+var bufPools [16]sync.Pool
+
+func bufClass(n int64) int {
+	c := bits.Len64(uint64(max(n-1, 0)) >> 16)
+	return min(c, len(bufPools)-1)
+}
 
 func getBuf(n int64) *[]byte {
-	if b, ok := bufPool.Get().(*[]byte); ok && int64(cap(*b)) >= n {
+	c := bufClass(n)
+	if b, ok := bufPools[c].Get().(*[]byte); ok && int64(cap(*b)) >= n {
 		return b
 	}
-	b := make([]byte, 0, n)
+	size := max(int64(64<<10)<<c, n)
+	b := make([]byte, 0, size)
 	return &b
 }
 
 func putBuf(b *[]byte) {
-	if b != nil {
-		*b = (*b)[:0]
-		bufPool.Put(b)
+	if b == nil {
+		return
 	}
+	*b = (*b)[:0]
+	// A buffer goes back to the largest class it can serve in full.
+	c := bufClass(int64(cap(*b)))
+	if int64(64<<10)<<c > int64(cap(*b)) && c > 0 {
+		c--
+	}
+	bufPools[c].Put(b)
 }
 
 // budget bounds the bytes held by prepared items. A request larger than the
