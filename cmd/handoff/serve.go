@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,8 @@ type serveConfig struct {
 	LogLevel      string
 	Reconcile     time.Duration
 	Replicas      int
+
+	PprofAddr string
 
 	Intake   intake.Config
 	services serviceFlags
@@ -95,6 +98,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream stream replicas (3 on a cluster)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("HANDOFF_LOG_FORMAT", "text"), "log format: text or json (env HANDOFF_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("HANDOFF_LOG_LEVEL", "info"), "log level (env HANDOFF_LOG_LEVEL)")
+	fs.StringVar(&c.PprofAddr, "pprof", envOr("HANDOFF_PPROF", ""), "serve Go profiling endpoints on this address, off when empty (env HANDOFF_PPROF)")
 	c.services.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -229,7 +233,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return nil
 		},
-		"s3": func(ctx context.Context) error { _, err := blobs.Client().BucketExists(ctx, cfg.Intake.IntakeBucket); return err },
+		"s3": func(ctx context.Context) error {
+			_, err := blobs.Client().BucketExists(ctx, cfg.Intake.IntakeBucket)
+			return err
+		},
 	})
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
@@ -248,6 +255,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.PprofAddr != "" {
+		psrv := &http.Server{Addr: cfg.PprofAddr, Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error { return obs.Serve(gctx, psrv, psrv.ListenAndServe) })
+	}
 	for _, r := range runners {
 		g.Go(func() error { return r.Run(gctx) })
 	}
@@ -348,6 +359,14 @@ func s3Keys(dir string) (access, secret string, err error) {
 		return "", "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return access, secret, nil
+}
+
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // runner is a service of the pipeline.

@@ -7,14 +7,19 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/handoffmed/handoff/services/dicom"
 	"github.com/handoffmed/handoff/services/intake"
+	"github.com/handoffmed/handoff/services/packager"
 )
 
 // serviceFlags are the per-service settings `handoff serve` exposes.
 type serviceFlags struct {
 	bundleBucket     string
 	bundleLinkExpiry time.Duration
+	quietPeriod      time.Duration
 	intakeWorkers    int
+	dicomWorkers     int
+	packagerWorkers  int
 }
 
 func envInt(key string, def int) int {
@@ -25,8 +30,11 @@ func envInt(key string, def int) int {
 }
 
 func (f *serviceFlags) register(fs *flag.FlagSet) {
-	fs.DurationVar(&f.bundleLinkExpiry, "bundle-link-expiry", envDuration("HANDOFF_BUNDLE_LINK_EXPIRY", 7*24*time.Hour), "how long a bundle download link works (env HANDOFF_BUNDLE_LINK_EXPIRY)")
+	fs.DurationVar(&f.bundleLinkExpiry, "bundle-link-expiry", envDuration("HANDOFF_BUNDLE_LINK_EXPIRY", 7*24*time.Hour), "how long a bundle stays downloadable through its link (env HANDOFF_BUNDLE_LINK_EXPIRY)")
+	fs.DurationVar(&f.quietPeriod, "quiet-period", envDuration("HANDOFF_QUIET_PERIOD", 15*time.Minute), "a case with a clean report is bundled automatically this long after its last upload; negative disables (env HANDOFF_QUIET_PERIOD)")
 	fs.IntVar(&f.intakeWorkers, "intake-workers", envInt("HANDOFF_INTAKE_WORKERS", 16), "bucket events handled at once (env HANDOFF_INTAKE_WORKERS)")
+	fs.IntVar(&f.dicomWorkers, "dicom-workers", envInt("HANDOFF_DICOM_WORKERS", 4), "DICOM instances indexed at once (env HANDOFF_DICOM_WORKERS)")
+	fs.IntVar(&f.packagerWorkers, "packager-workers", envInt("HANDOFF_PACKAGER_WORKERS", 1), "bundles made at once (env HANDOFF_PACKAGER_WORKERS)")
 }
 
 // build wires the services this process runs. mount adds their HTTP routes.
@@ -43,6 +51,24 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		}
 		runners = append(runners, svc)
 		mounts = append(mounts, svc.Mount)
+	}
+	if c.runs("dicom") {
+		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers},
+			dicom.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
+		if err != nil {
+			return nil, nil, err
+		}
+		runners = append(runners, svc)
+	}
+	if c.runs("packager") {
+		svc, err := packager.New(packager.Config{
+			IntakeBucket: c.Intake.IntakeBucket, DerivedBucket: c.Intake.DerivedBucket, BundleBucket: c.services.bundleBucket,
+			LinkExpiry: c.services.bundleLinkExpiry, QuietPeriod: c.services.quietPeriod, Workers: c.services.packagerWorkers,
+		}, packager.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
+		if err != nil {
+			return nil, nil, err
+		}
+		runners = append(runners, svc)
 	}
 	return runners, func(mux *http.ServeMux) {
 		for _, m := range mounts {

@@ -240,7 +240,7 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 	defer cancel()
 	switch {
 	case herr == nil:
-		if err := raw.DoubleAck(actx); err != nil {
+		if err := raw.Ack(); err != nil {
 			log.Warn("ack", "err", err)
 		}
 	case errors.Is(herr, ErrPermanent) || m.Delivered >= uint64(spec.MaxDeliver):

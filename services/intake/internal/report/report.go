@@ -35,6 +35,9 @@ type Worker struct {
 	derived string
 	checker *checklist.Checker
 	now     func() time.Time
+	// MinInterval spaces computations of one case: a burst of uploads is
+	// folded into a few computations instead of one per event.
+	MinInterval time.Duration
 
 	mu    sync.Mutex
 	runs  map[string]*run // per case: the computation in progress, if any
@@ -51,7 +54,7 @@ type run struct {
 // New returns a Worker storing report JSON in the derived bucket.
 func New(log *slog.Logger, cases *casestore.Store, b *blob.Store, pub publisher, derivedBucket string) *Worker {
 	return &Worker{log: log, cases: cases, blobs: b, bus: pub, derived: derivedBucket, checker: checklist.New(),
-		now: time.Now, runs: map[string]*run{}}
+		now: time.Now, runs: map[string]*run{}, MinInterval: 250 * time.Millisecond}
 }
 
 // Handle recomputes the report of the event's case. It returns once a
@@ -91,7 +94,16 @@ func (w *Worker) Refresh(ctx context.Context, caseID string) error {
 // execute runs r, then the run queued behind it, if any.
 func (w *Worker) execute(ctx context.Context, caseID string, r *run) {
 	for r != nil {
+		started := time.Now()
 		_, r.err = w.Compute(ctx, caseID)
+		w.mu.Lock()
+		queued := r.next != nil
+		w.mu.Unlock()
+		if queued {
+			// More events arrived meanwhile: let them gather before the
+			// next computation (its callers are already waiting).
+			time.Sleep(w.MinInterval - time.Since(started))
+		}
 		w.mu.Lock()
 		next := r.next
 		if next == nil {

@@ -1,0 +1,283 @@
+// Command intake benchmarks the intake path of `handoff serve` in embedded
+// mode: 64 KiB uploads at concurrency 1 and 4, uploads/s and the time from
+// the start of an upload to its routed work event, each against plain S3
+// PUTs to the same S3 endpoint with no pipeline, measured in the same run.
+//
+//	go run ./intake -handoff ../bin/handoff
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+type endpoints struct {
+	API  string `json:"api"`
+	S3   string `json:"s3"`
+	NATS string `json:"nats"`
+}
+
+type result struct {
+	name      string
+	conc      int
+	n         int
+	elapsed   time.Duration
+	latencies []time.Duration // upload start to answer (plain) or to routed work event (pipeline)
+}
+
+func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	s := slices.Clone(r.latencies)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func main() {
+	bin := flag.String("handoff", "bin/handoff", "handoff binary")
+	n := flag.Int("n", 1500, "uploads per run")
+	size := flag.Int("size", 64<<10, "upload size in bytes")
+	rounds := flag.Int("rounds", 3, "alternating rounds of plain and pipeline runs; the median round is reported")
+	flag.Parse()
+	if err := run(*bin, *n, *size, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench intake:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin string, n, size, rounds int) error {
+	data, err := os.MkdirTemp("", "bench-intake-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(data)
+	// Intake alone: the DICOM and OCR workers would compete for the CPU
+	// with what is measured; their queues just fill.
+	cmd := exec.Command(bin, "serve", "--services", "intake", "--data", data, "--http", "127.0.0.1:0", "--s3", "127.0.0.1:0",
+		"--nats", "127.0.0.1:0", "--reconcile", "0", "--log-level", "warn")
+	if pp := os.Getenv("BENCH_PPROF"); pp != "" {
+		cmd.Args = append(cmd.Args, "--pprof", pp)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	ep, err := waitEndpoints(data)
+	if err != nil {
+		return err
+	}
+	keys, _ := os.ReadFile(filepath.Join(data, "s3-credentials"))
+	acc, sec, _ := strings.Cut(strings.TrimSpace(string(keys)), ":")
+	token, _ := os.ReadFile(filepath.Join(data, "api-token"))
+	store, err := blob.New(blob.Config{Endpoint: ep.S3, AccessKey: acc, SecretKey: sec})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := store.EnsureBuckets(ctx, "plain"); err != nil {
+		return err
+	}
+	nc, err := nats.Connect(ep.NATS)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	routed := newWaiter()
+	if _, err := nc.Subscribe(event.SubjectWorkPrefix+">", func(m *nats.Msg) {
+		var w event.FileWork
+		if json.Unmarshal(m.Data, &w) == nil {
+			routed.done(w.Key)
+		}
+	}); err != nil {
+		return err
+	}
+	caseID, err := createCase(ep.API, strings.TrimSpace(string(token)))
+	if err != nil {
+		return err
+	}
+	payload := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0123456789abcdef"), size/16)...)[:size]
+
+	fmt.Printf("intake path, embedded mode, %d-byte uploads, %d per run, median of %d rounds\n\n", size, n, rounds)
+	fmt.Println("plain: latency of the PUT. pipeline: uploads back to back, the clock stops at the last routed work")
+	fmt.Println("event; latency from the start of each PUT to its routed work event.")
+	fmt.Println()
+	fmt.Printf("%-28s %4s %10s %10s %10s\n", "run", "conc", "uploads/s", "p50", "p99")
+	type pair struct{ plain, pipe result }
+	var table [][]pair
+	for _, conc := range []int{1, 4} {
+		var rs []pair
+		for r := range rounds {
+			plain := measure("plain S3 PUT", conc, n, func(i int) (time.Duration, error) {
+				start := time.Now()
+				_, err := store.Put(ctx, "plain", fmt.Sprintf("r%d/c%d/%d", r, conc, i), bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
+				return time.Since(start), err
+			}, nil)
+			// Clients upload back to back, as they would; the run ends when
+			// the last upload is routed, so the pipeline must keep up.
+			waits := make([]<-chan time.Time, n)
+			starts := make([]time.Time, n)
+			pipe := measure("pipeline S3 PUT -> routed", conc, n, func(i int) (time.Duration, error) {
+				key := record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
+				waits[i] = routed.expect(key)
+				starts[i] = time.Now()
+				_, err := store.Put(ctx, record.DefaultIntakeBucket, key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
+				return 0, err
+			}, func(res *result) error {
+				for i, w := range waits {
+					select {
+					case at := <-w:
+						res.latencies[i] = at.Sub(starts[i])
+					case <-time.After(60 * time.Second):
+						return fmt.Errorf("upload %d was never routed", i)
+					}
+				}
+				return nil
+			})
+			rs = append(rs, pair{plain, pipe})
+		}
+		table = append(table, rs)
+	}
+	for _, rs := range table {
+		slices.SortFunc(rs, func(a, b pair) int { return cmpFloat(a.pipe.rate()/a.plain.rate(), b.pipe.rate()/b.plain.rate()) })
+		m := rs[len(rs)/2]
+		for _, r := range []result{m.plain, m.pipe} {
+			fmt.Printf("%-28s %4d %10.0f %10s %10s\n", r.name, r.conc, r.rate(), r.pct(0.5).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond))
+		}
+		fmt.Printf("%-28s %4d %9.2fx %9.2fx %9.2fx   (pipeline / plain)\n\n", "ratio", m.pipe.conc,
+			m.pipe.rate()/m.plain.rate(), ratio(m.pipe.pct(0.5), m.plain.pct(0.5)), ratio(m.pipe.pct(0.99), m.plain.pct(0.99)))
+	}
+	return nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// measure runs op n times at concurrency conc; finish, when set, waits for
+// what the uploads started and fills in their latencies before the clock stops.
+func measure(name string, conc, n int, op func(i int) (time.Duration, error), finish func(*result) error) result {
+	var next atomic.Int64
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				d, err := op(i)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = d
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		fmt.Fprintln(os.Stderr, name, err)
+		os.Exit(1)
+	}
+	res := result{name: name, conc: conc, n: n, latencies: lat}
+	if finish != nil {
+		if err := finish(&res); err != nil {
+			fmt.Fprintln(os.Stderr, name, err)
+			os.Exit(1)
+		}
+	}
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// waiter hands out a channel per key that closes when its event arrives.
+type waiter struct {
+	mu sync.Mutex
+	ch map[string]chan time.Time
+}
+
+func newWaiter() *waiter { return &waiter{ch: map[string]chan time.Time{}} }
+
+func (w *waiter) get(key string) chan time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.ch[key]
+	if !ok {
+		c = make(chan time.Time, 1)
+		w.ch[key] = c
+	}
+	return c
+}
+
+func (w *waiter) expect(key string) <-chan time.Time { return w.get(key) }
+
+// done records when a key's event arrived (the first time only).
+func (w *waiter) done(key string) {
+	select {
+	case w.get(key) <- time.Now():
+	default:
+	}
+}
+
+func waitEndpoints(dir string) (endpoints, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(dir, "endpoints.json")); err == nil {
+			var ep endpoints
+			if json.Unmarshal(b, &ep) == nil {
+				return ep, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return endpoints{}, fmt.Errorf("handoff serve did not start")
+}
+
+func createCase(api, token string) (string, error) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, api+"/v1/cases", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var c struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || c.ID == "" {
+		return "", fmt.Errorf("create case: %d %v", resp.StatusCode, err)
+	}
+	return c.ID, nil
+}
