@@ -151,12 +151,12 @@ func (r *router) set(bucket string, n s3gw.Notifier) {
 	r.byBucket[bucket] = n
 }
 
-func (r *router) ObjectCreated(ctx context.Context, bucket, key, etag string, size int64, name string) error {
+func (r *router) ObjectCreated(ctx context.Context, o s3gw.Object) error {
 	r.mu.RLock()
-	n := r.byBucket[bucket]
+	n := r.byBucket[o.Bucket]
 	r.mu.RUnlock()
 	if n == nil {
 		return nil
 	}
-	return n.ObjectCreated(ctx, bucket, key, etag, size, name)
+	return n.ObjectCreated(ctx, o)
 }

@@ -3,6 +3,7 @@ package s3gw
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -37,22 +38,34 @@ func NewJetStreamNotifier(pub publisher, subject string, buckets ...string) *Jet
 
 var _ Notifier = (*JetStreamNotifier)(nil)
 
+// Headers the embedded endpoint adds to a notification (the payload stays
+// exactly MinIO's): the object's first bytes, base64, and the ETag they
+// belong to, so that intake can sniff the object without reading it back.
+const (
+	HeaderHead = "Handoff-Object-Head"
+	HeaderETag = "Handoff-Object-Etag"
+)
+
 // ObjectCreated implements Notifier.
-func (n *JetStreamNotifier) ObjectCreated(ctx context.Context, bucket, key, etag string, size int64, eventName string) error {
-	if len(n.buckets) > 0 && !slices.Contains(n.buckets, bucket) {
+func (n *JetStreamNotifier) ObjectCreated(ctx context.Context, o Object) error {
+	if len(n.buckets) > 0 && !slices.Contains(n.buckets, o.Bucket) {
 		return nil
 	}
-	data, err := event.MinIONotification(bucket, key, etag, size, eventName)
+	data, err := event.MinIONotification(o.Bucket, o.Key, o.ETag, o.Size, o.EventName)
 	if err != nil {
 		return err
 	}
 	msg := nats.NewMsg(n.subject)
 	msg.Data = data
 	// The same object revision notified twice is stored once.
-	sum := sha256.Sum256([]byte(bucket + "\x00" + key + "\x00" + etag))
+	sum := sha256.Sum256([]byte(o.Bucket + "\x00" + o.Key + "\x00" + o.ETag))
 	msg.Header.Set(nats.MsgIdHdr, "s3."+hex.EncodeToString(sum[:16]))
+	if o.Head != nil {
+		msg.Header.Set(HeaderHead, base64.StdEncoding.EncodeToString(o.Head))
+		msg.Header.Set(HeaderETag, o.ETag)
+	}
 	if err := n.pub.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("notify %s: %w", bucket, err)
+		return fmt.Errorf("notify %s: %w", o.Bucket, err)
 	}
 	return nil
 }

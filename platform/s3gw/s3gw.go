@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -36,8 +37,23 @@ import (
 // the client gets its answer. An error fails the request (the object is
 // stored; the client retries, and reconciliation finds it in any case).
 type Notifier interface {
-	ObjectCreated(ctx context.Context, bucket, key, etag string, size int64, eventName string) error
+	ObjectCreated(ctx context.Context, o Object) error
 }
+
+// Object is a created object as the gateway saw it.
+type Object struct {
+	Bucket    string
+	Key       string
+	ETag      string // without quotes
+	Size      int64
+	EventName string // ObjectCreated:Put, ...
+	// Head is the object's first bytes (up to HeadSize) when the gateway saw
+	// them go by (single PUTs), else nil.
+	Head []byte
+}
+
+// HeadSize is how many leading bytes of a PUT the gateway keeps for its Notifier.
+const HeadSize = 4096
 
 // Config configures the gateway.
 type Config struct {
@@ -219,6 +235,10 @@ type notifying struct {
 }
 
 func (b *notifying) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
+	head := &headWriter{}
+	if in.Body != nil {
+		in.Body = io.TeeReader(in.Body, head)
+	}
 	out, err := b.Backend.PutObject(ctx, in)
 	if err != nil {
 		return out, err
@@ -227,7 +247,17 @@ func (b *notifying) PutObject(ctx context.Context, in s3response.PutObjectInput)
 	if in.ContentLength != nil {
 		size = *in.ContentLength
 	}
-	return out, b.notify(ctx, deref(in.Bucket), deref(in.Key), out.ETag, size, "ObjectCreated:Put")
+	return out, b.notify(ctx, Object{Bucket: deref(in.Bucket), Key: deref(in.Key), ETag: out.ETag, Size: size, EventName: "ObjectCreated:Put", Head: head.b})
+}
+
+// headWriter keeps the first HeadSize bytes written to it.
+type headWriter struct{ b []byte }
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := HeadSize - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
 }
 
 func (b *notifying) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput) (s3response.CompleteMultipartUploadResult, string, error) {
@@ -235,7 +265,7 @@ func (b *notifying) CompleteMultipartUpload(ctx context.Context, in *s3.Complete
 	if err != nil {
 		return res, version, err
 	}
-	return res, version, b.notify(ctx, deref(in.Bucket), deref(in.Key), deref(res.ETag), -1, "ObjectCreated:CompleteMultipartUpload")
+	return res, version, b.notify(ctx, Object{Bucket: deref(in.Bucket), Key: deref(in.Key), ETag: deref(res.ETag), Size: -1, EventName: "ObjectCreated:CompleteMultipartUpload"})
 }
 
 func (b *notifying) CopyObject(ctx context.Context, in s3response.CopyObjectInput) (s3response.CopyObjectOutput, error) {
@@ -243,28 +273,32 @@ func (b *notifying) CopyObject(ctx context.Context, in s3response.CopyObjectInpu
 	if err != nil {
 		return out, err
 	}
-	return out, b.notify(ctx, deref(in.Bucket), deref(in.Key), "", -1, "ObjectCreated:Copy")
+	return out, b.notify(ctx, Object{Bucket: deref(in.Bucket), Key: deref(in.Key), Size: -1, EventName: "ObjectCreated:Copy"})
 }
 
 // notify fills in what the write did not say (size, ETag) from the stored
 // object, then calls the Notifier.
-func (b *notifying) notify(ctx context.Context, bucket, key, etag string, size int64, name string) error {
-	if size < 0 || etag == "" {
-		h, err := b.Backend.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+func (b *notifying) notify(ctx context.Context, o Object) error {
+	if o.Size < 0 || o.ETag == "" {
+		h, err := b.Backend.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: &o.Key})
 		if err != nil {
-			return fmt.Errorf("s3gw: head %s/%s after write: %w", bucket, key, err)
+			return fmt.Errorf("s3gw: head %s/%s after write: %w", o.Bucket, o.Key, err)
 		}
 		if h.ContentLength != nil {
-			size = *h.ContentLength
+			o.Size = *h.ContentLength
 		}
-		if etag == "" && h.ETag != nil {
-			etag = *h.ETag
+		if o.ETag == "" && h.ETag != nil {
+			o.ETag = *h.ETag
 		}
+	}
+	o.ETag = strings.Trim(o.ETag, `"`)
+	if int64(len(o.Head)) != min(o.Size, HeadSize) {
+		o.Head = nil // not the whole head: let the consumer read it
 	}
 	// The request may be gone already; the event must still be stored.
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return b.n.ObjectCreated(nctx, bucket, key, strings.Trim(etag, `"`), size, name)
+	return b.n.ObjectCreated(nctx, o)
 }
 
 func deref(s *string) string {

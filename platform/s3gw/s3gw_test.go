@@ -93,7 +93,7 @@ func TestWritesAreAnsweredAfterTheirEventIsStored(t *testing.T) {
 
 type failing struct{}
 
-func (failing) ObjectCreated(context.Context, string, string, string, int64, string) error {
+func (failing) ObjectCreated(context.Context, s3gw.Object) error {
 	return errors.New("jetstream unavailable")
 }
 

@@ -14,9 +14,14 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 )
 
-// ErrStale means the file was uploaded again (or removed) after the work
-// item was made: the work item is obsolete and is acked without effect.
+// ErrStale means the file was uploaded again after the work item was made:
+// the work item is obsolete and is acked without effect.
 var ErrStale = errors.New("stale file revision")
+
+// ErrNotRecorded means the file's record is not written yet: intake
+// publishes a work item just before it records the file, so a fast worker
+// can get there first. It is transient: retry the work item.
+var ErrNotRecorded = errors.New("file not recorded yet")
 
 type publisher interface {
 	Publish(ctx context.Context, ev event.Event) error
@@ -29,8 +34,9 @@ type Tracker struct {
 }
 
 // Update applies fn to the file record of ref's revision with
-// compare-and-set. ErrStale when the record holds another revision; fn may
-// return casestore.ErrNoChange.
+// compare-and-set. ErrStale when the record holds another revision,
+// ErrNotRecorded (retry) when there is no record yet; fn may return
+// casestore.ErrNoChange.
 func (t Tracker) Update(ctx context.Context, ref event.FileRef, fn func(*record.File) error) (record.File, error) {
 	f, err := t.Cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
 		if f.ETag != ref.ETag {
@@ -39,7 +45,7 @@ func (t Tracker) Update(ctx context.Context, ref event.FileRef, fn func(*record.
 		return fn(f)
 	})
 	if errors.Is(err, casestore.ErrNotFound) {
-		return f, fmt.Errorf("%w: %w", ErrStale, err)
+		return f, fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	return f, err
 }

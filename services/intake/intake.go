@@ -5,6 +5,7 @@ package intake
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/obs"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/s3gw"
 	"github.com/handoffmed/handoff/platform/stage"
 	"github.com/handoffmed/handoff/services/intake/internal/api"
 	"github.com/handoffmed/handoff/services/intake/internal/archive"
@@ -244,11 +246,25 @@ func (s *Service) handleBucketEvent(ctx context.Context, m *bus.Msg) error {
 			continue
 		}
 		from.Source = record.SourceS3
-		if _, err := s.recorder.Ingest(ctx, o, from); err != nil && !errors.Is(err, ingest.ErrGone) {
+		if _, err := s.recorder.Ingest(ctx, o, from, objectHead(m, r)); err != nil && !errors.Is(err, ingest.ErrGone) {
 			return err
 		}
 	}
 	return nil
+}
+
+// objectHead returns the first bytes of the object a notification is about
+// when the sender attached them (the embedded S3 endpoint does, see
+// s3gw.HeaderHead), so that sniffing needs no read.
+func objectHead(m *bus.Msg, r event.ObjectCreated) []byte {
+	if m.Header.Get(s3gw.HeaderETag) != r.ETag {
+		return nil
+	}
+	head, err := base64.StdEncoding.DecodeString(m.Header.Get(s3gw.HeaderHead))
+	if err != nil {
+		return nil
+	}
+	return head
 }
 
 // Reconcile runs one reconciliation pass now; it returns how many uploads

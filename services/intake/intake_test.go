@@ -518,7 +518,7 @@ func TestEventsStream(t *testing.T) {
 	readUntil("event: ready")
 	h.upload(id, "note.txt", []byte("Operative report\n"))
 	readUntil(`"path":"note.txt"`)
-	readUntil(`"status":"queued"`)
+	readUntil(`"status":"done"`)
 }
 
 func TestAuthAndNotFound(t *testing.T) {

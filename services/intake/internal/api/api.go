@@ -327,7 +327,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := record.UploadKey(id, name)
-	body := &capped{r: r.Body, left: s.cfg.MaxUploadBytes}
+	head := &ingest.Head{}
+	body := &capped{r: io.TeeReader(r.Body, head), left: s.cfg.MaxUploadBytes}
 	size := r.ContentLength
 	if size < 0 {
 		size = -1
@@ -343,7 +344,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.ingest.Ingest(r.Context(), ingest.Object{Bucket: s.cfg.IntakeBucket, Key: key, ETag: info.ETag, Size: info.Size},
-		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("path")})
+		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("path")}, head.Bytes())
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -52,6 +53,7 @@ type publisher interface {
 
 // Recorder ingests objects.
 type Recorder struct {
+	known        sync.Map // case IDs known to exist
 	log          *slog.Logger
 	blobs        blobs
 	cases        *casestore.Store
@@ -84,10 +86,16 @@ func (r *Recorder) Upload(o Object) (Origin, error) {
 }
 
 // Ingest records o on its case and routes it. It returns the file record
-// as it stands after ingestion.
-func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.File, error) {
+// as it stands after ingestion. head, when not nil, is the object's first
+// bytes (up to sniff.HeadSize) as the sender saw them; otherwise they are read.
+//
+// Order matters for crash safety: the received event and the work item are
+// published (de-duplicated by message ID) before the record is written, so
+// a crash in between leaves no record and the redelivered notification
+// does it all again; a worker that gets its item before the record exists
+// retries (stage.ErrNotRecorded).
+func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin, head []byte) (record.File, error) {
 	fileID := record.FileID(o.Bucket, o.Key)
-	log := r.log.With("case_id", from.CaseID, "file_id", fileID)
 	o.ETag = strings.Trim(o.ETag, `"`)
 	if o.Size <= 0 || o.ETag == "" {
 		st, err := r.blobs.Stat(ctx, o.Bucket, o.Key)
@@ -98,87 +106,102 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
 		}
 		o.Size, o.ETag = st.Size, st.ETag
+		head = nil // what the sender saw may be of another revision
 	}
-	if from.Source == record.SourceAPI || from.Source == record.SourceS3 || from.Source == record.SourceReconcile {
-		if _, err := r.cases.EnsureCase(ctx, from.CaseID); err != nil {
+	f, err := r.cases.File(ctx, from.CaseID, fileID)
+	switch {
+	case err == nil && f.ETag == o.ETag && f.Status != record.StatusReceived:
+		return f, nil // already routed: a redelivery
+	case err != nil && !errors.Is(err, casestore.ErrNotFound):
+		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+	}
+	if from.Source != record.SourceArchive {
+		if err := r.ensureCase(ctx, from.CaseID); err != nil {
 			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
 		}
 	}
 	path, nameWarning := CleanName(from.Path)
-
-	// Record the revision; an already recorded revision is left alone.
-	fresh := false
-	f, err := r.cases.UpsertFile(ctx, from.CaseID, fileID, func(f *record.File, exists bool) error {
-		if exists && f.ETag == o.ETag {
-			if f.Status != record.StatusReceived {
-				return casestore.ErrNoChange // already routed: a redelivery
-			}
-			return nil // recorded but not routed yet (a crash in between): route now
+	typ, route, rejection, err := r.classify(ctx, o, head)
+	if err != nil {
+		return f, err
+	}
+	ref := event.FileRef{CaseID: from.CaseID, FileID: fileID, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size}
+	if err := r.bus.Publish(ctx, event.FileReceived{Version: 1, FileRef: ref, Source: from.Source, ParentID: from.ParentID}); err != nil {
+		return f, err
+	}
+	status, stage := record.StatusQueued, route
+	switch {
+	case rejection != nil:
+		status, stage, route = record.StatusFailed, "sniff", record.RouteNone
+	case route == record.RouteNone:
+		status, stage = record.StatusSkipped, "sniff"
+	default:
+		if err := r.bus.Publish(ctx, event.FileWork{Version: 1, FileRef: ref, Type: typ, Route: route}); err != nil {
+			return f, err
+		}
+	}
+	wrote := false
+	f, err = r.cases.UpsertFile(ctx, from.CaseID, fileID, func(f *record.File, exists bool) error {
+		if exists && f.ETag == o.ETag && f.Status != record.StatusReceived {
+			return casestore.ErrNoChange // recorded meanwhile (a concurrent delivery); a worker may be on it
 		}
 		*f = record.File{
 			CaseID: from.CaseID, ID: fileID, Path: path, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size,
-			ParentID: from.ParentID, Source: from.Source, Status: record.StatusReceived, Stage: "sniff",
+			ParentID: from.ParentID, Source: from.Source, Type: typ, Route: route, Status: status, Stage: stage, Error: rejection,
 		}
 		if nameWarning != nil {
 			f.Warnings = append(f.Warnings, *nameWarning)
 		}
-		fresh = true
+		wrote = true
 		return nil
 	})
 	if err != nil {
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
-	if f.Status != record.StatusReceived {
+	if !wrote {
 		return f, nil
 	}
-	ref := event.FileRef{CaseID: from.CaseID, FileID: fileID, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size}
-	if err := r.bus.Publish(ctx, event.FileReceived{Version: 1, FileRef: ref, Source: f.Source, ParentID: from.ParentID}); err != nil {
-		return f, err
+	log := r.log.With("case_id", from.CaseID, "file_id", fileID)
+	switch {
+	case rejection != nil:
+		log.Info("file rejected", "source", from.Source, "code", rejection.Code)
+		err = r.bus.Publish(ctx, event.FileRejected{Version: 1, FileRef: ref, Code: rejection.Code, Stage: "sniff"})
+	case status == record.StatusSkipped:
+		err = r.bus.Publish(ctx, event.FileDone{Version: 1, FileRef: ref, Stage: "sniff"})
+	default:
+		log.Debug("file routed", "source", from.Source, "type", typ, "route", route, "size", o.Size)
 	}
-	if fresh {
-		log.Info("file received", "source", f.Source, "size", o.Size)
-	}
+	return f, err
+}
 
-	typ, route, rejection, err := r.classify(ctx, o)
-	if err != nil {
-		return f, err
-	}
-	if rejection != nil {
-		return r.reject(ctx, ref, rejection, typ)
-	}
-	if route == record.RouteNone {
-		return r.finish(ctx, ref, typ, record.StatusSkipped)
-	}
-	if err := r.bus.Publish(ctx, event.FileWork{Version: 1, FileRef: ref, Type: typ, Route: route}); err != nil {
-		return f, err
-	}
-	f, err = r.cases.UpdateFile(ctx, from.CaseID, fileID, func(f *record.File) error {
-		if f.ETag != o.ETag || f.Status != record.StatusReceived {
-			return casestore.ErrNoChange // a worker already moved it on
-		}
-		f.Type, f.Route, f.Status, f.Stage = typ, route, record.StatusQueued, route
+// ensureCase makes sure the case exists (a plain S3 upload may name a case
+// the API never saw), remembering the cases it has seen.
+func (r *Recorder) ensureCase(ctx context.Context, caseID string) error {
+	if _, ok := r.known.Load(caseID); ok {
 		return nil
-	})
-	if err != nil {
-		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
-	log.Debug("file routed", "type", typ, "route", route)
-	return f, nil
+	if _, err := r.cases.EnsureCase(ctx, caseID); err != nil {
+		return err
+	}
+	r.known.Store(caseID, struct{}{})
+	return nil
 }
 
 // classify sniffs an object and picks its route, or the reason to reject it.
-func (r *Recorder) classify(ctx context.Context, o Object) (typ, route string, rejection *record.Error, err error) {
+func (r *Recorder) classify(ctx context.Context, o Object, head []byte) (typ, route string, rejection *record.Error, err error) {
 	if o.Size == 0 {
-		return record.TypeUnknown, "", &record.Error{Code: record.CodeEmpty, Message: "the file is empty"}, nil
+		return record.TypeUnknown, record.RouteNone, &record.Error{Code: record.CodeEmpty, Message: "the file is empty"}, nil
 	}
-	body, err := r.blobs.GetRange(ctx, o.Bucket, o.Key, 0, min(o.Size, sniff.HeadSize))
-	if err != nil {
-		return "", "", nil, fmt.Errorf("sniff: %w", err)
-	}
-	head, err := io.ReadAll(io.LimitReader(body, sniff.HeadSize))
-	_ = body.Close()
-	if err != nil {
-		return "", "", nil, fmt.Errorf("sniff: %w", err)
+	if int64(len(head)) != min(o.Size, sniff.HeadSize) {
+		body, err := r.blobs.GetRange(ctx, o.Bucket, o.Key, 0, min(o.Size, sniff.HeadSize))
+		if err != nil {
+			return "", "", nil, fmt.Errorf("sniff: %w", err)
+		}
+		head, err = io.ReadAll(io.LimitReader(body, sniff.HeadSize))
+		_ = body.Close()
+		if err != nil {
+			return "", "", nil, fmt.Errorf("sniff: %w", err)
+		}
 	}
 	typ = sniff.Detect(head)
 	route, rejection = Route(typ)
@@ -208,35 +231,6 @@ func Route(typ string) (string, *record.Error) {
 		return "", &record.Error{Code: record.CodeUnknownType, Message: "a program, not a medical record"}
 	}
 	return "", &record.Error{Code: record.CodeUnreadable, Message: "the content is not a PDF, picture, DICOM image, ZIP or text file"}
-}
-
-func (r *Recorder) reject(ctx context.Context, ref event.FileRef, e *record.Error, typ string) (record.File, error) {
-	f, err := r.cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
-		if f.ETag != ref.ETag || f.Status != record.StatusReceived {
-			return casestore.ErrNoChange
-		}
-		f.Type, f.Route, f.Status, f.Error = typ, record.RouteNone, record.StatusFailed, e
-		return nil
-	})
-	if err != nil {
-		return f, fmt.Errorf("reject %s: %w", ref.FileID, err)
-	}
-	r.log.Info("file rejected", "case_id", ref.CaseID, "file_id", ref.FileID, "code", e.Code)
-	return f, r.bus.Publish(ctx, event.FileRejected{Version: 1, FileRef: ref, Code: e.Code, Stage: "sniff"})
-}
-
-func (r *Recorder) finish(ctx context.Context, ref event.FileRef, typ, status string) (record.File, error) {
-	f, err := r.cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
-		if f.ETag != ref.ETag || f.Status != record.StatusReceived {
-			return casestore.ErrNoChange
-		}
-		f.Type, f.Route, f.Status = typ, record.RouteNone, status
-		return nil
-	})
-	if err != nil {
-		return f, err
-	}
-	return f, r.bus.Publish(ctx, event.FileDone{Version: 1, FileRef: ref, Stage: "sniff"})
 }
 
 // MaxNameLen bounds a file path, in bytes.
@@ -285,3 +279,18 @@ func CleanName(name string) (string, *record.Error) {
 	}
 	return name, nil
 }
+
+// Head keeps the first sniff.HeadSize bytes written to it: tee an upload
+// through it to sniff the upload without reading it back.
+type Head struct{ b []byte }
+
+// Write implements io.Writer; it never fails.
+func (h *Head) Write(p []byte) (int, error) {
+	if room := sniff.HeadSize - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// Bytes is what was kept.
+func (h *Head) Bytes() []byte { return h.b }
