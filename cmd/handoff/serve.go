@@ -214,6 +214,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	defer blobs.Close() // before the gateway closes: it waits for open connections
 	if err := blobs.EnsureBuckets(ctx, cfg.Intake.IntakeBucket, cfg.Intake.DerivedBucket, cfg.services.bundleBucket); err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ func (c Config) String() string {
 // Store is an S3 client.
 type Store struct {
 	mc *minio.Client
+	tr *http.Transport
 }
 
 // New returns a Store for cfg.
@@ -105,8 +106,12 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 client: %w", err)
 	}
-	return &Store{mc: mc}, nil
+	return &Store{mc: mc, tr: tr}, nil
 }
+
+// Close closes the store's idle connections (a server shutting down waits
+// for open ones).
+func (s *Store) Close() { s.tr.CloseIdleConnections() }
 
 // Client is the minio-go client, for what the Store does not wrap.
 func (s *Store) Client() *minio.Client { return s.mc }

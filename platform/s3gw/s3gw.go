@@ -1,5 +1,6 @@
 // Package s3gw runs an embedded S3 endpoint: versitygw's gateway on its
-// posix backend with sidecar metadata. Stock S3 clients (aws-cli, mc,
+// posix backend, with object metadata in extended attributes (or sidecar
+// files where the filesystem has none). Stock S3 clients (aws-cli, mc,
 // minio-go, curl --aws-sigv4) use it like MinIO.
 //
 // Unlike a real MinIO, whose notifications are fire-and-forget, every write
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sys/unix"
 	"github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
@@ -66,6 +68,30 @@ type Config struct {
 	Region    string
 	// Notifier, when set, is told about every object created.
 	Notifier Notifier
+	// Sidecar keeps object metadata in sidecar files even where the
+	// filesystem has extended attributes.
+	Sidecar bool
+}
+
+// xattrs reports whether dir's filesystem stores user extended attributes.
+// A data directory keeps the kind it started with: objects written with
+// sidecar metadata are not found through xattrs, so the choice is recorded.
+func xattrs(dir string) bool {
+	marker := filepath.Join(dir, "..", "metadata-store")
+	if b, err := os.ReadFile(marker); err == nil {
+		return strings.TrimSpace(string(b)) == "xattr"
+	}
+	kind := "sidecar"
+	probe := filepath.Join(dir, "..", ".xattr-probe")
+	if f, err := os.Create(probe); err == nil {
+		_ = f.Close()
+		if unix.Setxattr(probe, "user.handoff.probe", []byte("1"), 0) == nil {
+			kind = "xattr"
+		}
+		_ = os.Remove(probe)
+	}
+	_ = os.WriteFile(marker, []byte(kind+"\n"), 0o640)
+	return kind == "xattr"
 }
 
 // Gateway is a running embedded S3 endpoint.
@@ -114,11 +140,18 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, err := meta.NewSideCar(metaDir)
-	if err != nil {
-		return nil, fmt.Errorf("s3gw: sidecar: %w", err)
+	// Object metadata goes in extended attributes where the filesystem has
+	// them (several times cheaper per PUT), else in sidecar files.
+	opts := posix.PosixOpts{NewDirPerm: 0o750, NewFilePerm: 0o640, CopyObjectThreshold: 5 << 30}
+	var store meta.MetadataStorer = meta.XattrMeta{}
+	if cfg.Sidecar || !xattrs(root) {
+		sc, err := meta.NewSideCar(metaDir)
+		if err != nil {
+			return nil, fmt.Errorf("s3gw: sidecar: %w", err)
+		}
+		store, opts.SideCarDir = sc, metaDir
 	}
-	be, err := posix.New(root, sc, posix.PosixOpts{SideCarDir: metaDir, NewDirPerm: 0o750, NewFilePerm: 0o640, CopyObjectThreshold: 5 << 30})
+	be, err := posix.New(root, store, opts)
 	if err != nil {
 		return nil, fmt.Errorf("s3gw: posix backend: %w", err)
 	}
