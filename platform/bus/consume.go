@@ -137,6 +137,7 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 		return err
 	}
 	log := b.log.With("consumer", spec.Durable)
+	b.metrics.watch(b, spec)
 	unwatch, err := b.WatchMaxDeliveries(spec)
 	if err != nil {
 		return err

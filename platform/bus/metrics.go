@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,11 +11,13 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 )
 
-// Metrics are the consumer loop's Prometheus metrics.
+// Metrics are the consumer loop's Prometheus metrics, and the depth of
+// every consumer run with them.
 type Metrics struct {
 	handled  *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	depth    *DepthCollector
 }
 
 // NewMetrics registers the consumer metrics on reg.
@@ -34,8 +37,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
 		}, []string{"consumer"}),
 	}
-	reg.MustRegister(m.handled, m.failures, m.duration)
+	m.depth = &DepthCollector{desc: prometheus.NewDesc(
+		"handoff_queue_depth", "Messages waiting or in progress, by stream and consumer.",
+		[]string{"stream", "consumer", "state"}, nil)}
+	reg.MustRegister(m.handled, m.failures, m.duration, m.depth)
 	return m
+}
+
+// watch adds a consumer to the depth gauge.
+func (m *Metrics) watch(b *Bus, spec ConsumerSpec) {
+	if m == nil {
+		return
+	}
+	m.depth.mu.Lock()
+	defer m.depth.mu.Unlock()
+	for _, w := range m.depth.watched {
+		if w.spec.Stream == spec.Stream && w.spec.Durable == spec.Durable {
+			return
+		}
+	}
+	m.depth.watched = append(m.depth.watched, watched{b, spec})
 }
 
 func (m *Metrics) observe(consumer string, d time.Duration, err error) {
@@ -63,19 +84,18 @@ func (m *Metrics) observe(consumer string, d time.Duration, err error) {
 	m.failures.WithLabelValues(consumer, code).Inc()
 }
 
-// DepthCollector reports the depth of the pipeline's consumers (messages
-// waiting plus messages being worked on) as a gauge, read on each scrape.
+// DepthCollector reports the depth of the consumers this process runs
+// (messages waiting, and messages being worked on) as a gauge read on each
+// scrape: the signal to scale a worker kind on.
 type DepthCollector struct {
-	bus   *Bus
-	specs []ConsumerSpec
-	desc  *prometheus.Desc
+	desc    *prometheus.Desc
+	mu      sync.Mutex
+	watched []watched
 }
 
-// NewDepthCollector returns a collector of the depth of a service's consumers.
-func NewDepthCollector(b *Bus, service string, specs ...ConsumerSpec) *DepthCollector {
-	return &DepthCollector{bus: b, specs: specs, desc: prometheus.NewDesc(
-		"handoff_queue_depth", "Messages waiting or in progress, by stream and consumer.",
-		[]string{"stream", "consumer", "state"}, prometheus.Labels{"service": service})}
+type watched struct {
+	bus  *Bus
+	spec ConsumerSpec
 }
 
 // Describe implements prometheus.Collector.
@@ -85,8 +105,12 @@ func (c *DepthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *DepthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, s := range c.specs {
-		cons, err := c.bus.js.Consumer(ctx, s.Stream, s.Durable)
+	c.mu.Lock()
+	ws := append([]watched(nil), c.watched...)
+	c.mu.Unlock()
+	for _, w := range ws {
+		s := w.spec
+		cons, err := w.bus.js.Consumer(ctx, s.Stream, s.Durable)
 		if err != nil {
 			continue
 		}

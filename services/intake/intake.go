@@ -202,7 +202,6 @@ func (s *Service) Mount(mux *http.ServeMux) { s.api.Mount(mux) }
 func (s *Service) Run(ctx context.Context) error {
 	specs := s.Consumers()
 	handlers := []bus.Handler{s.handleBucketEvent, s.archive.Handle, s.docs.HandleText, s.docs.HandleOCRDone, s.report.Handle}
-	s.deps.Registry.MustRegister(bus.NewDepthCollector(s.deps.Bus, "intake", specs...))
 	s.deps.Log.Info("intake starting", "config", s.cfg)
 	g, ctx := errgroup.WithContext(ctx)
 	for i, spec := range specs {
