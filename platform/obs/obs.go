@@ -17,15 +17,16 @@ import (
 )
 
 // NewLogger returns a JSON (format "json") or text logger at level
-// ("debug", "info", "warn", "error").
+// ("debug", "info", "warn", "error"). File names in object keys are
+// redacted from every record.
 func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(NewRedacting(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(NewRedacting(slog.NewTextHandler(w, opts)))
 }
 
 // NewRegistry returns a Prometheus registry with the Go and process collectors.
