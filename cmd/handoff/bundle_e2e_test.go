@@ -164,6 +164,26 @@ func checkExtracted(t *testing.T, zipPath, name string) string {
 	return folder
 }
 
+// checkScans runs the DICOM checks on every scan folder of a bundle.
+func checkScans(t *testing.T, folder, checkFS string) {
+	t.Helper()
+	scans, _ := filepath.Glob(filepath.Join(folder, "02_Imaging_DICOM", "*"))
+	if len(scans) == 0 {
+		t.Error("no scan folder in 02_Imaging_DICOM")
+	}
+	for _, s := range scans {
+		out, _ := exec.Command("dciodvfy", filepath.Join(s, "DICOMDIR")).CombinedOutput()
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "Error") {
+				t.Errorf("dciodvfy %s: %s", filepath.Base(s), l)
+			}
+		}
+		if n := strings.TrimSpace(runTool(t, "/usr/bin/python3", checkFS, s)); n == "0" {
+			t.Errorf("pydicom FileSet of %s lists no instance", filepath.Base(s))
+		}
+	}
+}
+
 // The acceptance of the packager through `handoff serve`: a complete example
 // case's bundle has the golden layout and passes every recipient's check;
 // a redelivered request makes no new version; a new upload does, and the
@@ -208,6 +228,28 @@ func TestBundleThroughServe(t *testing.T) {
 	readyCount := func() int { mu.Lock(); defer mu.Unlock(); return len(ready) }
 
 	fields, files := bundleCase(t, "complete")
+
+	// Imaging only (the DICOM service's file-sets): runs as soon as the
+	// DICOM service does.
+	iid := p.CreateCase(fields)
+	dicomFiles := map[string][]byte{}
+	for path, data := range files {
+		if strings.HasPrefix(path, "Imaging CD/") {
+			dicomFiles[path] = data
+		}
+	}
+	uploadAll(p, iid, dicomFiles)
+	waitProcessed(t, p, iid, len(dicomFiles))
+	if code := p.Do(http.MethodPost, "/v1/cases/"+iid+"/bundle", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("POST bundle: %d", code)
+	}
+	iv := p.WaitFor(iid, "imaging bundle", 3*time.Minute, func(v e2e.CaseView) bool { return len(v.Bundles) == 1 })
+	ifolder := checkExtracted(t, downloadBundle(t, p, iid, iv.Bundles[0]), iv.Bundles[0].Name)
+	checkScans(t, ifolder, checkFS)
+	if icl, err := os.ReadFile(filepath.Join(ifolder, "CHECKLIST.txt")); err != nil || !strings.Contains(string(icl), "MISSING") {
+		t.Errorf("CHECKLIST.txt of an imaging-only case lists nothing missing (%v):\n%s", err, icl)
+	}
+
 	id := p.CreateCase(fields)
 	uploadAll(p, id, files)
 	waitProcessed(t, p, id, len(files))
@@ -253,21 +295,7 @@ func TestBundleThroughServe(t *testing.T) {
 		t.Logf("no %s yet (record it with -update-bundle-golden); tree:\n%s", golden, tree)
 	}
 	folder := checkExtracted(t, zip1, v1.Name)
-	scans, _ := filepath.Glob(filepath.Join(folder, "02_Imaging_DICOM", "*"))
-	if len(scans) == 0 {
-		t.Error("no scan folder in 02_Imaging_DICOM")
-	}
-	for _, s := range scans {
-		out, _ := exec.Command("dciodvfy", filepath.Join(s, "DICOMDIR")).CombinedOutput()
-		for _, l := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(l, "Error") {
-				t.Errorf("dciodvfy %s: %s", filepath.Base(s), l)
-			}
-		}
-		if n := strings.TrimSpace(runTool(t, "/usr/bin/python3", checkFS, s)); n == "0" {
-			t.Errorf("pydicom FileSet of %s lists no instance", filepath.Base(s))
-		}
-	}
+	checkScans(t, folder, checkFS)
 	var man struct {
 		Files []struct {
 			Path, Upload, SHA256 string
