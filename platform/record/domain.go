@@ -202,6 +202,10 @@ type Document struct {
 	SummaryFact *Summary     `json:"summary_facts,omitempty"` // facts read from an uploaded summary
 	Modality    string       `json:"modality,omitempty"`      // for radiology reports: MRI, CT, XRay...
 	BodyPart    string       `json:"body_part,omitempty"`
+	// Also lists the other categories some pages of a combined document
+	// belong to (a pre-operative packet with labs, an EKG and a chest X-ray
+	// report in one PDF); Panels then covers every lab page.
+	Also []string `json:"also,omitempty"`
 }
 
 // LogValue keeps patient data out of logs.
