@@ -162,6 +162,12 @@ func (k *Checker) Compute(c record.Case, files []record.File, idx *record.DicomI
 		}
 		if f.Document != nil && f.Document.Category != "" {
 			s.byCat[f.Document.Category] = append(s.byCat[f.Document.Category], doc{id: f.ID, d: f.Document})
+			// A combined document counts for the other parts its pages hold.
+			for _, c := range f.Document.Also {
+				if c != f.Document.Category {
+					s.byCat[c] = append(s.byCat[c], doc{id: f.ID, d: f.Document})
+				}
+			}
 		}
 	}
 	if idx != nil {

@@ -99,6 +99,14 @@ func TestComputeCases(t *testing.T) {
 			*fs = slices.DeleteFunc(*fs, func(f record.File) bool { return f.ID == "ekg" })
 		}, nil},
 		{"respiratory", func(c *record.Case, fs *[]record.File) { c.Summary.Conditions.Respiratory = true }, []string{"labs.chest_xray_missing"}},
+		{"respiratory, X-ray inside a combined packet", func(c *record.Case, fs *[]record.File) {
+			c.Summary.Conditions.Respiratory = true
+			(*fs)[4].Document.Also = []string{record.CategoryChestXRay}
+		}, nil},
+		{"EKG inside a combined packet", func(c *record.Case, fs *[]record.File) {
+			*fs = slices.DeleteFunc(*fs, func(f record.File) bool { return f.ID == "ekg" })
+			(*fs)[3].Document.Also = []string{record.CategoryEKG}
+		}, nil},
 		{"missing series image", func(c *record.Case, fs *[]record.File) { (*fs)[1].DICOM.Declared = 5 }, []string{"imaging.incomplete_series"}},
 		{"no report", func(c *record.Case, fs *[]record.File) {
 			*fs = slices.DeleteFunc(*fs, func(f record.File) bool { return f.ID == "rad" })

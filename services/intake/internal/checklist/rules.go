@@ -428,8 +428,8 @@ func (s *state) labs(f facts) {
 			continue
 		}
 		covered := false
-		switch d.d.Category {
-		case record.CategoryLabReport:
+		switch {
+		case slices.Contains(labs, d):
 			covered = hasRecentLab
 			for _, p := range d.d.Panels {
 				if !recent[p] && !(p == record.PanelBMP && recent[record.PanelCMP]) {
@@ -437,7 +437,11 @@ func (s *state) labs(f facts) {
 				}
 			}
 		default:
-			for _, o := range s.byCat[d.d.Category] {
+			cat := record.CategoryEKG
+			if slices.Contains(cxrs, d) {
+				cat = record.CategoryChestXRay
+			}
+			for _, o := range s.byCat[cat] {
 				if a := s.ageDays(o.d); a >= 0 && a <= labsMaxAge {
 					covered = true
 				}

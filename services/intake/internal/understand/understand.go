@@ -9,6 +9,7 @@
 package understand
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -185,9 +186,10 @@ func (a *Analyzer) Analyze(in Input) record.Document {
 	doc.Category = cat
 	doc.Evidence = ev
 
+	a.alsoPages(&doc, in.Pages)
 	switch cat {
 	case record.CategoryLabReport:
-		doc.Panels = panels
+		doc.Panels = union(panels, doc.Panels)
 		doc.Date, doc.DateKind = a.dateOf(lines, DateCollection)
 	case record.CategoryRadiologyReport, record.CategoryChestXRay:
 		doc.Date, doc.DateKind = a.dateOf(lines, DateExam)
@@ -219,6 +221,77 @@ func (a *Analyzer) dateOf(lines []string, kind string) (string, string) {
 		return d, kind
 	}
 	return "", ""
+}
+
+// alsoCategories are the categories a page of a combined document can add.
+var alsoCategories = []string{record.CategoryLabReport, record.CategoryEKG, record.CategoryChestXRay,
+	record.CategoryRadiologyReport, record.CategoryOperativeNote, record.CategoryMedicationList}
+
+// alsoPages classifies each page of a multi-page document alone: a
+// pre-operative packet often holds labs, an EKG and a chest X-ray report in
+// one PDF. Categories other than the document's own, decided clearly (three
+// points over the threshold), go to Also; the panels of lab pages to Panels.
+func (a *Analyzer) alsoPages(doc *record.Document, pages []string) {
+	switch doc.Category {
+	case record.CategoryPortalExport, record.CategoryPassport, record.CategoryImagingPicture, record.CategorySummary:
+		return
+	}
+	if len(pages) < 2 || len(pages) > 40 {
+		return
+	}
+	for i, pg := range pages {
+		if len(strings.TrimSpace(pg)) < 80 {
+			continue
+		}
+		scores := a.score(pg)
+		if meds := a.meds.parse(pg, true); len(meds) > 0 {
+			if sc := scores[record.CategoryMedicationList]; sc != nil {
+				sc.score += 2 * min(len(meds), 5)
+			}
+		}
+		panels, found := a.labPanels(pg)
+		if len(found) >= 2 {
+			sc := scores[record.CategoryLabReport]
+			if sc == nil {
+				sc = &scored{cat: record.CategoryLabReport}
+				scores[record.CategoryLabReport] = sc
+			}
+			sc.score += min(len(found), 8)
+		}
+		b := best(scores, record.CategoryPortalExport)
+		if b == nil || b.score < thresholds[b.cat]+3 {
+			continue
+		}
+		cat := b.cat
+		if cat == record.CategoryRadiologyReport && a.chestXRayRe.MatchString(a.examText(pg)) {
+			cat = record.CategoryChestXRay
+		}
+		if !slices.Contains(alsoCategories, cat) {
+			continue
+		}
+		if cat == record.CategoryLabReport {
+			doc.Panels = union(doc.Panels, panels)
+		}
+		if cat == doc.Category || slices.Contains(doc.Also, cat) {
+			continue
+		}
+		doc.Also = append(doc.Also, cat)
+		doc.Evidence = append(doc.Evidence, fmt.Sprintf("page %d: %s (score %d)", i+1, cat, b.score))
+	}
+}
+
+// union returns the panels of a and b in the canonical order.
+func union(a, b []string) []string {
+	var out []string
+	for _, p := range []string{record.PanelCBC, record.PanelBMP, record.PanelCMP, record.PanelCoag, record.PanelHbA1c} {
+		if slices.Contains(a, p) || slices.Contains(b, p) {
+			out = append(out, p)
+		}
+	}
+	if slices.Contains(out, record.PanelCMP) {
+		out = slices.DeleteFunc(out, func(p string) bool { return p == record.PanelBMP })
+	}
+	return out
 }
 
 // decide picks the category from the scores.
@@ -390,6 +463,7 @@ func Merge(dst *record.Document, src record.Document) {
 	dst.SummaryFact = src.SummaryFact
 	dst.Modality = src.Modality
 	dst.BodyPart = src.BodyPart
+	dst.Also = src.Also
 	if dst.Pages == 0 {
 		dst.Pages = src.Pages
 	}

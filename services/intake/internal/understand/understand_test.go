@@ -136,3 +136,22 @@ func TestFreeformSummary(t *testing.T) {
 		t.Errorf("medications (-want +got):\n%s", diff)
 	}
 }
+
+func TestCombinedPacket(t *testing.T) {
+	a := New()
+	pages := []string{readTestdata(t, "quest_cmp_cbc.txt"), readTestdata(t, "ekg.txt"), readTestdata(t, "cxr.txt"), readTestdata(t, "labcorp_coag.txt")}
+	d := a.Analyze(Input{Type: record.TypePDF, Pages: pages})
+	if d.Category != record.CategoryLabReport {
+		t.Fatalf("category: got %s (evidence %q)", d.Category, d.Evidence)
+	}
+	if diff := cmp.Diff([]string{record.CategoryEKG, record.CategoryChestXRay}, d.Also); diff != "" {
+		t.Errorf("also (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"cbc", "cmp", "coag", "hba1c"}, d.Panels); diff != "" {
+		t.Errorf("panels (-want +got):\n%s", diff)
+	}
+	// A one-category document has no Also.
+	if d := a.Analyze(Input{Type: record.TypePDF, Pages: []string{readTestdata(t, "opnote.txt"), "DESCRIPTION OF PROCEDURE continued. The wound was closed in layers. The patient tolerated the procedure well and went to recovery in stable condition."}}); len(d.Also) != 0 {
+		t.Errorf("op note: also %v", d.Also)
+	}
+}
