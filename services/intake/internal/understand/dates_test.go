@@ -32,3 +32,15 @@ func TestDateFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestDocumentDateNotBirthDate(t *testing.T) {
+	f := newFactReader(newDateParser())
+	lines := []string{"EXAM: MRI RIGHT KNEE", "Date of Birth: 03/14/1958", "Date: 09/15/2026", "IMPRESSION: normal"}
+	if d, _ := f.date(lines, DateExam); d != "2026-09-15" {
+		t.Errorf("got %s, want 2026-09-15", d)
+	}
+	lines = []string{"DATE OF BIRTH: 03/14/1958"}
+	if d, ok := f.date(lines, DateSurgery); ok {
+		t.Errorf("got %s from a birth date", d)
+	}
+}

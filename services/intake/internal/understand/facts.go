@@ -208,6 +208,10 @@ func (f *factReader) date(lines []string, kind string) (string, bool) {
 	for _, lab := range f.dateLabels[kind] {
 		for i, l := range lines {
 			for _, m := range lab.FindAllStringIndex(l, -1) {
+				// "Date" of "Date of Birth" is no document date.
+				if loc := f.dobLabel.FindStringIndex(l[m[0]:min(len(l), m[1]+16)]); loc != nil && loc[0] <= m[1]-m[0] {
+					continue
+				}
 				rest := l[m[1]:]
 				if loc := f.dobLabel.FindStringIndex(rest); loc != nil {
 					rest = rest[:loc[0]]
