@@ -199,3 +199,23 @@ func TestRenderHTML(t *testing.T) {
 		}
 	}
 }
+
+// With an index, the imaging findings are the DICOM service's, as stored.
+func TestComputeWithIndex(t *testing.T) {
+	c, fs := complete()
+	fs = append(fs, mri("x1", "SMITH^ROBERT", "1971-02-02", 1))
+	idx := &record.DicomIndex{Version: 1, CaseID: c.ID, Studies: studiesFromFiles(fs), Findings: []record.Finding{
+		{Code: record.CodeImagingPatientMismatch, Severity: record.SeverityError, Message: "Scan 2026-09-15_MR_hip, series 0: the patient's name does not match the case.", Files: []string{"x1"}},
+		{Code: record.CodeImagingDuplicate, Severity: record.SeverityInfo, Message: "1 DICOM file(s) were uploaded more than once.", Files: []string{"d9"}},
+	}}
+	r := New().Compute(c, fs, idx, refTime)
+	if diff := cmp.Diff([]string{"imaging.duplicate", "imaging.patient_mismatch"}, codes(r)); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+	// The other patient's study needs no radiology report of its own.
+	for _, f := range r.Findings {
+		if f.Code == CodeReportMissing {
+			t.Errorf("report.missing for another patient's study")
+		}
+	}
+}
