@@ -26,13 +26,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"golang.org/x/sys/unix"
 	"github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/embedgw"
 	"github.com/versity/versitygw/s3api"
 	"github.com/versity/versitygw/s3response"
+	"golang.org/x/sys/unix"
 )
 
 // Notifier is told about every object created through the gateway, before

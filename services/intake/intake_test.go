@@ -243,13 +243,13 @@ func TestUploadsAreSniffedAndRouted(t *testing.T) {
 		got[f.Path] = f.Type + "->" + f.Route
 	}
 	want := map[string]string{
-		"Imaging/CT head":                      "dicom->dicom",
-		"labs.pdf":                             "pdf->ocr",
-		"phone/IMG_0001.JPG":                   "jpeg->ocr",
-		"portal export.zip":                    "zip->archive",
-		"portal export.zip!/export/notes.txt":  "text->text",
-		"portal export.zip!/export/scan.dcm":   "dicom->dicom",
-		"direct/report.txt":                    "text->text",
+		"Imaging/CT head":                     "dicom->dicom",
+		"labs.pdf":                            "pdf->ocr",
+		"phone/IMG_0001.JPG":                  "jpeg->ocr",
+		"portal export.zip":                   "zip->archive",
+		"portal export.zip!/export/notes.txt": "text->text",
+		"portal export.zip!/export/scan.dcm":  "dicom->dicom",
+		"direct/report.txt":                   "text->text",
 	}
 	for p, w := range want {
 		if got[p] != w {

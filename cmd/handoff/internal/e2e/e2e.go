@@ -176,9 +176,9 @@ type Endpoints struct {
 
 // Pipeline is a running pipeline and a client of its API and S3.
 type Pipeline struct {
-	T        testing.TB
-	Serve    *Proc // the process serving the API
-	Data     string
+	T     testing.TB
+	Serve *Proc // the process serving the API
+	Data  string
 	Endpoints
 	Token    string
 	S3Secret string

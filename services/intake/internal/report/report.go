@@ -42,8 +42,8 @@ type Worker struct {
 	// of a core however large the case.
 	MinInterval time.Duration
 
-	mu    sync.Mutex
-	runs  map[string]*run // per case: the computation in progress, if any
+	mu   sync.Mutex
+	runs map[string]*run // per case: the computation in progress, if any
 }
 
 // run is one computation of a case's report; callers that arrive while it
