@@ -55,6 +55,8 @@ func newMedParser(dates *dateParser) *medParser {
 		countRe: regexp.MustCompile(`(?i)\b(\d+(?:\.\d+)?|one|two|three|half|1/2)\s*(?:\(\w+\)\s*)?` +
 			`(tablets?|tabs?|capsules?|caps?|softgels?|gel\s?caps?|pills?|puffs?|drops?|sprays?|patch(?:es)?|gumm(?:y|ies)|chews?|scoops?|teaspoons?|tsp)\b`),
 		freqRe: regexp.MustCompile(`(?i)(?:\b(?:once|twice|three times|four times|\d+\s*(?:\(\w+\)\s*)?times)\s+(?:a\s+|per\s+|each\s+)?(?:day|daily|week|weekly|month)\b` +
+			`|\b\d\s?x\s?(?:a\s+|per\s+)?(?:day|daily|week|weekly)\b|\bx\s?\d\s+(?:a\s+|per\s+)?(?:day|daily)\b` +
+			`|\b(?:every|each)\s+(?:day|morning|evening|night)\b|\bat night\b|\bwith (?:breakfast|lunch|dinner|supper|food)\b` +
 			`|\bevery\s+\d+\s*(?:-\s*\d+\s*)?(?:h|hr|hrs|hours?)\b|\bq\s?\d+(?:-\d+)?\s?h(?:rs?)?\b` +
 			`|\bevery\s+(?:other\s+)?(?:day|morning|evening|night|week|month|\d+\s+(?:days|weeks|months))\b` +
 			`|\b(?:daily|nightly|weekly|monthly|b\.?i\.?d\.?|t\.?i\.?d\.?|q\.?i\.?d\.?|q\.?d\.?|qhs|qam|qpm|prn|as needed|at bedtime|in the morning|in the evening|with meals|before meals|before breakfast|twice a day|once a day|once daily|twice daily)(?:\b|$))`),

@@ -32,6 +32,8 @@ func TestMedicationEntries(t *testing.T) {
 		{"ibuprofen 600 mg as needed", []record.Medication{{Name: "ibuprofen", Generic: "ibuprofen", Dose: "600 mg", Frequency: "as needed", Class: MedNSAID}}},
 		{"Levothyroxine 50 mcg every morning", []record.Medication{{Name: "Levothyroxine", Generic: "levothyroxine", Dose: "50 mcg", Frequency: "every morning"}}},
 		{"Humira", []record.Medication{{Name: "Humira", Generic: "adalimumab"}}},
+		{"Eliquis 5mg 2x a day", []record.Medication{{Name: "Eliquis", Generic: "apixaban", Dose: "5mg", Frequency: "2x a day", Class: record.MedAnticoagulant}}},
+		{"Metformin 500 mg with breakfast", []record.Medication{{Name: "Metformin", Generic: "metformin", Dose: "500 mg", Frequency: "with breakfast"}}},
 		{"None", nil},
 		{"daily", nil},
 	}

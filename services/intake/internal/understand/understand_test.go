@@ -43,6 +43,7 @@ func TestAnalyzeDocuments(t *testing.T) {
 		{"epic_radiology.txt", record.CategoryRadiologyReport, nil, "2026-09-02", DateExam, "Doe, Jane A", "1958-03-14", "MRI", "lumbar spine"},
 		{"muse_ekg.txt", record.CategoryEKG, nil, "2026-10-03", DateTest, "DOE, JANE A", "1958-03-14", "", ""},
 		{"opnote_epic.txt", record.CategoryOperativeNote, nil, "2019-06-11", DateSurgery, "", "", "", ""},
+		{"typed_meds.txt", record.CategoryMedicationList, nil, "", "", "", "", "", ""},
 		{"summary_freeform.txt", record.CategorySummary, nil, "", "", "Jane A. Doe", "1958-03-14", "", ""},
 	}
 	for _, tc := range tests {
