@@ -46,6 +46,7 @@ const (
 	CodeMedsMissing        = "meds.missing"
 	CodeMedsAnticoagulant  = "meds.anticoagulant"
 	CodeMedsDoseMissing    = "meds.dose_missing"
+	CodeMedsNSAID          = "meds.nsaid"
 	CodeIDMissing          = "id.missing"
 	CodeIDNameMismatch     = "id.name_mismatch"
 	CodeIDUnreadable       = "id.mrz_unreadable"

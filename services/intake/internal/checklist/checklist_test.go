@@ -90,6 +90,9 @@ func TestComputeCases(t *testing.T) {
 		{"anticoagulant", func(c *record.Case, fs *[]record.File) {
 			c.Summary.Medications = append(c.Summary.Medications, "Eliquis 5 mg twice daily", "fish oil")
 		}, []string{"meds.anticoagulant", "meds.dose_missing"}},
+		{"NSAID only", func(c *record.Case, fs *[]record.File) {
+			c.Summary.Medications = append(c.Summary.Medications, "ibuprofen 400 mg as needed")
+		}, []string{"meds.nsaid"}},
 		{"diabetic without HbA1c", func(c *record.Case, fs *[]record.File) { c.Summary.Conditions.Diabetes = true }, []string{"labs.hba1c_missing"}},
 		{"no EKG over 50", func(c *record.Case, fs *[]record.File) {
 			*fs = slices.DeleteFunc(*fs, func(f record.File) bool { return f.ID == "ekg" })

@@ -566,7 +566,6 @@ var classNames = map[string]string{
 	record.MedAnticoagulant: "anticoagulant",
 	record.MedAntiplatelet:  "antiplatelet",
 	record.MedSupplement:    "supplement that affects clotting",
-	understand.MedNSAID:     "NSAID",
 }
 
 func (k *Checker) medications(s *state, f facts) {
@@ -593,11 +592,20 @@ func (k *Checker) medications(s *state, f facts) {
 		status = record.PartMissing
 	}
 	// Blood thinners and clotting-affecting supplements, wherever named.
-	var names []string
-	var files []string
+	var names, nsaids []string
+	var files, nsaidFiles []string
 	seen := map[string]bool{}
 	for _, m := range meds {
 		c := m.med.Class
+		if c == understand.MedNSAID {
+			if !slices.Contains(nsaids, m.med.Generic) {
+				nsaids = append(nsaids, m.med.Generic)
+			}
+			if m.file != "" {
+				nsaidFiles = append(nsaidFiles, m.file)
+			}
+			continue
+		}
 		if c == "" {
 			continue
 		}
@@ -625,6 +633,12 @@ func (k *Checker) medications(s *state, f facts) {
 		if status == record.PartOK {
 			status = record.PartWarning
 		}
+	}
+	if len(nsaids) > 0 {
+		sort.Strings(nsaids)
+		s.add(CodeMedsNSAID, record.SeverityInfo,
+			"Anti-inflammatory painkillers (NSAIDs) are listed: "+strings.Join(nsaids, ", ")+
+				". They thin the blood a little while taken and are usually stopped a few days before surgery; ask the surgeon when.", nsaidFiles...)
 	}
 	var noDose []string
 	var noDoseFiles []string
