@@ -427,7 +427,7 @@ func (s *state) summary(f facts) {
 		s.add(CodeSummaryMissing, record.SeverityError,
 			"No case summary: fill in the case summary fields (age, height, weight, allergies, the exact procedure sought, symptom history, the US recommendation and cost, why abroad, complicating conditions) or upload a one-page summary.")
 		s.part(record.PartSummary, record.PartMissing, nil)
-	case f.procedure == "":
+	case f.procedure == "" && len(f.summaryDocs) == 0:
 		s.add(CodeSummaryIncomplete, record.SeverityWarning,
 			"The case summary does not name the exact procedure or evaluation sought (for example \"total right hip replacement\").", f.summaryDocs...)
 		s.part(record.PartSummary, record.PartWarning, f.summaryDocs)

@@ -93,6 +93,12 @@ func TestComputeCases(t *testing.T) {
 		{"NSAID only", func(c *record.Case, fs *[]record.File) {
 			c.Summary.Medications = append(c.Summary.Medications, "ibuprofen 400 mg as needed")
 		}, []string{"meds.nsaid"}},
+		{"relevant prior surgery without op note", func(c *record.Case, fs *[]record.File) {
+			c.Summary.Conditions.PriorSurgeries = []string{"Right hip arthroscopy 2018"}
+		}, []string{"surgical.missing"}},
+		{"unrelated prior surgery", func(c *record.Case, fs *[]record.File) {
+			c.Summary.Conditions.PriorSurgeries = []string{"Appendectomy 1990"}
+		}, nil},
 		{"diabetic without HbA1c", func(c *record.Case, fs *[]record.File) { c.Summary.Conditions.Diabetes = true }, []string{"labs.hba1c_missing"}},
 		{"no EKG over 50", func(c *record.Case, fs *[]record.File) {
 			*fs = slices.DeleteFunc(*fs, func(f record.File) bool { return f.ID == "ekg" })

@@ -249,16 +249,40 @@ var modalityNames = map[string]string{
 	"MG": "Mammo", "XA": "Fluoro", "RF": "Fluoro",
 }
 
-var bodyKeys = []string{"spine", "brain", "head", "chest", "heart", "abdomen", "pelvis", "hip", "knee", "shoulder",
-	"ankle", "foot", "wrist", "hand", "elbow", "neck", "breast"}
+// bodyKeys in order of precedence: a joint before the region around it.
+var bodyKeys = []string{"hip", "knee", "shoulder", "ankle", "foot", "wrist", "hand", "elbow", "spine", "heart", "brain",
+	"head", "breast", "chest", "abdomen", "pelvis", "neck"}
 
-// bodyKey reduces a body part text to one key word.
+// bodyWords maps words of body parts, exams and procedures to a key.
+var bodyWords = map[string]string{
+	"spine": "spine", "spinal": "spine", "lspine": "spine", "cspine": "spine", "tspine": "spine", "lumbar": "spine",
+	"cervical": "spine", "thoracic": "spine", "lumbosacral": "spine", "laminectomy": "spine", "discectomy": "spine",
+	"microdiscectomy": "spine", "vertebra": "spine", "vertebral": "spine",
+	"brain": "brain", "head": "head", "skull": "head",
+	"chest": "chest", "thorax": "chest", "lung": "chest", "lungs": "chest", "cxr": "chest",
+	"heart": "heart", "cardiac": "heart", "coronary": "heart", "stent": "heart", "stents": "heart", "cabg": "heart",
+	"valve": "heart", "aortic": "heart", "mitral": "heart",
+	"abdomen": "abdomen", "abdominal": "abdomen", "gastric": "abdomen", "stomach": "abdomen", "gallbladder": "abdomen",
+	"cholecystectomy": "abdomen", "hernia": "abdomen", "colon": "abdomen", "appendectomy": "abdomen", "liver": "abdomen",
+	"pelvis": "pelvis", "pelvic": "pelvis",
+	"hip": "hip", "hips": "hip", "acetabulum": "hip", "acetabular": "hip", "femoral": "hip",
+	"knee": "knee", "knees": "knee", "meniscus": "knee", "meniscal": "knee", "meniscectomy": "knee", "acl": "knee", "patella": "knee",
+	"shoulder": "shoulder", "shoulders": "shoulder", "rotator": "shoulder", "supraspinatus": "shoulder",
+	"ankle": "ankle", "ankles": "ankle", "foot": "foot", "feet": "foot", "wrist": "wrist", "hand": "hand", "hands": "hand",
+	"elbow": "elbow", "neck": "neck", "breast": "breast", "breasts": "breast",
+}
+
+// bodyKey reduces a body part, exam or procedure text to one key word: the
+// most specific part it names ("MRI PELVIS AND RIGHT HIP" is a hip exam).
 func bodyKey(s string) string {
-	l := strings.ToLower(s)
-	l = strings.NewReplacer("lspine", "spine", "cspine", "spine", "tspine", "spine", "lumbar", "spine", "cervical", "spine",
-		"thoracic", "spine", "skull", "head", "thorax", "chest", "lung", "chest").Replace(l)
+	found := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return r < 'a' || r > 'z' }) {
+		if k, ok := bodyWords[w]; ok {
+			found[k] = true
+		}
+	}
 	for _, k := range bodyKeys {
-		if strings.Contains(l, k) {
+		if found[k] {
 			return k
 		}
 	}
@@ -521,7 +545,7 @@ func (s *state) surgical(f facts) {
 	switch {
 	case len(ops) > 0:
 		s.part(record.PartSurgical, record.PartOK, ids(ops))
-	case len(f.cond.PriorSurgeries) > 0:
+	case relevantSurgery(f.procedure, f.cond.PriorSurgeries):
 		s.add(CodeSurgicalMissing, record.SeverityWarning,
 			"Prior surgery is declared but there is no operative report: add the operative note (1-3 pages) of prior procedures relevant to this one.")
 		s.part(record.PartSurgical, record.PartMissing, nil)
@@ -529,6 +553,29 @@ func (s *state) surgical(f facts) {
 		// Nothing declared, nothing needed.
 		s.part(record.PartSurgical, record.PartOK, nil)
 	}
+}
+
+// relevantSurgery reports whether a declared prior surgery concerns the
+// body part or organ system of the procedure sought (a prior knee
+// arthroscopy before a knee replacement, a stent before heart surgery).
+// Without a procedure to compare with, any declared surgery counts.
+func relevantSurgery(procedure string, prior []string) bool {
+	if len(prior) == 0 {
+		return false
+	}
+	want := bodyKey(procedure)
+	if strings.TrimSpace(procedure) == "" {
+		return true
+	}
+	if want == "" {
+		return false
+	}
+	for _, p := range prior {
+		if bodyKey(p) == want {
+			return true
+		}
+	}
+	return false
 }
 
 // medRef is a medication with the file it came from ("" for the case fields).
@@ -774,7 +821,12 @@ func (s *state) identity(f facts) {
 					}
 				}
 			default:
-				otherDocs = append(otherDocs, d.id)
+				// Only a different birth date as well makes it another
+				// patient's document (a name read from the wrong field
+				// must not).
+				if dob != "" && ref.dob != "" && !slices.Contains(d.d.BirthDates, ref.dob) {
+					otherDocs = append(otherDocs, d.id)
+				}
 			}
 		}
 	}
