@@ -225,21 +225,30 @@ func (s *Server) patchCase(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, caseView(c, nil))
 }
 
-// caseID reads and checks the {id} of the path, answering 404 itself.
-func (s *Server) caseID(w http.ResponseWriter, r *http.Request) (string, bool) {
+// lookup reads the case of the path's {id}, answering 404 (or 500) itself
+// when there is none.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (record.Case, bool) {
 	id := r.PathValue("id")
 	if !record.ValidID(id) {
 		writeError(w, http.StatusNotFound, "case.not_found", "no such case")
-		return "", false
+		return record.Case{}, false
 	}
-	if _, err := s.cases.Case(r.Context(), id); errors.Is(err, casestore.ErrNotFound) {
+	c, err := s.cases.Case(r.Context(), id)
+	if errors.Is(err, casestore.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "case.not_found", "no such case")
-		return "", false
-	} else if err != nil {
-		s.internal(w, r, err)
-		return "", false
+		return c, false
 	}
-	return id, true
+	if err != nil {
+		s.internal(w, r, err)
+		return c, false
+	}
+	return c, true
+}
+
+// caseID is lookup for handlers that need only the ID.
+func (s *Server) caseID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	c, ok := s.lookup(w, r)
+	return c.ID, ok
 }
 
 // FileView is a file as the API shows it.
@@ -298,17 +307,11 @@ func caseView(c record.Case, files []record.File) CaseView {
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	c, err := s.cases.Case(r.Context(), id)
-	if errors.Is(err, casestore.ErrNotFound) || !record.ValidID(id) {
-		writeError(w, http.StatusNotFound, "case.not_found", "no such case")
+	c, ok := s.lookup(w, r)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	files, err := s.cases.Files(r.Context(), id)
+	files, err := s.cases.Files(r.Context(), c.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -506,10 +509,11 @@ func sseEvent(key string, value []byte) (string, []byte) {
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.caseID(w, r)
+	c, ok := s.lookup(w, r)
 	if !ok {
 		return
 	}
+	id := c.ID
 	rep, err := s.cases.Report(r.Context(), id)
 	if errors.Is(err, casestore.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "report.not_ready", "the report is not computed yet; it follows the first upload")
@@ -520,11 +524,6 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.view != nil && (r.URL.Query().Get("format") == "html" || r.URL.Query().Get("format") == "" && prefersHTML(r)) {
-		c, err := s.cases.Case(r.Context(), id)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := s.view(w, c, rep); err != nil {
 			s.log.Error("render report", "case_id", id, "err", err)
@@ -557,14 +556,8 @@ func (s *Server) requestBundle(w http.ResponseWriter, r *http.Request) {
 // bundleLink redirects to a presigned link of the newest bundle (or of
 // ?version=N) that has not expired.
 func (s *Server) bundleLink(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	c, err := s.cases.Case(r.Context(), id)
-	if errors.Is(err, casestore.ErrNotFound) || !record.ValidID(id) {
-		writeError(w, http.StatusNotFound, "case.not_found", "no such case")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	c, ok := s.lookup(w, r)
+	if !ok {
 		return
 	}
 	want, _ := strconv.Atoi(r.URL.Query().Get("version"))
@@ -591,14 +584,8 @@ func (s *Server) bundleLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listBundles(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	c, err := s.cases.Case(r.Context(), id)
-	if errors.Is(err, casestore.ErrNotFound) || !record.ValidID(id) {
-		writeError(w, http.StatusNotFound, "case.not_found", "no such case")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	c, ok := s.lookup(w, r)
+	if !ok {
 		return
 	}
 	out := c.Bundles
