@@ -367,16 +367,33 @@ func ids(ds []doc) []string {
 // input reports rejected files by their input code.
 func (s *state) input() {
 	byCode := map[string][]string{}
+	msgs := map[string]map[string]bool{}
 	for _, f := range s.failed {
 		code := record.CodeUnreadable
 		if f.Error != nil && f.Error.Code != "" {
 			code = f.Error.Code
 		}
 		byCode[code] = append(byCode[code], f.ID)
+		if msgs[code] == nil {
+			msgs[code] = map[string]bool{}
+		}
+		if f.Error != nil {
+			msgs[code][f.Error.Message] = true
+		}
 	}
 	for _, code := range sortedKeys(byCode) {
 		fs := byCode[code]
-		s.add(code, record.SeverityWarning, inputMessage(code, len(fs)), fs...)
+		msg := inputMessage(code, len(fs))
+		// The stage's own words when every file of the code has the same
+		// (they say what is wrong and never quote patient data).
+		if len(msgs[code]) == 1 {
+			for m := range msgs[code] {
+				if m != "" {
+					msg = plural(len(fs), "file was", "files were") + " rejected: " + strings.TrimSuffix(m, ".") + ". The original is kept."
+				}
+			}
+		}
+		s.add(code, record.SeverityWarning, msg, fs...)
 	}
 	for _, code := range sortedKeys(s.warnings) {
 		fs := s.warnings[code]
