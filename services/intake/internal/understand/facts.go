@@ -50,7 +50,8 @@ func newFactReader(dates *dateParser) *factReader {
 		results result male female other none n/a na see above below tbd self insurance provider physician doctor
 		the of and for with medical record records chart health hospital clinic center department services lab
 		laboratory radiology imaging page date signature signed copy mrn dob sex age id number md do np pa rn phd
-		dds facs mba crna ordering referring`) {
+		dds facs mba crna ordering referring sincerely regards dear thank thanks management utilization team office
+		group associates inc llc member claim plan dept`) {
 		f.notName[w] = true
 	}
 	f.dateLabels = map[string][]*regexp.Regexp{

@@ -25,6 +25,10 @@ type medParser struct {
 	labUnitRe  *regexp.Regexp
 	bulletRe   *regexp.Regexp
 	dates      *dateParser
+	// inlineMedRe is a medication label with the list on its line;
+	// labelRe any other "Label: value" line.
+	inlineMedRe *regexp.Regexp
+	labelRe     *regexp.Regexp
 }
 
 func newMedParser(dates *dateParser) *medParser {
@@ -63,12 +67,14 @@ func newMedParser(dates *dateParser) *medParser {
 		durRe: regexp.MustCompile(`(?i)(?:\b(?:for|x)\s*(?:the\s+(?:past|last)\s+)?\d+\+?\s*(?:days?|weeks?|wks?|months?|mos?|years?|yrs?)\b` +
 			`|\b(?:since|started|start date:?|started on|began|taking since|on it since)\s+(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2}|` + monthRe + `\.?\s*(?:\d{1,2},?\s*)?\d{4}|\d{4})` +
 			`|\b\d+\+?\s*(?:years?|yrs?|months?|weeks?)\s+ago\b)`),
-		sigRe:      regexp.MustCompile(`(?i)^(?:sig:?\s*|instructions:?\s*|directions:?\s*)?(?:take|inject|apply|inhale|use|place|instill|chew|dissolve|give|insert|spray)\b`),
-		medHeadRe:  regexp.MustCompile(`(?i)^(?:current|active|home|outpatient|discharge|your|my|list of|patient)?\s*(?:medications?|meds|medication list|medicines|prescriptions|supplements|vitamins(?: and|/| &) supplements|over[- ]the[- ]counter)(?:\s+(?:list|and supplements|& supplements|reconciliation|you are taking|as of.*|\(.*\)))?\s*:?\s*$`),
-		skipHeadRe: regexp.MustCompile(`(?i)^(?:allerg|adverse reactions|drug allergies|intolerances|discontinued|stopped|inactive|past medications|previous medications|historical medications|medications? (?:discontinued|stopped|to stop)|stop taking|medications? (?:given|administered)|immunizations|vaccines|problem list|diagnos|assessment|plan\b|vital|results|labs?\b|procedures|surgical history|past medical history|family history|social history|review of systems|physical exam|encounters?|visit|insurance|care team)`),
-		labUnitRe:  regexp.MustCompile(`(?i)\b(?:mg/dl|g/dl|mmol/l|meq/l|u/l|iu/l|ng/ml|pg|fl|10\^|x10|k/ul|m/ul|/hpf|sec|seconds|ratio|mm\[?hg|bpm|ms)\b`),
-		bulletRe:   regexp.MustCompile(`^\s*(?:[-•*·▪◦●○]|\d{1,2}[.)]|\[\s?[xX]?\s?\])\s*`),
-		dates:      dates,
+		sigRe:       regexp.MustCompile(`(?i)^(?:sig:?\s*|instructions:?\s*|directions:?\s*)?(?:take|inject|apply|inhale|use|place|instill|chew|dissolve|give|insert|spray)\b`),
+		medHeadRe:   regexp.MustCompile(`(?i)^(?:current|active|home|outpatient|discharge|your|my|list of|patient)?\s*(?:medications?|meds|medication list|medicines|prescriptions|supplements|vitamins(?: and|/| &) supplements|over[- ]the[- ]counter)(?:\s+(?:list|and supplements|& supplements|reconciliation|you are taking|as of.*|\(.*\)))?\s*:?\s*$`),
+		skipHeadRe:  regexp.MustCompile(`(?i)^(?:allerg|adverse reactions|drug allergies|intolerances|discontinued|stopped|inactive|past medications|previous medications|historical medications|medications? (?:discontinued|stopped|to stop)|stop taking|medications? (?:given|administered)|immunizations|vaccines|problem list|diagnos|assessment|plan\b|vital|results|labs?\b|procedures|surgical history|past medical history|family history|social history|review of systems|physical exam|encounters?|visit|insurance|care team)`),
+		labUnitRe:   regexp.MustCompile(`(?i)\b(?:mg/dl|g/dl|mmol/l|meq/l|u/l|iu/l|ng/ml|pg|fl|10\^|x10|k/ul|m/ul|/hpf|sec|seconds|ratio|mm\[?hg|bpm|ms)\b`),
+		bulletRe:    regexp.MustCompile(`^\s*(?:[-•*·▪◦●○]|\d{1,2}[.)]|\[\s?[xX]?\s?\])\s*`),
+		dates:       dates,
+		inlineMedRe: regexp.MustCompile(`(?i)^(?:current |home |active |outpatient |discharge |present )?(?:medications?|meds|medicines)(?: list)?\s*:\s*\S`),
+		labelRe:     regexp.MustCompile(`^[A-Za-z][A-Za-z /&'-]{2,40}:\s*\S`),
 	}
 }
 
@@ -220,15 +226,23 @@ func (p *medParser) parse(text string, whole bool) []record.Medication {
 		lower := strings.ToLower(line)
 		heading := isHeading(line)
 		switch {
-		case heading && (p.medHeadRe.MatchString(line) || strings.HasSuffix(lower, "medications:")):
-			inMeds, skipping = true, false
-			sinceLines = 0
-			continue
 		case heading && p.skipHeadRe.MatchString(line):
 			skipping = true
 			if !whole {
 				inMeds = false
 			}
+			continue
+		case heading && (p.medHeadRe.MatchString(line) || strings.HasSuffix(lower, "medications:")):
+			inMeds, skipping = true, false
+			sinceLines = 0
+			continue
+		case !whole && p.inlineMedRe.MatchString(line):
+			// "Medications: lisinopril 10 mg daily, aspirin 81 mg daily".
+			inMeds, skipping = true, false
+			sinceLines = 0
+		case !whole && inMeds && p.labelRe.MatchString(line):
+			// Another labelled field ("Physical Exam: ...") ends the section.
+			inMeds = false
 			continue
 		case strings.Contains(lower, "allerg") || strings.Contains(lower, "reaction:"):
 			// Inline "Allergies: penicillin (hives)".
