@@ -83,6 +83,15 @@ func TestComputeCases(t *testing.T) {
 				(*fs)[i].DICOM.PatientName = "DOE^JAYNE"
 			}
 		}, []string{"id.name_mismatch"}},
+		{"long name cut in the passport zone", func(c *record.Case, fs *[]record.File) {
+			c.Patient = record.Patient{FamilyName: "Fernandez-Castellanos", GivenName: "Maria Guadalupe Alejandra", BirthDate: "1958-03-14"}
+			for i := 0; i < 3; i++ {
+				(*fs)[i].DICOM.PatientName = "FERNANDEZ-CASTELLANOS^MARIA GUADALUPE ALEJANDRA"
+			}
+			(*fs)[3].Document.Names = nil
+			(*fs)[4].Document.Names = nil
+			(*fs)[6].Document.Passport = &record.Passport{Surname: "FERNANDEZ CASTELLANOS", GivenNames: "MARIA GUADALUPE ALEJ", BirthDate: "1958-03-14", Expiry: "2031-01-01", Valid: true}
+		}, nil},
 		{"order and separators tolerated", func(c *record.Case, fs *[]record.File) {
 			(*fs)[3].Document.Names = []string{"Doe Jane A."}
 		}, nil},

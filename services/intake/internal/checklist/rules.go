@@ -749,8 +749,29 @@ func (s *state) identity(f facts) {
 		}
 	}
 	ref := person{tokens: nameTokens(pp.GivenNames + " " + pp.Surname), dob: pp.BirthDate}
+	// A name longer than the zone's 39 characters is cut: its last word
+	// may be the start of the records' word.
+	truncated := len(strings.Fields(pp.Surname))+len(strings.Fields(pp.GivenNames)) > 0 &&
+		len(strings.Join(strings.Fields(pp.Surname), "<"))+2+len(strings.Join(strings.Fields(pp.GivenNames), "<")) >= 39
 	var nameDiff, dobDiff []string
 	check := func(rec person, file string) {
+		ref := ref
+		// The zone holds the surname, then the given names: the cut word is
+		// the last given name (or the surname when there is none).
+		cut := len(nameTokens(pp.GivenNames)) - 1
+		if cut < 0 {
+			cut = len(ref.tokens) - 1
+		}
+		if truncated && cut >= 0 && cut < len(ref.tokens) {
+			last := ref.tokens[cut]
+			for _, w := range rec.tokens {
+				if len(w) > len(last) && strings.HasPrefix(w, last) {
+					ref.tokens = slices.Clone(ref.tokens)
+					ref.tokens[cut] = w
+					break
+				}
+			}
+		}
 		switch compare(ref, rec) {
 		case relMisspelled:
 			if sameName(ref.tokens, rec.tokens) || len(rec.tokens) == 0 {
