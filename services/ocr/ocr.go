@@ -169,6 +169,10 @@ func Sniff(head []byte) string {
 // started with, so when it is not "1" this re-executes the running binary
 // with it set and does not return (unless the exec fails). Call it first
 // thing in main, before any work starts.
+//
+// The re-exec also sets MALLOC_ARENA_MAX=2 when it is unset: Tesseract's
+// allocations on many cgo threads otherwise spread over many glibc arenas
+// and the resident memory of a long-running worker keeps growing.
 func EnsureSingleThreaded() error {
 	if os.Getenv("OMP_THREAD_LIMIT") == "1" {
 		return nil
@@ -184,6 +188,9 @@ func EnsureSingleThreaded() error {
 		}
 	}
 	env = append(env, "OMP_THREAD_LIMIT=1")
+	if _, ok := os.LookupEnv("MALLOC_ARENA_MAX"); !ok {
+		env = append(env, "MALLOC_ARENA_MAX=2")
+	}
 	if err := syscall.Exec(exe, os.Args, env); err != nil {
 		return fmt.Errorf("re-exec with OMP_THREAD_LIMIT=1: %w", err)
 	}

@@ -222,6 +222,7 @@ func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult
 		r.Err = Errorf(record.CodeUnreadable, "page %d: empty image", r.Number)
 		return r
 	}
+	bilevel := render.Bilevel(img)
 	r.Skew = deskew.Find(img)
 	if math.Abs(r.Skew) >= 0.1 {
 		img = deskew.Rotate(img, r.Skew)
@@ -232,7 +233,11 @@ func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult
 	if dpi <= 0 {
 		dpi = float64(b.Dx()) / (w / 72)
 	}
-	tp, err := p.recognize(ctx, render.PGM(img), int(math.Round(dpi)))
+	encoded := render.PGM
+	if bilevel {
+		encoded = render.PBM
+	}
+	tp, err := p.recognize(ctx, encoded(img), int(math.Round(dpi)))
 	if err != nil {
 		r.Err = pageErr(ctx, r.Number, "recognize", err)
 		return r

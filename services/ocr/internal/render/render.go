@@ -119,3 +119,43 @@ func PGM(img *image.Gray) []byte {
 	}
 	return out
 }
+
+// Bilevel reports whether img is black and white only (a fax, JBIG2 or
+// bilevel scan taken at its own resolution): nearly every pixel is 0 or 255.
+func Bilevel(img *image.Gray) bool {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	mid := 0
+	for y := 0; y < h; y += 4 { // every fourth row is plenty
+		row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+		for _, v := range row {
+			if v != 0 && v != 255 {
+				mid++
+			}
+		}
+	}
+	return mid*4 <= w*h/200
+}
+
+// PBM encodes img as a binary PBM (black where a pixel is darker than 128).
+// Tesseract reads a 1-bit image without thresholding it again, which saves
+// time and memory on bilevel pages.
+func PBM(img *image.Gray) []byte {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	hdr := fmt.Sprintf("P4\n%d %d\n", w, h)
+	stride := (w + 7) / 8
+	out := make([]byte, len(hdr)+stride*h)
+	copy(out, hdr)
+	data := out[len(hdr):]
+	for y := 0; y < h; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+		dst := data[y*stride : (y+1)*stride]
+		for x, v := range row {
+			if v < 128 {
+				dst[x>>3] |= 0x80 >> (x & 7)
+			}
+		}
+	}
+	return out
+}
