@@ -14,13 +14,15 @@
 #            with per-entry SHA-256/CRC-32 and store-or-deflate, multipart upload), exactly the
 #            code the service runs, minus NATS.
 # Each runs as its own process under /usr/bin/time: MB/s is source bytes / best wall time, and
-# peak RSS is the packager process's own (the S3 endpoint is another process).
+# peak RSS is the packager process's own (the S3 endpoint is another process). CPU seconds are
+# given for the step's process and for the S3 endpoint during the step (from /proc), since wall
+# times on a shared machine move with its load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 peers=${PEERS:-$root/../shared/peers/dicom}
 corpus=${1:-/tmp/dicom-bulk}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 out=$root/bench/out/packager
 rm -rf "$out" && mkdir -p "$out"
 
@@ -42,13 +44,19 @@ pdfs=$root/../shared/corpus/ocr-peer
 "$bin" seed -endpoint "$ep" -corpus "$corpus" -pdfs "$pdfs" -max-bytes $((1 << 30)) -case "$out/case1g.json"
 
 # best STEP CASE: best wall seconds, peak RSS KiB, and the step's own line, over $runs runs.
-declare -A wall rss line
+declare -A wall rss line cpu gcpu
+ticks() { awk '{print $14 + $15}' "/proc/$gw/stat"; }
+hz=$(getconf CLK_TCK)
 measure() {
-	local step=$1 c=$2 k="$1-$2"
-	/usr/bin/time -f '%e %M' -o "$out/time.txt" "$bin" "$step" -endpoint "$ep" -case "$out/case$c.json" >"$out/step.txt" 2>"$out/step.err" ||
+	local step=$1 c=$2 k="$1-$2" t0 t1
+	t0=$(ticks)
+	/usr/bin/time -f '%e %M %U %S' -o "$out/time.txt" "$bin" "$step" -endpoint "$ep" -case "$out/case$c.json" >"$out/step.txt" 2>"$out/step.err" ||
 		{ cat "$out/step.err" >&2; exit 1; }
-	read -r s m <"$out/time.txt"
-	if [ -z "${wall[$k]:-}" ] || awk "BEGIN{exit !($s < ${wall[$k]})}"; then wall[$k]=$s line[$k]=$(cat "$out/step.txt"); fi
+	t1=$(ticks)
+	read -r s m u y <"$out/time.txt"
+	if [ -z "${wall[$k]:-}" ] || awk "BEGIN{exit !($s < ${wall[$k]})}"; then
+		wall[$k]=$s line[$k]=$(cat "$out/step.txt") cpu[$k]=$(awk "BEGIN{print $u + $y}") gcpu[$k]=$(awk "BEGIN{print ($t1 - $t0) / $hz}")
+	fi
 	if [ -z "${rss[$k]:-}" ] || [ "$m" -gt "${rss[$k]}" ]; then rss[$k]=$m; fi
 }
 for _ in $(seq "$runs"); do
@@ -57,12 +65,12 @@ done
 
 bytes() { sed -n 's/.*\(in\|bytes\)=\([0-9]*\).*/\2/p' <<<"${line[$1]}"; }
 echo "embedded S3 (versitygw posix) on $(nproc) CPUs, best of $runs runs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-22s %12s %8s %8s %10s\n" step source_MB wall_s MB/s peak_RSS_MiB
+printf "%-16s %10s %7s %7s %12s %9s %13s\n" step source_MB wall_s MB/s peak_RSS_MiB cpu_s s3_cpu_s
 for c in 100 1g; do
 	for step in copy package; do
 		k=$step-$c
-		awk -v n="$step ($c)" -v b="$(bytes "$k")" -v t="${wall[$k]}" -v m="${rss[$k]}" \
-			'BEGIN{printf "%-22s %12.1f %8.2f %8.1f %10.1f\n", n, b/1e6, t, b/1e6/t, m/1024}'
+		awk -v n="$step ($c)" -v b="$(bytes "$k")" -v t="${wall[$k]}" -v m="${rss[$k]}" -v u="${cpu[$k]}" -v g="${gcpu[$k]}" \
+			'BEGIN{printf "%-16s %10.1f %7.2f %7.1f %12.1f %9.2f %13.2f\n", n, b/1e6, t, b/1e6/t, m/1024, u, g}'
 	done
 	echo "  ${line[package-$c]}"
 done

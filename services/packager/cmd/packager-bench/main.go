@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string) error {
 	partSize := fs.Int64("part-size", 8<<20, "package: multipart part size")
 	conc := fs.Int("upload-concurrency", 2, "package: parts uploaded at once")
 	prefetch := fs.Int("prefetch", 4, "package: objects opened ahead")
+	workers := fs.Int("workers", 0, "package: items prepared at once (0: GOMAXPROCS)")
 	minGain := fs.Float64("min-gain", 0.10, "package: deflate when a sample shrinks by this share")
 	memLimit := fs.Int64("memory-limit", 96<<20, "package: Go memory limit, bytes, as cmd/packager sets it (0: none)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string) error {
 		if *memLimit > 0 {
 			debug.SetMemoryLimit(*memLimit)
 		}
-		return pack(ctx, store(*endpoint), *caseFile, multipart.Options{PartSize: *partSize, Concurrency: *conc}, *prefetch, *minGain)
+		return pack(ctx, store(*endpoint), *caseFile, multipart.Options{PartSize: *partSize, Concurrency: *conc}, *prefetch, *workers, *minGain)
 	case "copy":
 		return copyAll(ctx, store(*endpoint), *caseFile)
 	}
@@ -243,7 +244,7 @@ func load(caseFile string) (benchCase, error) {
 }
 
 // pack makes the bundle exactly as the service does, minus NATS.
-func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Options, prefetch int, minGain float64) error {
+func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Options, prefetch, workers int, minGain float64) error {
 	bc, err := load(caseFile)
 	if err != nil {
 		return err
@@ -257,7 +258,7 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 	job, err := bundler.Prepare(ctx, objs, bundler.Input{
 		Input:   layout.Input{Case: bc.Case, Files: bc.Files, Index: &bc.Index, DerivedBucket: derived},
 		Report:  &record.Report{CaseID: bc.Case.ID, Digest: "bench", Parts: []record.PartStatus{}, Findings: []record.Finding{}},
-		Version: 1, Fonts: fonts, Zip: zipstream.Options{MinGain: minGain}, Prefetch: prefetch,
+		Version: 1, Fonts: fonts, Zip: zipstream.Options{MinGain: minGain}, Prefetch: prefetch, Workers: workers,
 	})
 	if err != nil {
 		return err

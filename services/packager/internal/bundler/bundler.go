@@ -376,7 +376,8 @@ func (j *Job) copyItems(ctx context.Context, objs Objects, add func(string, stri
 	items := j.plan.Items
 	workers := j.in.Workers
 	budget := newBudget(j.in.Budget)
-	queue := make(chan *slot, j.in.Prefetch)
+	// Items in flight: being prepared by every worker, waiting, and opened ahead.
+	queue := make(chan *slot, max(j.in.Prefetch, workers+2))
 	work := make(chan *slot)
 	var wg sync.WaitGroup
 	for range workers {

@@ -13,7 +13,7 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 
 	"github.com/handoffmed/handoff/services/packager/internal/fixture"
-	. "github.com/handoffmed/handoff/services/packager/internal/layout"
+	"github.com/handoffmed/handoff/services/packager/internal/layout"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -25,18 +25,18 @@ func TestNames(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"accents", NamePart, "Zoë", "Zoe"},
-		{"MRZ upper case", NamePart, "GARCIA LOPEZ", "Garcia-Lopez"},
-		{"mixed case kept", NamePart, "McDonald", "McDonald"},
-		{"apostrophe", NamePart, "O'Brien", "OBrien"},
-		{"german", NamePart, "Größe", "Grosse"},
-		{"nordic", NamePart, "Søren Ærø", "Soren-AEro"},
-		{"polish", NamePart, "Łukasz", "Lukasz"},
-		{"han only", NamePart, "王小明", ""},
-		{"MRZ fillers", NamePart, "JEAN<<PAUL", "Jean-Paul"},
-		{"file part", FilePart, "right hip (L4/L5)", "right_hip_L4_L5"},
-		{"file part accents", FilePart, "Épaule droite", "Epaule_droite"},
-		{"file part trailing", FilePart, "MRI!!", "MRI"},
+		{"accents", layout.NamePart, "Zoë", "Zoe"},
+		{"MRZ upper case", layout.NamePart, "GARCIA LOPEZ", "Garcia-Lopez"},
+		{"mixed case kept", layout.NamePart, "McDonald", "McDonald"},
+		{"apostrophe", layout.NamePart, "O'Brien", "OBrien"},
+		{"german", layout.NamePart, "Größe", "Grosse"},
+		{"nordic", layout.NamePart, "Søren Ærø", "Soren-AEro"},
+		{"polish", layout.NamePart, "Łukasz", "Lukasz"},
+		{"han only", layout.NamePart, "王小明", ""},
+		{"MRZ fillers", layout.NamePart, "JEAN<<PAUL", "Jean-Paul"},
+		{"file part", layout.FilePart, "right hip (L4/L5)", "right_hip_L4_L5"},
+		{"file part accents", layout.FilePart, "Épaule droite", "Epaule_droite"},
+		{"file part trailing", layout.FilePart, "MRI!!", "MRI"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,14 +68,14 @@ func TestBundleName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := BundleName(PatientIdentity(tc.c, tc.files)); got != tc.want {
+			if got := layout.BundleName(layout.PatientIdentity(tc.c, tc.files)); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
 
-func listing(p Plan) string {
+func listing(p layout.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name %s\npending %d\n", p.ZipName(), p.Pending)
 	for _, it := range p.Items {
@@ -91,7 +91,7 @@ func listing(p Plan) string {
 }
 
 func TestBuildGolden(t *testing.T) {
-	got := listing(Build(fixture.Input()))
+	got := listing(layout.Build(fixture.Input()))
 	golden := filepath.Join("testdata", "example.golden")
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -109,12 +109,47 @@ func TestBuildGolden(t *testing.T) {
 
 func TestBuildDeterministic(t *testing.T) {
 	in := fixture.Input()
-	a := listing(Build(in))
+	a := listing(layout.Build(in))
 	// Reverse the files: the plan must not depend on their order.
 	for i, j := 0, len(in.Files)-1; i < j; i, j = i+1, j-1 {
 		in.Files[i], in.Files[j] = in.Files[j], in.Files[i]
 	}
-	if d := cmp.Diff(a, listing(Build(in))); d != "" {
+	if d := cmp.Diff(a, listing(layout.Build(in))); d != "" {
 		t.Errorf("plan depends on file order (-first +reversed):\n%s", d)
 	}
+}
+
+// FuzzNames feeds arbitrary (patient-typed) names to the file-name makers:
+// no panic, and what comes out is ASCII without separators a path could
+// be split on.
+func FuzzNames(f *testing.F) {
+	for _, s := range []string{"Zoë", "GARCIA LOPEZ", "O'Brien", "王小明", "../../etc", "a/b\\c", "\x00\xff", "Łukasz Ærø"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, fn := range []func(string) string{layout.NamePart, layout.FilePart, layout.ASCII} {
+			out := fn(s)
+			for _, r := range out {
+				if r >= 0x80 {
+					t.Fatalf("%q -> %q: not ASCII", s, out)
+				}
+			}
+		}
+		for _, out := range []string{layout.NamePart(s), layout.FilePart(s)} {
+			if strings.ContainsAny(out, "/\\. \x00") && out != "" {
+				t.Fatalf("%q -> %q: unsafe in a file name", s, out)
+			}
+		}
+		name := layout.BundleName(layout.Identity{Family: s, Given: s, BirthDate: s})
+		if err := checkComponent(name); err != nil {
+			t.Fatalf("bundle name %q: %v", name, err)
+		}
+	})
+}
+
+func checkComponent(s string) error {
+	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/\\\x00") {
+		return fmt.Errorf("unsafe path component")
+	}
+	return nil
 }
