@@ -179,6 +179,10 @@ func (e OCRPageWork) MsgID() string {
 }
 func (e OCRPageWork) CaseRef() string { return e.CaseID }
 
+// OCRAssemblePage, as the Page of an OCRPageWork, asks for the reassembly of
+// a split document once every one of its pages is done.
+const OCRAssemblePage = 0
+
 // DocumentClassified says document understanding sorted a file into a part.
 type DocumentClassified struct {
 	Version  int    `json:"version"`
