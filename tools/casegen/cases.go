@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -436,6 +437,53 @@ func cases() []caseSpec {
 		out = append(out, caseSpec{name: "broken_files", about: "an empty file, a damaged PDF, a password-protected PDF and an unknown file next to a complete case",
 			input: inputFor(p, hipSummary(p.age(refDate))), files: files,
 			codes: []string{"input.empty", "input.encrypted", "input.unknown_type", "input.unreadable"}})
+	}
+
+	// 12. An incomplete series and no radiology report.
+	{
+		p := patient{family: "Brandt", given: "Oliver", birth: day(1983, 5, 27), sex: "M", mrn: "00655120"}
+		ex, se := kneeMRI(p, "right", day(2026, 10, 1), p.dicomName())
+		se.instances = 8
+		files := complete(p, ex, se, false)
+		files = remove(files, func(path string) bool { return strings.HasPrefix(path, "Imaging CD/") || path == "Imaging report.pdf" })
+		// The CD copy lost three of the series' eight images.
+		for _, u := range dicomUploads("Imaging CD/DICOM", se, 1) {
+			switch u.path {
+			case "Imaging CD/DICOM/IM000004", "Imaging CD/DICOM/IM000005", "Imaging CD/DICOM/IM000007":
+				continue
+			}
+			files = append(files, u)
+		}
+		s := hipSummary(p.age(refDate))
+		s.Procedure = "Right knee ACL reconstruction"
+		out = append(out, caseSpec{name: "incomplete_series", about: "three of a series' eight images missing, and no radiology report",
+			input: inputFor(p, s), files: files, codes: []string{"imaging.incomplete_series", "report.missing"}})
+	}
+
+	// 13. The only lab result is an HbA1c.
+	{
+		p := patient{family: "Okonkwo", given: "Grace", birth: day(1980, 10, 14), sex: "F", mrn: "00377462"}
+		ex, se := hipMRI(p, "left", day(2026, 9, 3), p.dicomName())
+		files := complete(p, ex, se, false)
+		files = remove(files, func(path string) bool { return strings.HasPrefix(path, "Labs/") })
+		files = append(files, upload{path: "Labs/HbA1c Quest.pdf", make: pdfOf(questReport(p, day(2026, 10, 9), "a1c"))})
+		s := hipSummary(p.age(refDate))
+		s.Procedure = "Total left hip replacement"
+		s.Conditions = caseConditions{Prediabetes: true}
+		out = append(out, caseSpec{name: "labs_partial", about: "an HbA1c is the only lab result: no CBC, metabolic panel or PT/INR",
+			input: inputFor(p, s), files: files, codes: []string{"labs.bmp_missing", "labs.cbc_missing", "labs.coag_missing"}})
+	}
+
+	// 14. COPD without a chest X-ray; an inhaler typed with no dose.
+	{
+		p := patient{family: "Delgado", given: "Marcus", birth: day(1978, 1, 19), sex: "M", mrn: "00840219"}
+		ex, se := hipMRI(p, "right", day(2026, 9, 26), p.dicomName())
+		files := complete(p, ex, se, false)
+		s := hipSummary(p.age(refDate))
+		s.Conditions = caseConditions{Respiratory: true, Other: "COPD, former smoker"}
+		s.Medications = []string{"albuterol inhaler as needed"}
+		out = append(out, caseSpec{name: "copd_no_xray", about: "COPD and no chest X-ray; the inhaler has no dose",
+			input: inputFor(p, s), files: files, codes: []string{"labs.chest_xray_missing", "meds.dose_missing"}})
 	}
 	return out
 }
