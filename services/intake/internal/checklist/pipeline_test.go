@@ -205,8 +205,24 @@ func dicomHeader(ctx context.Context, path string) (*record.DicomInstance, error
 	return d, nil
 }
 
-var caseNames = []string{"complete", "jpeg_screenshots", "stale_labs", "anticoagulant", "scanned_report", "name_mismatch",
-	"portal_export", "other_patient_series", "cardiac_no_ekg", "diabetic_no_hba1c", "broken_files"}
+// caseNames lists the example cases.
+func caseNames(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(casesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	if len(out) < 11 {
+		t.Fatalf("only %d example cases in %s", len(out), casesDir)
+	}
+	return out
+}
 
 // refNow is an arbitrary "now": every case sets its own reference date.
 var refNow = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
