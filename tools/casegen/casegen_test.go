@@ -64,3 +64,18 @@ func TestMRZLines(t *testing.T) {
 		t.Errorf("line 2: got %s", l2)
 	}
 }
+
+// Together the cases cover every code of issue 5.
+func TestEveryIssueCodeCovered(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range cases() {
+		for _, code := range c.codes {
+			seen[code] = true
+		}
+	}
+	for _, code := range issueCodes {
+		if !seen[code] {
+			t.Errorf("no case has %s", code)
+		}
+	}
+}
