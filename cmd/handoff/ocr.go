@@ -43,7 +43,7 @@ func runOCR(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{"ocr needs IN and OUT.pdf"}
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
-	eng, err := ocr.New(ocr.Options{
+	eng, err := ocr.NewEngine(ocr.Options{
 		Jobs: *jobs, Languages: *lang, MaxPages: *maxPages,
 		MaxPagePixels: int64(*maxMP * 1e6), PageTimeout: *timeout,
 	})

@@ -84,8 +84,8 @@ type Engine struct {
 	pool *engine.Pool
 }
 
-// New makes an Engine.
-func New(opt Options) (*Engine, error) {
+// NewEngine makes an Engine.
+func NewEngine(opt Options) (*Engine, error) {
 	eo := opt.engine()
 	pool, err := engine.NewPool(eo.Languages, eo.Jobs)
 	if err != nil {

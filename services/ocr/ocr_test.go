@@ -16,12 +16,15 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/handoffmed/handoff/platform/blobtest"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
-// corpus is ../shared/corpus/ocr-peer seen from this package.
-const corpus = "../../../shared/corpus/ocr-peer"
+// corpus is ../shared/corpus/ocr-peer seen from this package, made
+// absolute in TestMain (the embedded S3 gateway changes the working
+// directory).
+var corpus = "../../../shared/corpus/ocr-peer"
 
 func TestMain(m *testing.M) {
 	// libgomp reads OMP_THREAD_LIMIT only at start: re-exec with it set.
@@ -29,7 +32,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	abs, err := filepath.Abs(corpus)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	corpus = abs
+	code := blobtest.Run(m)
 	if outDir != "" {
 		_ = os.RemoveAll(outDir)
 	}
@@ -187,7 +196,7 @@ func computeRuns() {
 	if runErr != nil {
 		return
 	}
-	eng, err := ocr.New(ocr.Options{Jobs: 2})
+	eng, err := ocr.NewEngine(ocr.Options{Jobs: 2})
 	if err != nil {
 		runErr = err
 		return
@@ -367,7 +376,7 @@ func TestMixedTextAndScan(t *testing.T) {
 	if out, err := exec.Command("qpdf", "--stream-data=preserve", "--empty", "--pages", text, filepath.Join(corpus, "linn.pdf"), "--", mixed).CombinedOutput(); err != nil {
 		t.Fatalf("qpdf: %v %s", err, out)
 	}
-	eng, err := ocr.New(ocr.Options{Jobs: 2})
+	eng, err := ocr.NewEngine(ocr.Options{Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +570,7 @@ func iou(a, b tword) float64 {
 // TestPictures: JPEG and PNG photos become a searchable PDF of their own.
 func TestPictures(t *testing.T) {
 	dir := t.TempDir()
-	eng, err := ocr.New(ocr.Options{Jobs: 2, Languages: "eng+fra"})
+	eng, err := ocr.NewEngine(ocr.Options{Jobs: 2, Languages: "eng+fra"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +647,7 @@ func TestInputErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			eng, err := ocr.New(tc.opt)
+			eng, err := ocr.NewEngine(tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
