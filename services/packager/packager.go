@@ -223,4 +223,6 @@ func Latest(c record.Case, now time.Time) (record.Bundle, bool) {
 	return record.Bundle{}, false
 }
 
-func (s *Service) zipOptions() zipstream.Options { return zipstream.Options{MinGain: s.cfg.MinGain} }
+func (s *Service) zipOptions() zipstream.Options {
+	return zipstream.Options{MinGain: s.cfg.MinGain, NoSum: true} // the upload hashes the ZIP
+}

@@ -2,6 +2,7 @@ package packager
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,8 +253,9 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 
 	var res bundler.Result
 	up := s3io.NewUploads(s.deps.Blobs, s.cfg.OpTimeout)
-	_, err = multipart.Upload(ctx, up, s.cfg.BundleBucket, key,
-		multipart.Options{PartSize: s.cfg.PartSize, Concurrency: s.cfg.UploadConcurrency, ContentType: "application/zip"},
+	// The ZIP's SHA-256 is computed part by part beside the upload.
+	mres, err := multipart.Upload(ctx, up, s.cfg.BundleBucket, key,
+		multipart.Options{PartSize: s.cfg.PartSize, Concurrency: s.cfg.UploadConcurrency, ContentType: "application/zip", SHA256: true},
 		func(w io.Writer) error {
 			var err error
 			res, err = job.Write(ctx, objs, w)
@@ -262,8 +264,11 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	if err != nil {
 		return record.Bundle{}, fmt.Errorf("bundle case %s version %d: %w", caseID, version, cleanS3Err(err))
 	}
+	if mres.Size != res.Size {
+		return record.Bundle{}, fmt.Errorf("bundle case %s: uploaded %d bytes of a %d-byte ZIP", caseID, mres.Size, res.Size)
+	}
 	b := record.Bundle{
-		Version: version, Bucket: s.cfg.BundleBucket, Key: key, Name: job.Name(), Size: res.Size, SHA256: res.SHA256,
+		Version: version, Bucket: s.cfg.BundleBucket, Key: key, Name: job.Name(), Size: res.Size, SHA256: hex.EncodeToString(mres.SHA256[:]),
 		Created: now, Expires: now.Add(s.cfg.LinkExpiry), Inputs: job.Inputs(), Trigger: o.Trigger,
 	}
 	_, err = s.deps.Cases.UpdateCase(ctx, caseID, func(c *record.Case) error {

@@ -258,7 +258,7 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 	job, err := bundler.Prepare(ctx, objs, bundler.Input{
 		Input:   layout.Input{Case: bc.Case, Files: bc.Files, Index: &bc.Index, DerivedBucket: derived},
 		Report:  &record.Report{CaseID: bc.Case.ID, Digest: "bench", Parts: []record.PartStatus{}, Findings: []record.Finding{}},
-		Version: 1, Fonts: fonts, Zip: zipstream.Options{MinGain: minGain}, Prefetch: prefetch, Workers: workers,
+		Version: 1, Fonts: fonts, Zip: zipstream.Options{MinGain: minGain, NoSum: true}, Prefetch: prefetch, Workers: workers,
 	})
 	if err != nil {
 		return err
@@ -268,9 +268,9 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 		in += it.Source.Size
 	}
 	var res bundler.Result
-	mo.ContentType = "application/zip"
+	mo.ContentType, mo.SHA256 = "application/zip", true
 	key := record.BundleKey(bc.Case.ID, 1, job.Name())
-	_, err = multipart.Upload(ctx, s3io.NewUploads(s, time.Minute), bundles, key, mo, func(w io.Writer) error {
+	mres, err := multipart.Upload(ctx, s3io.NewUploads(s, time.Minute), bundles, key, mo, func(w io.Writer) error {
 		var err error
 		res, err = job.Write(ctx, objs, w)
 		return err
@@ -285,8 +285,8 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 			deflated++
 		}
 	}
-	fmt.Printf("package: in=%d out=%d entries=%d deflated=%d seconds=%.3f MBps=%.1f\n",
-		in, res.Size, res.Entries, deflated, secs, float64(in)/1e6/secs)
+	fmt.Printf("package: in=%d out=%d entries=%d deflated=%d seconds=%.3f MBps=%.1f sha256=%x\n",
+		in, res.Size, res.Entries, deflated, secs, float64(in)/1e6/secs, mres.SHA256)
 	return nil
 }
 

@@ -6,10 +6,13 @@ package multipart
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +45,9 @@ type Options struct {
 	Concurrency int
 	// ContentType of the object (default application/octet-stream).
 	ContentType string
+	// SHA256 computes the object's SHA-256 on a goroutine of its own, part
+	// by part, while the parts upload (Result.SHA256).
+	SHA256 bool
 }
 
 // MinPartSize is S3's smallest part size (but for the last part).
@@ -76,8 +82,9 @@ func (o Options) partSize(n int) int64 {
 
 // Result is a completed upload.
 type Result struct {
-	Size  int64
-	Parts int
+	Size   int64
+	Parts  int
+	SHA256 [sha256.Size]byte // when Options.SHA256
 }
 
 // Upload creates a multipart upload of bucket/key, calls fill with a writer
@@ -125,7 +132,19 @@ func upload(ctx context.Context, c Client, bucket, key, id string, opts Options,
 				} else {
 					u.done(Part{Number: j.n, ETag: etag, Size: int64(len(j.buf))})
 				}
-				u.free <- j.buf[:0]
+				u.release(j)
+			}
+		})
+	}
+	var sum hash.Hash
+	var hashed sync.WaitGroup
+	if opts.SHA256 {
+		sum = sha256.New()
+		u.hashq = make(chan job, opts.Concurrency+1)
+		hashed.Go(func() {
+			for j := range u.hashq {
+				sum.Write(j.buf)
+				u.release(j)
 			}
 		})
 	}
@@ -137,6 +156,10 @@ func upload(ctx context.Context, c Client, bucket, key, id string, opts Options,
 	}
 	close(u.jobs)
 	wg.Wait()
+	if u.hashq != nil {
+		close(u.hashq)
+		hashed.Wait()
+	}
 	if ferr != nil {
 		return Result{}, ferr
 	}
@@ -147,14 +170,19 @@ func upload(ctx context.Context, c Client, bucket, key, id string, opts Options,
 	if err := c.Complete(ctx, bucket, key, id, parts); err != nil {
 		return Result{}, fmt.Errorf("complete multipart upload %s: %w", key, err)
 	}
-	return Result{Size: u.size, Parts: len(parts)}, nil
+	res := Result{Size: u.size, Parts: len(parts)}
+	if sum != nil {
+		copy(res.SHA256[:], sum.Sum(nil))
+	}
+	return res, nil
 }
 
 const abortTimeout = 30 * time.Second
 
 type job struct {
-	n   int
-	buf []byte
+	n    int
+	buf  []byte
+	refs *atomic.Int32 // the uploader and the hasher each release the buffer
 }
 
 // uploader is the io.Writer handed to fill.
@@ -165,6 +193,7 @@ type uploader struct {
 	cause func() error
 	opts  Options
 	jobs  chan job
+	hashq chan job // parts to hash, in order (nil: no hashing)
 	free  chan []byte
 	cur   []byte
 	n     int // parts handed out
@@ -172,6 +201,13 @@ type uploader struct {
 
 	mu    sync.Mutex
 	parts []Part
+}
+
+// release returns a part's buffer once the uploader and the hasher are done with it.
+func (u *uploader) release(j job) {
+	if j.refs.Add(-1) == 0 {
+		u.free <- j.buf[:0]
+	}
 }
 
 func (u *uploader) done(p Part) {
@@ -243,10 +279,24 @@ func (u *uploader) flush(last bool) error {
 		}
 	}
 	u.n++
+	j := job{n: u.n, buf: u.cur, refs: &atomic.Int32{}}
+	j.refs.Store(1)
+	if u.hashq != nil {
+		j.refs.Store(2)
+		// In part order: the hasher sees the object front to back.
+		select {
+		case <-u.stop:
+			return u.cause()
+		case u.hashq <- j:
+		}
+	}
 	select {
 	case <-u.stop:
+		if u.hashq != nil {
+			u.release(j) // the uploader will never see it
+		}
 		return u.cause()
-	case u.jobs <- job{n: u.n, buf: u.cur}:
+	case u.jobs <- j:
 		u.cur = nil
 		return nil
 	}

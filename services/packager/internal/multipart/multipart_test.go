@@ -3,6 +3,7 @@ package multipart
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -231,5 +232,22 @@ func TestPartSizeGrowth(t *testing.T) {
 	}
 	if total < 290<<30 {
 		t.Errorf("10,000 parts hold %d bytes, want at least 290 GiB", total)
+	}
+}
+
+func TestUploadSHA256(t *testing.T) {
+	for _, size := range []int{0, 1000, 17<<20 + 3} {
+		c := &memClient{}
+		data := pattern(size)
+		res, err := Upload(t.Context(), c, "b", "k", Options{PartSize: 5 << 20, SHA256: true}, func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SHA256 != sha256.Sum256(data) || !bytes.Equal(c.completed, data) {
+			t.Errorf("%d bytes: SHA256 or content wrong", size)
+		}
 	}
 }

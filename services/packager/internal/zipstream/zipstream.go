@@ -101,6 +101,10 @@ type Options struct {
 	// Level is the deflate level, HuffmanOnly or 1 (fastest) to 9 (default 1).
 	Level int
 
+	// NoSum skips the archive's own SHA-256 (Result.SHA256 stays zero), for
+	// a caller that hashes what it writes elsewhere.
+	NoSum bool
+
 	// forceZip64 writes ZIP64 records for every entry and the end of the
 	// archive, so tests can exercise them with small data.
 	forceZip64 bool
@@ -180,8 +184,12 @@ type Writer struct {
 // NewWriter starts an archive on w.
 func NewWriter(w io.Writer, opts Options) *Writer {
 	opts = opts.withDefaults()
+	out := &countWriter{w: w}
+	if !opts.NoSum {
+		out.h = sha256.New()
+	}
 	return &Writer{
-		out:   &countWriter{w: w, h: sha256.New()},
+		out:   out,
 		opts:  opts,
 		names: make(map[string]bool),
 	}
@@ -460,7 +468,9 @@ func (w *Writer) Close() (Result, error) {
 		return Result{}, fmt.Errorf("write end of central directory: %w", err)
 	}
 	r := Result{Size: w.out.n, Entries: count}
-	copy(r.SHA256[:], w.out.h.Sum(nil))
+	if w.out.h != nil {
+		copy(r.SHA256[:], w.out.h.Sum(nil))
+	}
 	return r, nil
 }
 
@@ -571,7 +581,9 @@ type countWriter struct {
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	c.n += int64(n)
 	return n, err
 }
