@@ -242,3 +242,30 @@ func TestClassifyMedication(t *testing.T) {
 		}
 	}
 }
+
+// A summary too long for one page: the page shortens it and says where the
+// full text is, and the full text is in the bundle.
+func TestBundleLongSummary(t *testing.T) {
+	in := exampleInput(t)
+	in.Case.Summary.SymptomHistory = strings.Repeat("Pain on stairs since 2023, worse at night; 夜间疼痛加重. ", 200)
+	objs := fixture.Memory(fixture.Objects(in.Input))
+	path, job, _ := build(t, in, objs)
+	dir := t.TempDir()
+	ziptest.Run(t, "unzip", "-q", path, "-d", dir)
+	folder := filepath.Join(dir, strings.TrimSuffix(job.Name(), ".zip"))
+	sum := filepath.Join(folder, "00_Case_Summary.pdf")
+	if m := pagesRe.FindStringSubmatch(ziptest.Run(t, "pdfinfo", sum)); m == nil || m[1] != "1" {
+		t.Errorf("pdfinfo: not one page")
+	}
+	if text := ziptest.Run(t, "pdftotext", sum, "-"); !strings.Contains(text, "Case_Summary_full_text.txt") {
+		t.Errorf("the shortened page does not point to the full text:\n%s", text)
+	}
+	full, err := os.ReadFile(filepath.Join(folder, "01_Case_Summary", "Case_Summary_full_text.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(full), in.Case.Summary.SymptomHistory) {
+		t.Error("the full text file lacks the symptom history as written")
+	}
+	ziptest.Run(t, "sh", "-c", "cd '"+folder+"' && sha256sum -c --strict --quiet SHA256SUMS")
+}
