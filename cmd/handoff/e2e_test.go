@@ -73,18 +73,23 @@ func checkRouted(t *testing.T, p *e2e.Pipeline, caseID string, want map[string]s
 }
 
 // The whole pipeline in one process on the embedded default: uploads through
-// the API and through a stock S3 client are sniffed, routed and listed; a
-// restart on the same data directory keeps everything.
+// the API and through a stock S3 client are sniffed, routed and listed.
+// Work left queued when the process stops is done after a restart on the
+// same data directory.
 func TestServeEmbedded(t *testing.T) {
-	p := e2e.Start(t, e2e.Options{})
+	// Intake alone first: the DICOM and OCR work stays on its queues.
+	p := e2e.Start(t, e2e.Options{Args: []string{"--services", "intake"}})
 	id := p.CreateCase(`{"patient":{"family_name":"Example","given_name":"Robin","birth_date":"1961-03-14"}}`)
 	want := uploadMix(t, p, id)
 	checkRouted(t, p, id, want)
 
-	p2 := p.Restart()
-	v := p2.Case(id)
-	if len(v.Files) != len(want) {
-		t.Errorf("after restart: %d files, want %d", len(v.Files), len(want))
+	// Every service now: the queued work is taken up where it stopped.
+	p2 := p.RestartWith(nil)
+	v := p2.WaitIdle(id, len(want), 3*time.Minute)
+	for _, f := range v.Files {
+		if f.Status != record.StatusDone {
+			t.Errorf("%s: status %s after restart, want done (error %+v)", f.Path, f.Status, f.Error)
+		}
 	}
 	// It still takes uploads.
 	p2.Upload(id, "after restart.txt", []byte("Medication list\naspirin 81 mg daily\n"))
@@ -100,6 +105,13 @@ func TestServeExternal(t *testing.T) {
 	id := x.CreateCase(`{"patient":{"family_name":"Example","given_name":"Robin"}}`)
 	want := uploadMix(t, x.Pipeline, id)
 	checkRouted(t, x.Pipeline, id, want)
+	// The worker process does the DICOM and OCR work.
+	v := x.WaitIdle(id, len(want), 3*time.Minute)
+	for _, f := range v.Files {
+		if f.Status != record.StatusDone {
+			t.Errorf("%s: status %s, want done (error %+v)", f.Path, f.Status, f.Error)
+		}
+	}
 }
 
 // Killing intake in the middle of expanding an archive and starting it again

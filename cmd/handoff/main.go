@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/handoffmed/handoff/services/ocr"
 )
 
 const usage = `usage: handoff <command> [flags] [args]
@@ -35,6 +37,12 @@ Run 'handoff <command> -h' for a command's flags.
 `
 
 func main() {
+	// Tesseract's OpenMP reads OMP_THREAD_LIMIT only from the environment the
+	// process started with: pages run in parallel, one thread each.
+	if err := ocr.EnsureSingleThreaded(); err != nil {
+		fmt.Fprintln(os.Stderr, "handoff:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

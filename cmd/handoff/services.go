@@ -4,11 +4,13 @@ import (
 	"flag"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/handoffmed/handoff/services/dicom"
 	"github.com/handoffmed/handoff/services/intake"
+	"github.com/handoffmed/handoff/services/ocr"
 	"github.com/handoffmed/handoff/services/packager"
 )
 
@@ -19,6 +21,8 @@ type serviceFlags struct {
 	quietPeriod      time.Duration
 	intakeWorkers    int
 	dicomWorkers     int
+	ocrWorkers       int
+	ocrLanguages     string
 	packagerWorkers  int
 }
 
@@ -34,6 +38,8 @@ func (f *serviceFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.quietPeriod, "quiet-period", envDuration("HANDOFF_QUIET_PERIOD", 15*time.Minute), "a case with a clean report is bundled automatically this long after its last upload; negative disables (env HANDOFF_QUIET_PERIOD)")
 	fs.IntVar(&f.intakeWorkers, "intake-workers", envInt("HANDOFF_INTAKE_WORKERS", 16), "bucket events handled at once (env HANDOFF_INTAKE_WORKERS)")
 	fs.IntVar(&f.dicomWorkers, "dicom-workers", envInt("HANDOFF_DICOM_WORKERS", 4), "DICOM instances indexed at once (env HANDOFF_DICOM_WORKERS)")
+	fs.IntVar(&f.ocrWorkers, "ocr-workers", envInt("HANDOFF_OCR_WORKERS", runtime.NumCPU()), "pages OCRed at once, one single-threaded Tesseract each (env HANDOFF_OCR_WORKERS)")
+	fs.StringVar(&f.ocrLanguages, "ocr-lang", envOr("HANDOFF_OCR_LANG", "eng"), "Tesseract languages, e.g. eng+fra (env HANDOFF_OCR_LANG)")
 	fs.IntVar(&f.packagerWorkers, "packager-workers", envInt("HANDOFF_PACKAGER_WORKERS", 1), "bundles made at once (env HANDOFF_PACKAGER_WORKERS)")
 }
 
@@ -55,6 +61,15 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 	if c.runs("dicom") {
 		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers},
 			dicom.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
+		if err != nil {
+			return nil, nil, err
+		}
+		runners = append(runners, svc)
+	}
+	if c.runs("ocr") {
+		svc, err := ocr.New(ocr.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.ocrWorkers,
+			Languages: c.services.ocrLanguages, Replicas: c.Replicas},
+			ocr.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err
 		}

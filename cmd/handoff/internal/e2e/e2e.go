@@ -225,12 +225,16 @@ func Start(t testing.TB, o Options) *Pipeline {
 }
 
 // Restart stops the pipeline (Ctrl-C) and starts it again on the same data.
-func (p *Pipeline) Restart() *Pipeline {
+func (p *Pipeline) Restart() *Pipeline { return p.RestartWith(p.Args) }
+
+// RestartWith stops the pipeline (Ctrl-C) and starts it again on the same
+// data with other serve flags.
+func (p *Pipeline) RestartWith(args []string) *Pipeline {
 	p.T.Helper()
 	if err := p.Serve.Stop(p.T); err != nil {
 		p.T.Fatalf("serve exited with %v after Ctrl-C\n%s", err, p.Serve.Output())
 	}
-	return Start(p.T, Options{Args: p.Args, Env: p.Env, Data: p.Data})
+	return Start(p.T, Options{Args: args, Env: p.Env, Data: p.Data})
 }
 
 func readTrim(t testing.TB, path string) string {
