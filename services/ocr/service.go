@@ -260,6 +260,9 @@ func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
 		return err
 	}
 	ref := w.FileRef
+	if err := validRef(ref); err != nil {
+		return err
+	}
 	log := s.log.With("case_id", ref.CaseID, "file_id", ref.FileID)
 	f, err := s.tracker.Start(ctx, ref, StageName)
 	if errors.Is(err, stage.ErrStale) {
@@ -330,6 +333,15 @@ func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
 		return ignoreStale(err)
 	}
 	log.Info("document done", "pages", len(doc.Pages), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// validRef rejects work items whose IDs could not have come from intake
+// (they name files and KV keys).
+func validRef(ref event.FileRef) error {
+	if !record.ValidID(ref.CaseID) || !record.ValidID(ref.FileID) || ref.ETag == "" {
+		return bus.Permanent(errors.New("work item with invalid IDs"))
+	}
 	return nil
 }
 
@@ -428,6 +440,9 @@ func (s *Service) HandlePage(ctx context.Context, m *bus.Msg) error {
 		return err
 	}
 	ref := w.FileRef
+	if err := validRef(ref); err != nil {
+		return err
+	}
 	log := s.log.With("case_id", ref.CaseID, "file_id", ref.FileID, "page", w.Page)
 	fctx, cancel := s.op(ctx)
 	f, err := s.cases.File(fctx, ref.CaseID, ref.FileID)

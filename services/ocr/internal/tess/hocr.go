@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Word is one recognised word, in pixels of the image given to Tesseract.
@@ -214,7 +215,7 @@ func (pg Page) Orientation() int {
 	var votes [4]int
 	for _, l := range pg.Lines {
 		for _, w := range l.Words {
-			votes[(l.Angle/90)%4] += len(w.Text)
+			votes[(l.Angle/90)%4] += utf8.RuneCountInString(w.Text)
 		}
 	}
 	best := 0
