@@ -11,6 +11,9 @@
 package record
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"time"
 )
@@ -34,6 +37,18 @@ type Case struct {
 
 // LogValue keeps patient data out of logs.
 func (c Case) LogValue() slog.Value { return slog.StringValue("case:" + c.ID) }
+
+// FieldsDigest identifies the case fields a checklist depends on (patient,
+// summary, reference date), not its bookkeeping (bundles, times).
+func (c Case) FieldsDigest() string {
+	b, _ := json.Marshal(struct {
+		P Patient
+		S Summary
+		R string
+	}{c.Patient, c.Summary, c.ReferenceDate})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
 
 // Patient identifies the patient as the case fields state it.
 type Patient struct {

@@ -43,6 +43,25 @@ type Report struct {
 	// Digest identifies the report's content (parts and findings); equal
 	// digests mean nothing changed.
 	Digest string `json:"digest"`
+	// Basis is the highest case-store revision of the files the report was
+	// computed from, and CaseDigest the case fields it was computed from
+	// (Case.FieldsDigest): a reader holding newer records knows the report
+	// does not reflect them yet.
+	Basis      uint64 `json:"basis,omitempty"`
+	CaseDigest string `json:"case_digest,omitempty"`
+}
+
+// Current reports whether r was computed from c and files as they are.
+func (r *Report) Current(c Case, files []File) bool {
+	if r == nil || r.CaseDigest != c.FieldsDigest() {
+		return false
+	}
+	for _, f := range files {
+		if f.Revision > r.Basis {
+			return false
+		}
+	}
+	return true
 }
 
 // PartStatus is the state of one of the seven parts.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
@@ -38,16 +39,29 @@ type Tracker struct {
 // ErrNotRecorded (retry) when there is no record yet; fn may return
 // casestore.ErrNoChange.
 func (t Tracker) Update(ctx context.Context, ref event.FileRef, fn func(*record.File) error) (record.File, error) {
-	f, err := t.Cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
-		if f.ETag != ref.ETag {
-			return ErrStale
+	// Intake writes the record right after it publishes the work item: wait
+	// for it a little before giving the item back for a later retry.
+	wait := 2 * time.Millisecond
+	for {
+		f, err := t.Cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
+			if f.ETag != ref.ETag {
+				return ErrStale
+			}
+			return fn(f)
+		})
+		if !errors.Is(err, casestore.ErrNotFound) {
+			return f, err
 		}
-		return fn(f)
-	})
-	if errors.Is(err, casestore.ErrNotFound) {
-		return f, fmt.Errorf("%w: %w", ErrNotRecorded, err)
+		if wait > 500*time.Millisecond {
+			return f, fmt.Errorf("%w: %w", ErrNotRecorded, err)
+		}
+		select {
+		case <-ctx.Done():
+			return f, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
 	}
-	return f, err
 }
 
 // Start marks the revision as being processed by stage.

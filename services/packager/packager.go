@@ -44,7 +44,7 @@ type Config struct {
 	// (default QuietPeriod/4, at least 1 s and at most 1 minute).
 	QuietCheck time.Duration
 	// PendingRetry is how long a requested bundle waits before it looks
-	// again at a case whose files are still being processed (default 20 s),
+	// again at a case whose files are still being processed (default 2 s),
 	// and PendingWait how long it waits in all before it bundles what is
 	// there, the pending files listed as gaps (default 20 minutes).
 	PendingRetry time.Duration
@@ -93,7 +93,7 @@ func (c *Config) Defaults() {
 		c.QuietCheck = min(max(c.QuietPeriod/4, time.Second), time.Minute)
 	}
 	if c.PendingRetry == 0 {
-		c.PendingRetry = 20 * time.Second
+		c.PendingRetry = 2 * time.Second
 	}
 	if c.PendingWait == 0 {
 		c.PendingWait = 20 * time.Minute

@@ -301,8 +301,22 @@ func (b *caseBuilder) scans(folders map[string][]string) {
 	b.e.put(t, b.e.derived, record.DicomIndexKey(b.caseID), data)
 }
 
+// report stores the case's report, computed (as intake would) from the
+// case and files as they are now.
 func (b *caseBuilder) report(r record.Report) {
 	r.CaseID = b.caseID
+	c, err := b.e.cases.Case(b.t.Context(), b.caseID)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	files, err := b.e.cases.Files(b.t.Context(), b.caseID)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	r.CaseDigest = c.FieldsDigest()
+	for _, f := range files {
+		r.Basis = max(r.Basis, f.Revision)
+	}
 	if err := b.e.cases.PutReport(b.t.Context(), r); err != nil {
 		b.t.Fatal(err)
 	}

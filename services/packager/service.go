@@ -223,6 +223,11 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	if job.Plan().Pending > 0 && !o.AllowPending {
 		return record.Bundle{}, fmt.Errorf("case %s: %d files: %w", caseID, job.Plan().Pending, ErrPending)
 	}
+	// Every file is processed, but the checklist and the imaging index may
+	// not have caught up with the last of them yet.
+	if !o.AllowPending && (!rep.Current(c, files) || !indexCurrent(idx, files)) {
+		return record.Bundle{}, fmt.Errorf("case %s: report or imaging index not current yet: %w", caseID, ErrPending)
+	}
 	now := s.now().UTC()
 	for _, b := range c.Bundles {
 		if b.Inputs == job.Inputs() && now.Before(b.Expires) {
@@ -316,6 +321,29 @@ func (s *Service) index(ctx context.Context, caseID string) (*record.DicomIndex,
 		return nil, fmt.Errorf("imaging index of %s: %w", caseID, err)
 	}
 	return &idx, nil
+}
+
+// indexCurrent reports whether the imaging index holds every indexed
+// DICOM file of the case as it is now.
+func indexCurrent(idx *record.DicomIndex, files []record.File) bool {
+	have := map[string]string{}
+	if idx != nil {
+		for _, st := range idx.Studies {
+			for _, se := range st.Series {
+				for _, m := range se.Members {
+					have[m.FileID] = m.ETag
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		if f.Route == record.RouteDICOM && f.Status == record.StatusDone && f.DICOM != nil && f.DICOM.DuplicateOf == "" {
+			if etag, ok := have[f.ID]; !ok || etag != f.ETag {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // cleanS3Err drops the object key from S3 errors (upload keys hold the

@@ -143,15 +143,25 @@ func (w *Worker) Compute(ctx context.Context, caseID string) (record.Report, err
 		ref = t
 	}
 	rep := w.checker.Compute(c, files, idx, ref)
+	rep.CaseDigest = c.FieldsDigest()
+	for _, f := range files {
+		rep.Basis = max(rep.Basis, f.Revision)
+	}
 	old, err := w.cases.Report(ctx, caseID)
 	if err != nil && !errors.Is(err, casestore.ErrNotFound) {
 		return rep, err
 	}
-	if err == nil && old.Digest == rep.Digest && old.Pending == rep.Pending {
+	changed := err != nil || old.Digest != rep.Digest || old.Pending != rep.Pending
+	if !changed && old.Basis >= rep.Basis && old.CaseDigest == rep.CaseDigest {
 		return old, nil
 	}
+	// The stored report always carries its basis, so readers can tell it is
+	// current; only a change of content is announced.
 	if err := w.cases.PutReport(ctx, rep); err != nil {
 		return rep, err
+	}
+	if !changed {
+		return rep, nil
 	}
 	var buf bytes.Buffer
 	if err := checklist.WriteJSON(&buf, rep); err != nil {

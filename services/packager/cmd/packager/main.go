@@ -76,7 +76,7 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.svc.BundleBucket, "bundle-bucket", env("PACKAGER_BUNDLE_BUCKET", record.DefaultBundleBucket), "bucket of bundles, never public (env PACKAGER_BUNDLE_BUCKET)")
 	fs.DurationVar(&c.svc.LinkExpiry, "link-expiry", envDuration("PACKAGER_LINK_EXPIRY", packager.DefaultLinkExpiry), "how long a bundle stays downloadable (env PACKAGER_LINK_EXPIRY)")
 	fs.DurationVar(&c.svc.QuietPeriod, "quiet-period", envDuration("PACKAGER_QUIET_PERIOD", 15*time.Minute), "bundle a clean case automatically this long after its newest upload; negative disables (env PACKAGER_QUIET_PERIOD)")
-	fs.DurationVar(&c.svc.PendingRetry, "pending-retry", envDuration("PACKAGER_PENDING_RETRY", 20*time.Second), "look again this often at a requested case with files still processing (env PACKAGER_PENDING_RETRY)")
+	fs.DurationVar(&c.svc.PendingRetry, "pending-retry", envDuration("PACKAGER_PENDING_RETRY", 2*time.Second), "look again this often at a requested case with files still processing (env PACKAGER_PENDING_RETRY)")
 	fs.DurationVar(&c.svc.PendingWait, "pending-wait", envDuration("PACKAGER_PENDING_WAIT", 20*time.Minute), "then bundle what is there after this long (env PACKAGER_PENDING_WAIT)")
 	workers := fs.Int64("workers", envInt("PACKAGER_WORKERS", 1), "bundles made at once (env PACKAGER_WORKERS)")
 	fs.Int64Var(&c.svc.PartSize, "part-size", envInt("PACKAGER_PART_SIZE", 8<<20), "multipart part size, bytes (env PACKAGER_PART_SIZE)")
