@@ -422,19 +422,15 @@ func cases() []caseSpec {
 		ex, se := hipMRI(p, "right", day(2026, 9, 24), p.dicomName())
 		files := complete(p, ex, se, false)
 		corrupt := append([]byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), []byte("1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n\x00\x13\x8a garbage that is not a PDF body \xff\xfe")...)
-		junk := make([]byte, 600)
-		for i := range junk {
-			junk[i] = byte((i*131 + 7) % 251)
-		}
 		files = append(files,
 			upload{path: "old scan.pdf", make: bytesOf(nil)},
 			upload{path: "Lab results (damaged).pdf", make: bytesOf(corrupt)},
-			upload{path: "records.dat", make: bytesOf(junk)},
+			upload{path: "Letter from Dr Lee.docx", make: wordDocument},
 			upload{path: "Discharge papers (locked).pdf", make: func() ([]byte, error) {
 				return encryptedPDF(document{pages: []string{"# Discharge Summary\nPatient was discharged home in stable condition."}})
 			}},
 		)
-		out = append(out, caseSpec{name: "broken_files", about: "an empty file, a damaged PDF, a password-protected PDF and an unknown file next to a complete case",
+		out = append(out, caseSpec{name: "broken_files", about: "an empty file, a damaged PDF, a password-protected PDF and a Word document next to a complete case",
 			input: inputFor(p, hipSummary(p.age(refDate))), files: files,
 			codes: []string{"input.empty", "input.encrypted", "input.unknown_type", "input.unreadable"}})
 	}

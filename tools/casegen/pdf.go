@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"image"
@@ -227,6 +228,29 @@ func encodePNG(img image.Image) ([]byte, error) {
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("encode png: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// wordDocument is a minimal Word (OOXML) document: a ZIP with
+// [Content_Types].xml, which the pipeline does not read (it asks for a PDF).
+func wordDocument() ([]byte, error) {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for _, e := range [][2]string{
+		{"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`},
+		{"word/document.xml", `<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>To whom it may concern: the patient is fit for travel.</w:t></w:r></w:p></w:body></w:document>`},
+	} {
+		w, err := z.CreateHeader(&zip.FileHeader{Name: e[0], Method: zip.Deflate, Modified: fixedTime})
+		if err != nil {
+			return nil, fmt.Errorf("docx: %w", err)
+		}
+		if _, err := w.Write([]byte(e[1])); err != nil {
+			return nil, fmt.Errorf("docx: %w", err)
+		}
+	}
+	if err := z.Close(); err != nil {
+		return nil, fmt.Errorf("docx: %w", err)
 	}
 	return b.Bytes(), nil
 }
