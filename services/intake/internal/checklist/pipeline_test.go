@@ -16,6 +16,7 @@ import (
 
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/sniff"
+	"github.com/handoffmed/handoff/services/intake/internal/ingest"
 	"github.com/handoffmed/handoff/services/intake/internal/understand"
 )
 
@@ -102,6 +103,10 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		return fail(record.CodeEmpty)
 	}
 	f.Type = sniff.Detect(b[:min(len(b), sniff.HeadSize)])
+	// Intake's own routing decides what is rejected at the door.
+	if _, rej := ingest.Route(f.Type); rej != nil {
+		return fail(rej.Code)
+	}
 	ctx := t.Context()
 	switch f.Type {
 	case record.TypeDICOM:
