@@ -40,3 +40,25 @@ func TestFind(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkFind(b *testing.B) {
+	img, err := render.Page(context.Background(), filepath.Join(corpus, "skew.pdf"), 1, 300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Find(img)
+	}
+}
+
+func BenchmarkRotate(b *testing.B) {
+	img, err := render.Page(context.Background(), filepath.Join(corpus, "skew.pdf"), 1, 300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Rotate(img, 1.8)
+	}
+}

@@ -143,3 +143,16 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkInspect(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(corpus, "multipage.pdf"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Inspect(data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

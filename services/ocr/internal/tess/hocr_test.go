@@ -67,3 +67,13 @@ func FuzzParseHOCR(f *testing.F) {
 		_ = pg.Orientation()
 	})
 }
+
+func BenchmarkParseHOCR(b *testing.B) {
+	big := strings.Repeat(sample, 50)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseHOCR(strings.NewReader(big)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
