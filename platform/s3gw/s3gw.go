@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/versity/versitygw/auth"
 	"github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
@@ -164,7 +165,11 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	var once sync.Once
 	gctx, cancel := context.WithCancel(ctx)
 	g := &Gateway{addr: addr, cancel: cancel, done: make(chan struct{})}
+	rootAccount := auth.Account{Access: cfg.AccessKey, Secret: cfg.SecretKey, Role: auth.RoleAdmin}
 	gwCfg := &embedgw.Config{
+		// One account, given directly: versitygw's own set-up of it prints
+		// to stdout, which belongs to the embedding program.
+		IAMService:        auth.NewIAMServiceSingle(rootAccount),
 		RootUserAccess:    cfg.AccessKey,
 		RootUserSecret:    cfg.SecretKey,
 		Region:            cfg.Region,

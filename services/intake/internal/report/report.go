@@ -138,11 +138,9 @@ func (w *Worker) Compute(ctx context.Context, caseID string) (record.Report, err
 	if err != nil {
 		return record.Report{}, err
 	}
-	ref := w.now()
-	if t, err := time.Parse(time.DateOnly, c.ReferenceDate); err == nil {
-		ref = t
-	}
-	rep := w.checker.Compute(c, files, idx, ref)
+	// Compute judges staleness against the case's own reference date when
+	// it has one; the time given is the report's.
+	rep := w.checker.Compute(c, files, idx, w.now())
 	rep.CaseDigest = c.FieldsDigest()
 	for _, f := range files {
 		rep.Basis = max(rep.Basis, f.Revision)
