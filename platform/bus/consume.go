@@ -134,6 +134,9 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	spec.defaults()
 	cons, err := b.EnsureConsumer(ctx, spec)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started
+		}
 		return err
 	}
 	log := b.log.With("consumer", spec.Durable)

