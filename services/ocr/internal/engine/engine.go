@@ -16,6 +16,7 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/services/ocr/internal/deskew"
 	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
+	"github.com/handoffmed/handoff/services/ocr/internal/orient"
 	"github.com/handoffmed/handoff/services/ocr/internal/render"
 	"github.com/handoffmed/handoff/services/ocr/internal/tess"
 	"github.com/handoffmed/handoff/services/ocr/internal/textpdf"
@@ -135,7 +136,7 @@ func (p *Pool) Close() error {
 // recognize runs one recognition within ctx. Tesseract cannot be stopped
 // midway: on timeout the engine finishes in the background, is closed, and
 // its slot gets a fresh engine.
-func (p *Pool) recognize(ctx context.Context, pgm []byte, dpi int) (tess.Page, error) {
+func (p *Pool) recognize(ctx context.Context, pgm []byte, dpi int, osd bool) (tess.Page, error) {
 	e, err := p.get(ctx)
 	if err != nil {
 		return tess.Page{}, err
@@ -148,7 +149,7 @@ func (p *Pool) recognize(ctx context.Context, pgm []byte, dpi int) (tess.Page, e
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		pg, err := e.Recognize(pgm, dpi)
+		pg, err := e.Recognize(pgm, dpi, osd)
 		done <- res{pg, err}
 	}()
 	select {
@@ -237,23 +238,61 @@ func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult
 	if bilevel {
 		encoded = render.PBM
 	}
-	tp, err := p.recognize(ctx, encoded(img), int(math.Round(dpi)))
-	if err != nil {
-		r.Err = pageErr(ctx, r.Number, "recognize", err)
-		return r
+	idpi := int(math.Round(dpi))
+	// Orientation: our own detector when it is sure (the image is turned
+	// upright in memory and Tesseract skips its orientation pass), else,
+	// or when the upright reading comes out poor, Tesseract's detection
+	// during recognition.
+	var (
+		tp   tess.Page
+		geo  Geometry
+		err  error
+		done bool
+	)
+	if o := orient.Detect(img); o.Sure {
+		up := orient.Turn(img, o.Turn)
+		tp, err = p.recognize(ctx, encoded(up), idpi, false)
+		if err != nil {
+			r.Err = pageErr(ctx, r.Number, "recognize", err)
+			return r
+		}
+		if !poor(tp) {
+			r.Turn, done = o.Turn, true
+			ub := up.Bounds()
+			geo = Geometry{W: ub.Dx(), H: ub.Dy(), Skew: r.Skew}
+		}
+	}
+	if !done {
+		tp, err = p.recognize(ctx, encoded(img), idpi, true)
+		if err != nil {
+			r.Err = pageErr(ctx, r.Number, "recognize", err)
+			return r
+		}
+		r.Turn = tp.Orientation()
+		geo = Geometry{W: b.Dx(), H: b.Dy(), Skew: r.Skew, Turn: r.Turn}
 	}
 	r.OCRed = true
-	r.Turn = tp.Orientation()
 	pw, ph := w, h
 	if r.Turn == 90 || r.Turn == 270 {
 		pw, ph = h, w
 	}
 	// Lines turned differently from the page are rare (a sideways caption);
 	// they are laid out with the page's turn, which keeps them searchable.
-	r.Layer = Layout(tp, Geometry{W: b.Dx(), H: b.Dy(), Skew: r.Skew, Turn: r.Turn, PageW: pw, PageH: ph})
+	geo.PageW, geo.PageH = pw, ph
+	r.Layer = Layout(tp, geo)
 	r.Text = tp.Text()
 	r.Confidence = math.Round(tp.Confidence()*10) / 10
 	return r
+}
+
+// poor says a reading of an image believed upright looks wrong: many words
+// read with low confidence, as text upside down or sideways reads.
+func poor(tp tess.Page) bool {
+	words := 0
+	for _, l := range tp.Lines {
+		words += len(l.Words)
+	}
+	return words >= 10 && tp.Confidence() < 50
 }
 
 func pageErr(ctx context.Context, page int, step string, err error) *record.Error {

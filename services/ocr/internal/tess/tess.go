@@ -34,18 +34,23 @@ func New(langs string) (*Engine, error) {
 		c.Close()
 		return nil, fmt.Errorf("tesseract languages: %w", err)
 	}
-	// Orientation and script detection during recognition (--psm 1).
-	_ = c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(gosseract.PSM_AUTO_OSD)))
 	_ = c.SetVariable("debug_file", "/dev/null")
 	return &Engine{c: c, langs: langs}, nil
 }
 
-// Recognize runs layout analysis with orientation detection and recognition
-// on a PGM image at dpi.
-func (e *Engine) Recognize(pgm []byte, dpi int) (Page, error) {
+// Recognize runs layout analysis and recognition on a PGM or PBM image;
+// with osd, orientation and script detection too (--psm 1, reported per
+// line as textangle), else the image must be upright (--psm 3). The
+// orientation model loads on the first page that needs it.
+func (e *Engine) Recognize(pgm []byte, dpi int, osd bool) (Page, error) {
 	if err := e.c.SetImageFromBytes(pgm); err != nil {
 		return Page{}, fmt.Errorf("tesseract image: %w", err)
 	}
+	psm := gosseract.PSM_AUTO
+	if osd {
+		psm = gosseract.PSM_AUTO_OSD
+	}
+	_ = e.c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(psm)))
 	// The resolution is not forced: like the tesseract command on a PGM,
 	// Tesseract estimates it from the text's size, which reads small text
 	// on upsampled low-resolution scans better than the nominal dpi.
