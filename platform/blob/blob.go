@@ -179,6 +179,10 @@ func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 		ContentType:  o.ContentType,
 		UserMetadata: o.Metadata,
 		PartSize:     part,
+		// An empty body sent as a signed aws-chunked stream leaves its
+		// closing chunk unread by some servers (versitygw), which then
+		// answer it as a malformed request on the kept-alive connection.
+		DisableContentSha256: size == 0,
 	})
 	if err != nil {
 		return Info{}, fmt.Errorf("put %s/%s: %w", bucket, key, mapErr(err))
