@@ -154,6 +154,28 @@ func (s *Store) UpdateFile(ctx context.Context, caseID, fileID string, fn func(*
 	})
 }
 
+// CreateFile stores a new file record; ErrExists if it is there already.
+func (s *Store) CreateFile(ctx context.Context, f record.File) (record.File, error) {
+	now := s.now().UTC()
+	if f.Received.IsZero() {
+		f.Received = now
+	}
+	f.Updated = now
+	data, err := json.Marshal(f)
+	if err != nil {
+		return f, err
+	}
+	rev, err := s.kv.Create(ctx, fileKey(f.CaseID, f.ID), data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return f, fmt.Errorf("file %s/%s: %w", f.CaseID, f.ID, ErrExists)
+	}
+	if err != nil {
+		return f, fmt.Errorf("create file %s/%s: %w", f.CaseID, f.ID, err)
+	}
+	f.Revision = rev
+	return f, nil
+}
+
 // UpsertFile applies fn to a file record, creating it when it does not
 // exist (exists is false and f is zero). fn may return ErrNoChange.
 func (s *Store) UpsertFile(ctx context.Context, caseID, fileID string, fn func(f *record.File, exists bool) error) (record.File, error) {
@@ -181,7 +203,18 @@ func (s *Store) UpsertFile(ctx context.Context, caseID, fileID string, fn func(f
 
 // Files returns every file record of a case, in key order.
 func (s *Store) Files(ctx context.Context, caseID string) ([]record.File, error) {
-	w, err := s.kv.Watch(ctx, filesFilter(caseID), jetstream.IgnoreDeletes())
+	return s.FilesSince(ctx, caseID, 0)
+}
+
+// FilesSince returns the file records of a case written after revision
+// rev (every record when rev is 0), oldest first: a reader that keeps the
+// case's files reads only what changed.
+func (s *Store) FilesSince(ctx context.Context, caseID string, rev uint64) ([]record.File, error) {
+	opts := []jetstream.WatchOpt{jetstream.IgnoreDeletes()}
+	if rev > 0 {
+		opts = append(opts, jetstream.ResumeFromRevision(rev+1))
+	}
+	w, err := s.kv.Watch(ctx, filesFilter(caseID), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("list files of %s: %w", caseID, err)
 	}

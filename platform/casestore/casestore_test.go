@@ -112,3 +112,29 @@ func TestFiles(t *testing.T) {
 		t.Errorf("got %d files, want 30", len(files))
 	}
 }
+
+func TestFilesSince(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	put := func(id string) record.File {
+		f, err := s.UpsertFile(ctx, "case0001", id, func(f *record.File, _ bool) error { f.Size++; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	put("file0001")
+	b := put("file0002")
+	if got, err := s.FilesSince(ctx, "case0001", b.Revision); err != nil || len(got) != 0 {
+		t.Fatalf("nothing new: %d files, %v", len(got), err)
+	}
+	put("file0001")
+	put("file0003")
+	got, err := s.FilesSince(ctx, "case0001", b.Revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "file0001" || got[0].Size != 2 || got[1].ID != "file0003" {
+		t.Errorf("changes since %d: %+v", b.Revision, got)
+	}
+}

@@ -188,8 +188,10 @@ func (s *Service) Consumers() []bus.ConsumerSpec {
 		{Stream: bus.StreamWork, Durable: "intake-archive", Filters: []string{event.SubjectWorkArchive}, AckWait: 15 * time.Second, MaxDeliver: 5, Workers: s.cfg.ArchiveWorkers},
 		{Stream: bus.StreamWork, Durable: "intake-text", Filters: []string{event.SubjectWorkText}, AckWait: 30 * time.Second, MaxDeliver: 5, Workers: s.cfg.DocumentWorkers},
 		{Stream: bus.StreamEvents, Durable: "intake-understand", Filters: []string{event.SubjectOCRDone}, AckWait: 30 * time.Second, MaxDeliver: 5, Workers: s.cfg.DocumentWorkers},
+		// A received file changes no part of the report until a stage
+		// finishes with it (done, rejected, indexed, classified).
 		{Stream: bus.StreamEvents, Durable: "intake-report", Filters: []string{
-			"handoff.file.>", event.SubjectDICOMIndexed, event.SubjectDocumentClassified, event.SubjectCaseUpdated,
+			event.SubjectFileDone, event.SubjectFileRejected, event.SubjectDICOMIndexed, event.SubjectDocumentClassified, event.SubjectCaseUpdated,
 		}, AckWait: 30 * time.Second, MaxDeliver: 10, Workers: 64},
 	}
 }

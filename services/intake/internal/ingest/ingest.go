@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -140,21 +141,14 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin, head []byt
 			return f, err
 		}
 	}
-	wrote := false
-	f, err = r.cases.UpsertFile(ctx, from.CaseID, fileID, func(f *record.File, exists bool) error {
-		if exists && f.ETag == o.ETag && f.Status != record.StatusReceived {
-			return casestore.ErrNoChange // recorded meanwhile (a concurrent delivery); a worker may be on it
-		}
-		*f = record.File{
-			CaseID: from.CaseID, ID: fileID, Path: path, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size,
-			ParentID: from.ParentID, Source: from.Source, Type: typ, Route: route, Status: status, Stage: stage, Error: rejection,
-		}
-		if nameWarning != nil {
-			f.Warnings = append(f.Warnings, *nameWarning)
-		}
-		wrote = true
-		return nil
-	})
+	rec := record.File{
+		CaseID: from.CaseID, ID: fileID, Path: path, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size,
+		ParentID: from.ParentID, Source: from.Source, Type: typ, Route: route, Status: status, Stage: stage, Error: rejection,
+	}
+	if nameWarning != nil {
+		rec.Warnings = append(rec.Warnings, *nameWarning)
+	}
+	f, wrote, err := r.record(ctx, rec, f.Revision)
 	if err != nil {
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
@@ -172,6 +166,31 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin, head []byt
 		log.Debug("file routed", "source", from.Source, "type", typ, "route", route, "size", o.Size)
 	}
 	return f, err
+}
+
+// record writes a file's record: created when there was none (prev 0), else
+// replacing the older revision it read. It reports false when a concurrent
+// delivery recorded the same revision first.
+func (r *Recorder) record(ctx context.Context, f record.File, prev uint64) (record.File, bool, error) {
+	if prev == 0 {
+		got, err := r.cases.CreateFile(ctx, f)
+		if !errors.Is(err, casestore.ErrExists) {
+			return got, err == nil, err
+		}
+	}
+	if f.Received.IsZero() {
+		f.Received = time.Now().UTC()
+	}
+	wrote := false
+	got, err := r.cases.UpsertFile(ctx, f.CaseID, f.ID, func(cur *record.File, exists bool) error {
+		if exists && cur.ETag == f.ETag && cur.Status != record.StatusReceived {
+			return casestore.ErrNoChange // recorded meanwhile; a worker may be on it
+		}
+		*cur = f
+		wrote = true
+		return nil
+	})
+	return got, wrote, err
 }
 
 // ensureCase makes sure the case exists (a plain S3 upload may name a case

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,14 +38,26 @@ type Worker struct {
 	now     func() time.Time
 	// MinInterval spaces computations of one case: a burst of uploads is
 	// folded into a few computations instead of one per event. A case whose
-	// computation takes long (thousands of files) is spaced more: by four
-	// times its last computation, so reports never take more than a fifth
+	// computation takes long (thousands of files) is spaced more: by nine
+	// times its last computation, so reports never take more than a tenth
 	// of a core however large the case.
 	MinInterval time.Duration
 
-	mu   sync.Mutex
-	runs map[string]*run // per case: the computation in progress, if any
+	mu    sync.Mutex
+	runs  map[string]*run // per case: the computation in progress, if any
+	files map[string]*caseFiles
 }
+
+// caseFiles are a case's file records as of revision rev: a computation
+// reads only the records written since (a large case is thousands).
+type caseFiles struct {
+	byID map[string]record.File
+	rev  uint64
+	used time.Time
+}
+
+// cacheIdle is how long an unused case's files are kept.
+const cacheIdle = 10 * time.Minute
 
 // run is one computation of a case's report; callers that arrive while it
 // is in progress wait for the next one, which starts after they arrived.
@@ -57,7 +70,7 @@ type run struct {
 // New returns a Worker storing report JSON in the derived bucket.
 func New(log *slog.Logger, cases *casestore.Store, b *blob.Store, pub publisher, derivedBucket string) *Worker {
 	return &Worker{log: log, cases: cases, blobs: b, bus: pub, derived: derivedBucket, checker: checklist.New(),
-		now: time.Now, runs: map[string]*run{}, MinInterval: 250 * time.Millisecond}
+		now: time.Now, runs: map[string]*run{}, files: map[string]*caseFiles{}, MinInterval: 250 * time.Millisecond}
 }
 
 // Handle recomputes the report of the event's case. It returns once a
@@ -106,7 +119,7 @@ func (w *Worker) execute(ctx context.Context, caseID string, r *run) {
 			// More events arrived meanwhile: let them gather before the
 			// next computation (its callers are already waiting).
 			took := time.Since(started)
-			time.Sleep(max(w.MinInterval, 5*took) - took)
+			time.Sleep(max(w.MinInterval, 10*took) - took)
 		}
 		w.mu.Lock()
 		next := r.next
@@ -130,7 +143,7 @@ func (w *Worker) Compute(ctx context.Context, caseID string) (record.Report, err
 	if err != nil {
 		return record.Report{}, err
 	}
-	files, err := w.cases.Files(ctx, caseID)
+	files, err := w.caseFiles(ctx, caseID)
 	if err != nil {
 		return record.Report{}, err
 	}
@@ -187,6 +200,40 @@ func (w *Worker) Compute(ctx context.Context, caseID string) (record.Report, err
 	}
 	w.log.Debug("report updated", "case_id", caseID, "pending", rep.Pending, "findings", len(rep.Findings))
 	return rep, nil
+}
+
+// caseFiles returns a case's file records in ID order, reading only those
+// written since the last computation of the case. Only one computation of
+// a case runs at a time, so its entry is not shared while in use.
+func (w *Worker) caseFiles(ctx context.Context, caseID string) ([]record.File, error) {
+	now := w.now()
+	w.mu.Lock()
+	cf := w.files[caseID]
+	if cf == nil {
+		cf = &caseFiles{byID: map[string]record.File{}}
+		w.files[caseID] = cf
+	}
+	cf.used = now
+	for id, c := range w.files {
+		if now.Sub(c.used) > cacheIdle {
+			delete(w.files, id)
+		}
+	}
+	w.mu.Unlock()
+	changed, err := w.cases.FilesSince(ctx, caseID, cf.rev)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range changed {
+		cf.byID[f.ID] = f
+		cf.rev = max(cf.rev, f.Revision)
+	}
+	files := make([]record.File, 0, len(cf.byID))
+	for _, f := range cf.byID {
+		files = append(files, f)
+	}
+	slices.SortFunc(files, func(a, b record.File) int { return strings.Compare(a.ID, b.ID) })
+	return files, nil
 }
 
 func (w *Worker) index(ctx context.Context, caseID string) (*record.DicomIndex, error) {
