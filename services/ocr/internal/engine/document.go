@@ -62,6 +62,10 @@ func (p *Pool) ProcessPDF(ctx context.Context, in, out string, opt Options) (*Do
 		return nil, err
 	}
 	results := make([]PageResult, len(doc.Pages))
+	// Fewer pages than engines: cut pages into bands so that every engine works.
+	if n := countKind(doc, inspect.KindImage); n > 0 && n < opt.Jobs {
+		opt.PageParts = opt.Jobs / n
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(opt.Jobs, len(doc.Pages)) {
@@ -94,6 +98,16 @@ func (p *Pool) ProcessPDF(ctx context.Context, in, out string, opt Options) (*Do
 		return nil, err
 	}
 	return &Document{Pages: results, Text: text}, nil
+}
+
+func countKind(doc *inspect.Document, k inspect.Kind) int {
+	n := 0
+	for _, p := range doc.Pages {
+		if p.Kind == k {
+			n++
+		}
+	}
+	return n
 }
 
 // Assemble writes out: the PDF at in with each OCRed page turned upright and

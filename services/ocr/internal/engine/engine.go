@@ -31,6 +31,10 @@ type Options struct {
 	MinDPI        float64       // a page that must go below this to fit MaxPagePixels is too large (default 100)
 	PageTimeout   time.Duration // time for one page (default 3 min)
 	DPI           float64       // resolution of rendered pages (default 300)
+	// PageParts is how many bands an upright page may be cut into, at blank
+	// rows, to be recognised on that many engines at once: for documents
+	// with fewer pages than jobs (default 1: never cut).
+	PageParts int
 }
 
 // WithDefaults fills in defaults.
@@ -55,6 +59,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.DPI <= 0 {
 		o.DPI = 300
+	}
+	if o.PageParts <= 0 {
+		o.PageParts = 1
 	}
 	return o
 }
@@ -212,12 +219,12 @@ func (p *Pool) OCRPage(ctx context.Context, path string, pg inspect.Page, opt Op
 		return r
 	}
 	w, h := pg.DisplaySize()
-	return p.recognizeImage(ctx, img, r, w, h)
+	return p.recognizeImage(ctx, img, r, w, h, opt.PageParts)
 }
 
 // recognizeImage deskews img, recognises it and lays out its text layer on a
 // page shown w×h points.
-func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult, w, h float64) PageResult {
+func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult, w, h float64, parts int) PageResult {
 	b := img.Bounds()
 	if int64(b.Dx())*int64(b.Dy()) == 0 {
 		r.Err = Errorf(record.CodeUnreadable, "page %d: empty image", r.Number)
@@ -251,7 +258,7 @@ func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult
 	)
 	if o := orient.Detect(img); o.Sure {
 		up := orient.Turn(img, o.Turn)
-		tp, err = p.recognize(ctx, encoded(up), idpi, false)
+		tp, err = p.recognizeBands(ctx, up, parts, encoded, idpi)
 		if err != nil {
 			r.Err = pageErr(ctx, r.Number, "recognize", err)
 			return r
@@ -283,6 +290,103 @@ func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult
 	r.Text = tp.Text()
 	r.Confidence = math.Round(tp.Confidence()*10) / 10
 	return r
+}
+
+// recognizeBands recognises an upright image cut into up to parts bands at
+// blank rows, the bands at once on as many engines, and puts the results
+// back together.
+func (p *Pool) recognizeBands(ctx context.Context, img *image.Gray, parts int, encode func(*image.Gray) []byte, dpi int) (tess.Page, error) {
+	cuts := bandCuts(img, parts)
+	if len(cuts) == 0 {
+		return p.recognize(ctx, encode(img), dpi, false)
+	}
+	b := img.Bounds()
+	edges := append(append([]int{b.Min.Y}, cuts...), b.Max.Y)
+	pages := make([]tess.Page, len(edges)-1)
+	errs := make([]error, len(edges)-1)
+	var wg sync.WaitGroup
+	for i := range pages {
+		sub := img.SubImage(image.Rect(b.Min.X, edges[i], b.Max.X, edges[i+1])).(*image.Gray)
+		wg.Go(func() { pages[i], errs[i] = p.recognize(ctx, encode(sub), dpi, false) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return tess.Page{}, err
+	}
+	out := tess.Page{Width: b.Dx(), Height: b.Dy()}
+	par := 0
+	for i, pg := range pages {
+		dy := edges[i] - b.Min.Y
+		top := par
+		for _, l := range pg.Lines {
+			l.Box = l.Box.Add(image.Pt(0, dy))
+			words := make([]tess.Word, len(l.Words))
+			for k, w := range l.Words {
+				w.Box = w.Box.Add(image.Pt(0, dy))
+				words[k] = w
+			}
+			l.Words = words
+			l.Par += top
+			par = max(par, l.Par)
+			out.Lines = append(out.Lines, l)
+		}
+	}
+	return out, nil
+}
+
+// bandCuts finds up to parts-1 rows at which img can be cut between text
+// lines: the middle of the longest blank run near each even split.
+func bandCuts(img *image.Gray, parts int) []int {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if parts < 2 || h < 600 {
+		return nil
+	}
+	noise := max(2, w/500)
+	blank := make([]bool, h)
+	for y := range h {
+		row := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+		dark := 0
+		for x := 0; x < w; x += 2 {
+			if row[x] < 128 {
+				dark++
+			}
+		}
+		blank[y] = dark <= noise
+	}
+	var cuts []int
+	for k := 1; k < parts; k++ {
+		target := h * k / parts
+		lo, hi := max(target-h*3/20, 1), min(target+h*3/20, h-1)
+		best, bestLen, bestDist := -1, 0, 0
+		for y := lo; y < hi; {
+			if !blank[y] {
+				y++
+				continue
+			}
+			e := y
+			for e < hi && blank[e] {
+				e++
+			}
+			mid := (y + e) / 2
+			d := abs(mid - target)
+			if e-y >= 4 && (e-y > bestLen || e-y == bestLen && d < bestDist) {
+				best, bestLen, bestDist = mid, e-y, d
+			}
+			y = e
+		}
+		if best > 0 && (len(cuts) == 0 || best-cuts[len(cuts)-1] > h/(2*parts)) {
+			cuts = append(cuts, b.Min.Y+best)
+		}
+	}
+	return cuts
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // poor says a reading of an image believed upright looks wrong: many words

@@ -62,7 +62,7 @@ func (p *Pool) ProcessImage(ctx context.Context, in, out string, opt Options) (*
 	}
 	r := PageResult{Number: 1, Kind: inspect.KindImage, Confidence: -1, DPI: dpi * float64(gray.Bounds().Dx()) / float64(cfg.Width)}
 	ctx, cancel := context.WithTimeout(ctx, opt.PageTimeout)
-	r = p.recognizeImage(ctx, gray, r, w, h)
+	r = p.recognizeImage(ctx, gray, r, w, h, opt.Jobs)
 	cancel()
 	page := textpdf.Page{Width: w, Height: h, Image: pdfImg}
 	if r.Err == nil {

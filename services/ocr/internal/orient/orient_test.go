@@ -3,8 +3,8 @@ package orient
 import (
 	"bytes"
 	"context"
-	"image"
 	"fmt"
+	"image"
 	"path/filepath"
 	"testing"
 
