@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -54,4 +56,18 @@ func TestBands(t *testing.T) {
 			t.Errorf("parts %d: %d words, want about 728", parts, n)
 		}
 	}
+}
+
+// TestMain re-executes the test binary with OMP_THREAD_LIMIT=1: libgomp
+// reads it only at start (see ocr.EnsureSingleThreaded).
+func TestMain(m *testing.M) {
+	if os.Getenv("OMP_THREAD_LIMIT") != "1" {
+		exe, err := os.Executable()
+		if err == nil {
+			err = syscall.Exec(exe, os.Args, append(os.Environ(), "OMP_THREAD_LIMIT=1"))
+		}
+		fmt.Fprintln(os.Stderr, "re-exec:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
 }
