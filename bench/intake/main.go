@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -133,7 +134,9 @@ func run(bin string, n, size, rounds int) error {
 		for r := range rounds {
 			plain := measure("plain S3 PUT", conc, n, func(i int) (time.Duration, error) {
 				start := time.Now()
-				_, err := store.Put(ctx, "plain", fmt.Sprintf("r%d/c%d/%d", r, conc, i), bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
+				// The same keys as the pipeline's, in a bucket without notifications.
+				key := record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
+				_, err := store.Put(ctx, "plain", key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
 				return time.Since(start), err
 			}, nil)
 			// Clients upload back to back, as they would; the run ends when
@@ -193,6 +196,10 @@ func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 // measure runs op n times at concurrency conc; finish, when set, waits for
 // what the uploads started and fills in their latencies before the clock stops.
 func measure(name string, conc, n int, op func(i int) (time.Duration, error), finish func(*result) error) result {
+	// Each run starts with the previous run's writes on disk, not in the
+	// page cache waiting for a writeback that would land in this run.
+	syscall.Sync()
+	time.Sleep(200 * time.Millisecond)
 	var next atomic.Int64
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
