@@ -42,6 +42,7 @@ type result struct {
 	conc      int
 	n         int
 	elapsed   time.Duration
+	cpu       time.Duration   // CPU time of the serve process during the run
 	latencies []time.Duration // upload start to answer (plain) or to routed work event (pipeline)
 	put       []time.Duration // pipeline: the PUT alone (answered once its event is stored)
 }
@@ -86,6 +87,7 @@ func run(bin string, n, size, rounds int) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	servePID = cmd.Process.Pid
 	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
 	ep, err := waitEndpoints(data)
 	if err != nil {
@@ -126,7 +128,7 @@ func run(bin string, n, size, rounds int) error {
 	fmt.Println("plain: latency of the PUT. pipeline: uploads back to back, the clock stops at the last routed work")
 	fmt.Println("event; latency from the start of each PUT to its routed work event.")
 	fmt.Println()
-	fmt.Printf("%-28s %4s %10s %10s %10s\n", "run", "conc", "uploads/s", "p50", "p99")
+	fmt.Printf("%-28s %4s %10s %10s %10s %12s\n", "run", "conc", "uploads/s", "p50", "p99", "cpu/upload")
 	type pair struct{ plain, pipe result }
 	var table [][]pair
 	for _, conc := range []int{1, 4} {
@@ -171,12 +173,13 @@ func run(bin string, n, size, rounds int) error {
 		slices.SortFunc(rs, func(a, b pair) int { return cmpFloat(a.pipe.rate()/a.plain.rate(), b.pipe.rate()/b.plain.rate()) })
 		m := rs[len(rs)/2]
 		for _, r := range []result{m.plain, m.pipe} {
-			fmt.Printf("%-28s %4d %10.0f %10s %10s\n", r.name, r.conc, r.rate(), r.pct(0.5).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond))
+			fmt.Printf("%-28s %4d %10.0f %10s %10s %12s\n", r.name, r.conc, r.rate(), r.pct(0.5).Round(10*time.Microsecond),
+				r.pct(0.99).Round(10*time.Microsecond), (r.cpu / time.Duration(r.n)).Round(10*time.Microsecond))
 		}
 		put := result{latencies: m.pipe.put}
 		fmt.Printf("%-28s %4d %10s %10s %10s\n", "  of which the PUT itself", m.pipe.conc, "", put.pct(0.5).Round(10*time.Microsecond), put.pct(0.99).Round(10*time.Microsecond))
-		fmt.Printf("%-28s %4d %9.2fx %9.2fx %9.2fx   (pipeline / plain)\n\n", "ratio", m.pipe.conc,
-			m.pipe.rate()/m.plain.rate(), ratio(m.pipe.pct(0.5), m.plain.pct(0.5)), ratio(m.pipe.pct(0.99), m.plain.pct(0.99)))
+		fmt.Printf("%-28s %4d %9.2fx %9.2fx %9.2fx %11.2fx   (pipeline / plain)\n\n", "ratio", m.pipe.conc,
+			m.pipe.rate()/m.plain.rate(), ratio(m.pipe.pct(0.5), m.plain.pct(0.5)), ratio(m.pipe.pct(0.99), m.plain.pct(0.99)), ratio(m.pipe.cpu, m.plain.cpu))
 	}
 	return nil
 }
@@ -200,6 +203,7 @@ func measure(name string, conc, n int, op func(i int) (time.Duration, error), fi
 	// page cache waiting for a writeback that would land in this run.
 	syscall.Sync()
 	time.Sleep(200 * time.Millisecond)
+	cpu0 := procCPU(servePID)
 	var next atomic.Int64
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
@@ -234,7 +238,28 @@ func measure(name string, conc, n int, op func(i int) (time.Duration, error), fi
 		}
 	}
 	res.elapsed = time.Since(start)
+	res.cpu = procCPU(servePID) - cpu0
 	return res
+}
+
+// servePID is the handoff serve process whose CPU time is measured.
+var servePID int
+
+// procCPU is a process's CPU time so far (user + system), from /proc.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 // waiter hands out a channel per key that closes when its event arrives.
