@@ -24,6 +24,10 @@ import (
 // ErrNotFound means the object (or bucket) does not exist.
 var ErrNotFound = errors.New("object not found")
 
+// ErrPrecondition means a conditional write lost: the object changed (or
+// appeared) since the ETag the writer read.
+var ErrPrecondition = errors.New("object changed meanwhile")
+
 // Config says how to reach the S3 server.
 type Config struct {
 	// Endpoint is host:port, or a URL whose scheme sets Secure.
@@ -166,6 +170,10 @@ type PutOptions struct {
 	// PartSize is the multipart part size (default 16 MiB); memory use of a
 	// streamed upload of unknown size is about one part.
 	PartSize uint64
+	// IfMatch writes only over the object with this ETag; IfAbsent only when
+	// there is no object. A lost condition is ErrPrecondition.
+	IfMatch  string
+	IfAbsent bool
 }
 
 // Put stores r under key. size may be -1 when unknown: the object is then
@@ -175,7 +183,7 @@ func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 	if part == 0 {
 		part = 16 << 20
 	}
-	ui, err := s.mc.PutObject(ctx, bucket, key, r, size, minio.PutObjectOptions{
+	opts := minio.PutObjectOptions{
 		ContentType:  o.ContentType,
 		UserMetadata: o.Metadata,
 		PartSize:     part,
@@ -183,7 +191,14 @@ func (s *Store) Put(ctx context.Context, bucket, key string, r io.Reader, size i
 		// closing chunk unread by some servers (versitygw), which then
 		// answer it as a malformed request on the kept-alive connection.
 		DisableContentSha256: size == 0,
-	})
+	}
+	if o.IfMatch != "" {
+		opts.SetMatchETag(o.IfMatch)
+	}
+	if o.IfAbsent {
+		opts.SetMatchETagExcept("*")
+	}
+	ui, err := s.mc.PutObject(ctx, bucket, key, r, size, opts)
 	if err != nil {
 		return Info{}, fmt.Errorf("put %s/%s: %w", bucket, key, mapErr(err))
 	}
@@ -293,8 +308,11 @@ func (s *Store) PresignPut(ctx context.Context, bucket, key string, expiry time.
 func mapErr(err error) error {
 	var er minio.ErrorResponse
 	if errors.As(err, &er) {
-		if er.Code == "NoSuchKey" || er.Code == "NoSuchBucket" || er.StatusCode == http.StatusNotFound {
+		switch {
+		case er.Code == "NoSuchKey" || er.Code == "NoSuchBucket" || er.StatusCode == http.StatusNotFound:
 			return fmt.Errorf("%w: %w", ErrNotFound, err)
+		case er.Code == "PreconditionFailed" || er.StatusCode == http.StatusPreconditionFailed || er.StatusCode == http.StatusConflict:
+			return fmt.Errorf("%w: %w", ErrPrecondition, err)
 		}
 	}
 	return err

@@ -77,6 +77,24 @@ func TestConformance(t *testing.T) {
 				t.Errorf("get missing: err = %v, want ErrNotFound", err)
 			}
 
+			// Conditional writes.
+			if _, err := s.Put(ctx, bucket, "cond", strings.NewReader("v1"), 2, blob.PutOptions{IfAbsent: true}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Put(ctx, bucket, "cond", strings.NewReader("v2"), 2, blob.PutOptions{IfAbsent: true}); !errors.Is(err, blob.ErrPrecondition) {
+				t.Errorf("create over an existing object: err = %v, want ErrPrecondition", err)
+			}
+			cur, _ := s.Stat(ctx, bucket, "cond")
+			if _, err := s.Put(ctx, bucket, "cond", strings.NewReader("v3"), 2, blob.PutOptions{IfMatch: "0123"}); !errors.Is(err, blob.ErrPrecondition) {
+				t.Errorf("write over a changed object: err = %v, want ErrPrecondition", err)
+			}
+			if _, err := s.Put(ctx, bucket, "cond", strings.NewReader("v4"), 2, blob.PutOptions{IfMatch: cur.ETag}); err != nil {
+				t.Errorf("write over the object read: %v", err)
+			}
+			if err := s.Remove(ctx, bucket, "cond"); err != nil {
+				t.Fatal(err)
+			}
+
 			// Streamed multipart put of unknown size.
 			big := make([]byte, 12<<20+123)
 			_, _ = rand.Read(big)

@@ -77,9 +77,11 @@ func ArchiveEntryKey(caseID, archiveID, entry string) string {
 // DicomIndexKey is the derived-bucket key of a case's imaging index.
 func DicomIndexKey(caseID string) string { return "cases/" + caseID + "/dicom/index.json" }
 
-// FileSetPrefix is the derived-bucket prefix of a scan folder's file-set.
-func FileSetPrefix(caseID, folder string) string {
-	return "cases/" + caseID + "/dicom/filesets/" + folder + "/"
+// FileSetPrefix is the derived-bucket prefix of a scan folder's file-set
+// in the index of the given basis (DicomIndex.Basis): each index writes
+// its own, so an index never points at the file-sets of another.
+func FileSetPrefix(caseID string, basis uint64, folder string) string {
+	return fmt.Sprintf("cases/%s/dicom/filesets/%d/%s/", caseID, basis, folder)
 }
 
 // ReportKey is the derived-bucket key of a case's checklist report.

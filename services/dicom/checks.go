@@ -79,7 +79,7 @@ func latin(words []string) bool {
 
 // nameWords splits a name into lower-case words without accents or punctuation.
 func nameWords(s string) []string {
-	if f, _, err := transform.String(foldAccents, s); err == nil {
+	if f, _, err := transform.String(foldAccents(), s); err == nil {
 		s = f
 	}
 	s = strings.ToLower(s)

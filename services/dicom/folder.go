@@ -145,13 +145,17 @@ func FolderNames(studies []record.Study) []string {
 	return names
 }
 
-var foldAccents = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// foldAccents returns a transformer that drops accents. A chain keeps
+// state, so each call gets its own: workers name folders concurrently.
+func foldAccents() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // safe makes s a filesystem-safe folder part: accents folded, ASCII letters
 // and digits kept (lower-cased when lower), everything else one "_",
 // at most 40 characters.
 func safe(s string, lower bool) string {
-	if f, _, err := transform.String(foldAccents, s); err == nil {
+	if f, _, err := transform.String(foldAccents(), s); err == nil {
 		s = f
 	}
 	var b strings.Builder

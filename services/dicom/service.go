@@ -215,9 +215,25 @@ func dicomFile(f record.File) bool {
 }
 
 // finalize writes the case's index, file-sets and completion events once no
-// DICOM file of the case is pending. Its outputs depend only on the case
-// state, so concurrent or repeated runs write the same bytes.
+// DICOM file of the case is pending. Several workers can finish the last
+// files of a case at once, and a slow one can finish after a faster one that
+// saw more files: an index is written only over an older one (a lower
+// basis), with a conditional write, so the newest always stays.
 func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string) error {
+	for range 8 {
+		err := s.finalizeOnce(ctx, log, caseID)
+		if !errors.Is(err, blob.ErrPrecondition) {
+			return err
+		}
+	}
+	return errors.New("the case's index kept changing while it was written")
+}
+
+func (s *Service) finalizeOnce(ctx context.Context, log *slog.Logger, caseID string) error {
+	cur, etag, err := s.currentIndex(ctx, caseID)
+	if err != nil {
+		return err
+	}
 	files, err := s.cases.Files(ctx, caseID)
 	if err != nil {
 		return fmt.Errorf("list files: %w", err)
@@ -225,6 +241,7 @@ func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string)
 	var items []Item
 	var unreadable []string
 	var latest time.Time
+	var basis uint64
 	for _, f := range files {
 		if !dicomFile(f) {
 			continue
@@ -232,6 +249,7 @@ func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string)
 		if f.Pending() {
 			return nil // the last worker to finish a DICOM file of the case writes the index
 		}
+		basis = max(basis, f.Revision)
 		if f.Received.After(latest) {
 			latest = f.Received
 		}
@@ -242,8 +260,8 @@ func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string)
 			items = append(items, Item{FileID: f.ID, Bucket: f.Bucket, Key: f.Key, ETag: f.ETag, Size: f.Size, Instance: *f.DICOM})
 		}
 	}
-	if len(items) == 0 && len(unreadable) == 0 {
-		return nil
+	if len(items) == 0 && len(unreadable) == 0 || cur != nil && cur.Basis >= basis {
+		return nil // nothing to index, or an index of these files (or newer) is there
 	}
 	c, err := s.cases.Case(ctx, caseID)
 	if err != nil && !errors.Is(err, casestore.ErrNotFound) {
@@ -251,12 +269,13 @@ func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string)
 	}
 	idx := BuildIndex(caseID, c.Patient, items, latest)
 	idx.Unreadable = unreadable
+	idx.Basis = basis
 	insts := make(map[string]record.DicomInstance, len(items))
 	for _, it := range items {
 		insts[it.FileID] = it.Instance
 	}
 	for i := range idx.Studies {
-		fs, err := s.writeFileSet(ctx, caseID, idx.Studies[i], insts)
+		fs, err := s.writeFileSet(ctx, caseID, basis, idx.Studies[i], insts)
 		if err != nil {
 			return err
 		}
@@ -269,7 +288,7 @@ func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string)
 	if err != nil {
 		return fmt.Errorf("encode index: %w", err)
 	}
-	if err := s.put(ctx, record.DicomIndexKey(caseID), data); err != nil {
+	if err := s.put(ctx, record.DicomIndexKey(caseID), data, blob.PutOptions{IfMatch: etag, IfAbsent: etag == ""}); err != nil {
 		return err
 	}
 	for _, st := range idx.Studies {
@@ -288,6 +307,26 @@ func (s *Service) finalize(ctx context.Context, log *slog.Logger, caseID string)
 	}
 	log.Info("case indexed", "studies", len(idx.Studies), "instances", len(items), "unreadable", len(unreadable), "findings", len(idx.Findings))
 	return nil
+}
+
+// currentIndex reads the case's index as it is stored, with its ETag; nil
+// and "" when there is none.
+func (s *Service) currentIndex(ctx context.Context, caseID string) (*record.DicomIndex, string, error) {
+	gctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	defer cancel()
+	rc, info, err := s.blobs.Get(gctx, s.cfg.DerivedBucket, record.DicomIndexKey(caseID))
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read index: %w", err)
+	}
+	defer rc.Close()
+	var idx record.DicomIndex
+	if err := json.NewDecoder(rc).Decode(&idx); err != nil {
+		return nil, info.ETag, nil // unreadable: replace it
+	}
+	return &idx, info.ETag, nil
 }
 
 // markDuplicates records on each duplicate upload which file it repeats.
@@ -327,14 +366,14 @@ func cmpString(a, b string) int {
 
 // writeFileSet writes a study's DICOMDIR and the Part 10 copies of the
 // instances that need one, and returns the file-set's description.
-func (s *Service) writeFileSet(ctx context.Context, caseID string, st record.Study, insts map[string]record.DicomInstance) (*record.FileSet, error) {
+func (s *Service) writeFileSet(ctx context.Context, caseID string, basis uint64, st record.Study, insts map[string]record.DicomInstance) (*record.FileSet, error) {
 	plan, err := PlanFileSet(st, insts)
 	if err != nil {
 		return nil, err
 	}
-	prefix := record.FileSetPrefix(caseID, st.Folder)
+	prefix := record.FileSetPrefix(caseID, basis, st.Folder)
 	fs := &record.FileSet{DICOMDIRBucket: s.cfg.DerivedBucket, DICOMDIRKey: prefix + "DICOMDIR", DICOMDIRSize: int64(len(plan.DICOMDIR))}
-	if err := s.put(ctx, fs.DICOMDIRKey, plan.DICOMDIR); err != nil {
+	if err := s.put(ctx, fs.DICOMDIRKey, plan.DICOMDIR, blob.PutOptions{}); err != nil {
 		return nil, err
 	}
 	for _, m := range plan.Members {
@@ -378,14 +417,14 @@ func (s *Service) copyPart10(ctx context.Context, m FileSetMember, key string, s
 	return nil
 }
 
-func (s *Service) put(ctx context.Context, key string, data []byte) error {
+func (s *Service) put(ctx context.Context, key string, data []byte, o blob.PutOptions) error {
 	pctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
 	defer cancel()
-	ct := "application/json"
+	o.ContentType = "application/json"
 	if !bytes.HasPrefix(data, []byte("{")) {
-		ct = "application/dicom"
+		o.ContentType = "application/dicom"
 	}
-	if _, err := s.blobs.Put(pctx, s.cfg.DerivedBucket, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{ContentType: ct}); err != nil {
+	if _, err := s.blobs.Put(pctx, s.cfg.DerivedBucket, key, bytes.NewReader(data), int64(len(data)), o); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return nil

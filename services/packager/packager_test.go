@@ -266,7 +266,7 @@ func (b *caseBuilder) scans(folders map[string][]string) {
 		st.Series = []record.Series{se}
 		out := filepath.Join(t.TempDir(), "fs")
 		ziptest.Run(t, ziptest.Python, append([]string{filepath.Join(testdata, "mkfileset.py"), out}, paths...)...)
-		prefix := record.FileSetPrefix(b.caseID, folder)
+		prefix := record.FileSetPrefix(b.caseID, 1, folder)
 		fset := &record.FileSet{DICOMDIRBucket: b.e.derived, DICOMDIRKey: prefix + "DICOMDIR"}
 		i := 0
 		err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {

@@ -205,7 +205,7 @@ func seed(ctx context.Context, s *blob.Store, corpus, pdfs string, maxBytes int6
 				folder := fmt.Sprintf("2026-04-%02d_MR_study_%d", 1+len(order)%28, len(order)+1)
 				st = &record.Study{Folder: folder, UID: "1.2.826.0.1." + fmt.Sprint(len(order)+1),
 					Series:  []record.Series{{UID: "s", Modality: "MR"}},
-					FileSet: &record.FileSet{DICOMDIRBucket: derived, DICOMDIRKey: record.FileSetPrefix(bc.Case.ID, folder) + "DICOMDIR"}}
+					FileSet: &record.FileSet{DICOMDIRBucket: derived, DICOMDIRKey: record.FileSetPrefix(bc.Case.ID, 1, folder) + "DICOMDIR"}}
 				studies[dir] = st
 				order = append(order, dir)
 			}
