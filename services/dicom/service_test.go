@@ -18,9 +18,8 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/blobtest"
 	"github.com/handoffmed/handoff/platform/bus"
-	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
-	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/services/dicom/internal/dicomdir"
 )
@@ -36,53 +35,16 @@ func TestMain(m *testing.M) {
 	os.Exit(blobtest.Run(m))
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// serviceEnv is the pipeline's infrastructure and one case.
 type serviceEnv struct {
-	bus     *bus.Bus
-	cases   *casestore.Store
-	blobs   *blob.Store
-	intake  string
-	derived string
-	caseID  string
-	logs    *syncBuffer
+	*pipetest.Env
+	caseID string
 }
 
 func newServiceEnv(t *testing.T) *serviceEnv {
 	t.Helper()
-	ctx := t.Context()
-	ns := natstest.Start(t)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, err := bus.New(ns.Conn(t), "/handoff/dicom", log, bus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Setup(ctx, bus.Topology{Memory: true}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := casestore.Open(ctx, b.JetStream(), casestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &serviceEnv{bus: b, cases: cs, blobs: blobtest.Store(t), intake: blobtest.Bucket(t, nil), derived: blobtest.Bucket(t, nil), logs: logs}
-	c, err := cs.CreateCase(ctx, record.Case{ID: record.NewCaseID(), Patient: record.Patient{FamilyName: "Doe", GivenName: "Peter"}})
+	e := &serviceEnv{Env: pipetest.Start(t, "/handoff/dicom")}
+	c, err := e.Cases.CreateCase(t.Context(), record.Case{ID: record.NewCaseID(), Patient: record.Patient{FamilyName: "Doe", GivenName: "Peter"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +62,12 @@ func (e *serviceEnv) upload(t *testing.T, src, name string) event.FileWork {
 		t.Fatal(err)
 	}
 	key := record.UploadKey(e.caseID, name)
-	info, err := e.blobs.Put(ctx, e.intake, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
+	info, err := e.Blobs.Put(ctx, e.Intake, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := event.FileRef{CaseID: e.caseID, FileID: record.FileID(e.intake, key), Bucket: e.intake, Key: key, ETag: info.ETag, Size: info.Size}
-	_, err = e.cases.UpsertFile(ctx, e.caseID, ref.FileID, func(f *record.File, _ bool) error {
+	ref := event.FileRef{CaseID: e.caseID, FileID: record.FileID(e.Intake, key), Bucket: e.Intake, Key: key, ETag: info.ETag, Size: info.Size}
+	_, err = e.Cases.UpsertFile(ctx, e.caseID, ref.FileID, func(f *record.File, _ bool) error {
 		f.Path, f.Bucket, f.Key, f.ETag, f.Size = name, ref.Bucket, ref.Key, ref.ETag, ref.Size
 		f.Source, f.Type, f.Route, f.Status = record.SourceAPI, record.TypeDICOM, record.RouteDICOM, record.StatusQueued
 		return nil
@@ -114,7 +76,7 @@ func (e *serviceEnv) upload(t *testing.T, src, name string) event.FileWork {
 		t.Fatal(err)
 	}
 	w := event.FileWork{Version: 1, FileRef: ref, Type: record.TypeDICOM, Route: record.RouteDICOM}
-	if err := e.bus.Publish(ctx, w); err != nil {
+	if err := e.Bus.Publish(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -137,7 +99,7 @@ func TestService(t *testing.T) {
 	// Completion events, watched from the EVENTS stream.
 	var mu sync.Mutex
 	indexed := map[string]event.DICOMIndexed{}
-	sub, err := e.bus.Conn().Subscribe(event.SubjectDICOMIndexed, func(m *nats.Msg) {
+	sub, err := e.Bus.Conn().Subscribe(event.SubjectDICOMIndexed, func(m *nats.Msg) {
 		var ev event.DICOMIndexed
 		if _, err := event.Decode(m.Header, m.Data, &ev); err == nil {
 			mu.Lock()
@@ -160,7 +122,7 @@ func TestService(t *testing.T) {
 	bad := e.upload(t, "pydicom/charset/FileInfo.txt", "notes.dcm")
 	other := e.upload(t, "pydicom/CT_small.dcm", "someone-else.dcm") // another patient
 
-	svc, err := New(Config{DerivedBucket: e.derived, Workers: 2}, Deps{Log: slog.New(slog.NewJSONHandler(e.logs, nil)), Bus: e.bus, Blobs: e.blobs, Cases: e.cases})
+	svc, err := New(Config{DerivedBucket: e.Derived, Workers: 2}, Deps{Log: slog.New(slog.NewJSONHandler(e.Logs, nil)), Bus: e.Bus, Blobs: e.Blobs, Cases: e.Cases})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +137,7 @@ func TestService(t *testing.T) {
 
 	var idx record.DicomIndex
 	waitFor(t, "the case index", func() bool {
-		rc, _, err := e.blobs.Get(t.Context(), e.derived, record.DicomIndexKey(e.caseID))
+		rc, _, err := e.Blobs.Get(t.Context(), e.Derived, record.DicomIndexKey(e.caseID))
 		if err != nil {
 			return false
 		}
@@ -183,7 +145,7 @@ func TestService(t *testing.T) {
 		return json.NewDecoder(rc).Decode(&idx) == nil
 	})
 
-	files, err := e.cases.Files(t.Context(), e.caseID)
+	files, err := e.Cases.Files(t.Context(), e.caseID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +203,7 @@ func TestService(t *testing.T) {
 		if st.FileSet == nil {
 			t.Fatalf("study %s has no file-set", st.Folder)
 		}
-		rc, _, err := e.blobs.Get(t.Context(), st.FileSet.DICOMDIRBucket, st.FileSet.DICOMDIRKey)
+		rc, _, err := e.Blobs.Get(t.Context(), st.FileSet.DICOMDIRBucket, st.FileSet.DICOMDIRKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,10 +216,10 @@ func TestService(t *testing.T) {
 			if !ValidFileID(en.Path) {
 				t.Errorf("bad file ID %s", en.Path)
 			}
-			if en.FileID == noMeta.FileID && en.Bucket != e.derived {
+			if en.FileID == noMeta.FileID && en.Bucket != e.Derived {
 				t.Errorf("the preamble-less instance is not normalised: %+v", en)
 			}
-			info, err := e.blobs.Stat(t.Context(), en.Bucket, en.Key)
+			info, err := e.Blobs.Stat(t.Context(), en.Bucket, en.Key)
 			if err != nil || info.Size != en.Size {
 				t.Errorf("entry %s: %v, size %d want %d", en.Path, err, info.Size, en.Size)
 			}
@@ -276,10 +238,10 @@ func TestService(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg.Header.Set(nats.MsgIdHdr, "redelivery-1")
-	if err := e.bus.PublishMsg(t.Context(), msg); err != nil {
+	if err := e.Bus.PublishMsg(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
-	cons, err := e.bus.JetStream().Consumer(t.Context(), bus.StreamWork, "dicom")
+	cons, err := e.Bus.JetStream().Consumer(t.Context(), bus.StreamWork, "dicom")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +249,7 @@ func TestService(t *testing.T) {
 		ci, err := cons.Info(t.Context())
 		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Consumer >= uint64(len(works)+4)
 	})
-	after, err := e.cases.File(t.Context(), e.caseID, works[0].FileID)
+	after, err := e.Cases.File(t.Context(), e.caseID, works[0].FileID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +258,7 @@ func TestService(t *testing.T) {
 	}
 
 	// No patient data in the logs.
-	logs := e.logs.String()
+	logs := e.Logs.String()
 	for _, phi := range []string{"Doe", "Peter", "98890234", "Brain", "CompressedSamples", "1CT1", "someone-else"} {
 		if strings.Contains(logs, phi) {
 			t.Errorf("logs contain patient data %q", phi)

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
+
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,9 +27,8 @@ import (
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
-	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
-	"github.com/handoffmed/handoff/platform/s3gw"
 	"github.com/handoffmed/handoff/services/intake"
 )
 
@@ -57,26 +56,12 @@ type harness struct {
 
 func start(t *testing.T, notify bool) *harness {
 	t.Helper()
-	srv := natstest.Start(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := bus.New(srv.Conn(t), "/test/intake", log, bus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Setup(t.Context(), bus.Topology{Memory: true}); err != nil {
-		t.Fatal(err)
-	}
-	cases, err := casestore.Open(t.Context(), b.JetStream(), casestore.Options{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n s3gw.Notifier
-	if notify {
-		n = s3gw.NewJetStreamNotifier(b, "")
-	}
-	h := &harness{t: t, bus: b, cases: cases, blobs: blobtest.Store(t), intakeB: blobtest.Bucket(t, n), derived: blobtest.Bucket(t, nil)}
+	env := pipetest.StartWith(t, "/test/intake", pipetest.Options{Notify: notify})
+	h := &harness{t: t, bus: env.Bus, cases: env.Cases, blobs: env.Blobs, intakeB: env.Intake, derived: env.Derived}
+	log := env.Log
+	var err error
 	h.svc, err = intake.New(intake.Config{APIToken: token, IntakeBucket: h.intakeB, DerivedBucket: h.derived, MaxUploadBytes: 64 << 20, MaxArchiveEntries: 50},
-		intake.Deps{Log: log, Bus: b, Blobs: h.blobs, Cases: cases})
+		intake.Deps{Log: log, Bus: h.bus, Blobs: h.blobs, Cases: h.cases})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,81 +19,40 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/handoffmed/handoff/platform/blob"
-	"github.com/handoffmed/handoff/platform/blobtest"
 	"github.com/handoffmed/handoff/platform/bus"
-	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
-	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// serviceEnv is a real in-process NATS with the pipeline's streams, the
-// embedded S3 endpoint, and a case.
+// serviceEnv is the pipeline's infrastructure and one case.
 type serviceEnv struct {
-	nc      *nats.Conn
-	bus     *bus.Bus
-	cases   *casestore.Store
-	blobs   *blob.Store
-	intake  string
-	derived string
-	caseID  string
+	*pipetest.Env
+	caseID string
 }
 
 func newServiceEnv(t *testing.T) *serviceEnv {
 	t.Helper()
-	ctx := t.Context()
-	ns := natstest.Start(t)
-	nc := ns.Conn(t)
-	b, err := bus.New(nc, "/handoff/test", nil, bus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Setup(ctx, bus.Topology{Memory: true}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := casestore.Open(ctx, b.JetStream(), casestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &serviceEnv{nc: nc, bus: b, cases: cs, blobs: blobtest.Store(t),
-		intake: blobtest.Bucket(t, nil), derived: blobtest.Bucket(t, nil), caseID: record.NewCaseID()}
-	if _, err := cs.CreateCase(ctx, record.Case{ID: e.caseID, Created: time.Now()}); err != nil {
+	e := &serviceEnv{Env: pipetest.Start(t, "/handoff/test"), caseID: record.NewCaseID()}
+	if _, err := e.Cases.CreateCase(t.Context(), record.Case{ID: e.caseID, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
 // start runs an OCR service (one worker process) until the test ends.
-func (e *serviceEnv) start(t *testing.T, name string, cfg ocr.Config) *syncBuffer {
+func (e *serviceEnv) start(t *testing.T, name string, cfg ocr.Config) *pipetest.Logs {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &pipetest.Logs{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("worker", name)
-	b, err := bus.New(e.nc, "/handoff/ocr", log, bus.Options{})
+	b, err := bus.New(e.Conn, "/handoff/ocr", log, bus.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DerivedBucket = e.derived
+	cfg.DerivedBucket = e.Derived
 	cfg.WorkDir = t.TempDir()
-	svc, err := ocr.New(cfg, ocr.Deps{Log: log, Bus: b, Blobs: e.blobs, Cases: e.cases})
+	svc, err := ocr.New(cfg, ocr.Deps{Log: log, Bus: b, Blobs: e.Blobs, Cases: e.Cases})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,23 +75,23 @@ func (e *serviceEnv) upload(t *testing.T, name, path string) event.FileRef {
 	ctx := t.Context()
 	data := mustRead(t, path)
 	key := record.UploadKey(e.caseID, name)
-	info, err := e.blobs.Put(ctx, e.intake, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
+	info, err := e.Blobs.Put(ctx, e.Intake, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := event.FileRef{CaseID: e.caseID, FileID: record.FileID(e.intake, key), Bucket: e.intake, Key: key, ETag: info.ETag, Size: info.Size}
+	ref := event.FileRef{CaseID: e.caseID, FileID: record.FileID(e.Intake, key), Bucket: e.Intake, Key: key, ETag: info.ETag, Size: info.Size}
 	typ := record.TypePDF
 	if !strings.HasSuffix(name, ".pdf") {
 		typ = record.TypeJPEG
 	}
-	if _, err := e.cases.UpsertFile(ctx, e.caseID, ref.FileID, func(f *record.File, _ bool) error {
-		*f = record.File{CaseID: e.caseID, ID: ref.FileID, Path: name, Bucket: e.intake, Key: key, ETag: info.ETag,
+	if _, err := e.Cases.UpsertFile(ctx, e.caseID, ref.FileID, func(f *record.File, _ bool) error {
+		*f = record.File{CaseID: e.caseID, ID: ref.FileID, Path: name, Bucket: e.Intake, Key: key, ETag: info.ETag,
 			Size: info.Size, Source: record.SourceAPI, Type: typ, Route: record.RouteOCR, Status: record.StatusQueued}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.bus.Publish(ctx, event.FileWork{Version: 1, FileRef: ref, Type: typ, Route: record.RouteOCR}); err != nil {
+	if err := e.Bus.Publish(ctx, event.FileWork{Version: 1, FileRef: ref, Type: typ, Route: record.RouteOCR}); err != nil {
 		t.Fatal(err)
 	}
 	return ref
@@ -147,7 +106,7 @@ type collector struct {
 func (e *serviceEnv) collect(t *testing.T, subject string) *collector {
 	t.Helper()
 	c := &collector{}
-	sub, err := e.nc.Subscribe(subject, func(m *nats.Msg) {
+	sub, err := e.Conn.Subscribe(subject, func(m *nats.Msg) {
 		c.mu.Lock()
 		c.msgs = append(c.msgs, m)
 		c.mu.Unlock()
@@ -188,7 +147,7 @@ func ocrDone(t *testing.T, m *nats.Msg) event.OCRDone {
 
 func (e *serviceEnv) get(t *testing.T, bucket, key string) []byte {
 	t.Helper()
-	rc, _, err := e.blobs.Get(t.Context(), bucket, key)
+	rc, _, err := e.Blobs.Get(t.Context(), bucket, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +187,7 @@ func (e *serviceEnv) checkSearchable(t *testing.T, d event.OCRDone, words ...str
 // phiWords are words of the documents that must never reach the logs.
 var phiWords = []string{"LinnSequencer", "polyphonic", "TRANSPOSED", "Sequencer"}
 
-func checkLogs(t *testing.T, logs ...*syncBuffer) {
+func checkLogs(t *testing.T, logs ...*pipetest.Logs) {
 	t.Helper()
 	for _, l := range logs {
 		for _, w := range phiWords {
@@ -251,12 +210,12 @@ func TestServiceDocument(t *testing.T) {
 		t.Errorf("event %+v", d)
 	}
 	e.checkSearchable(t, d, "LinnSequencer", "MIDI")
-	f, err := e.cases.File(t.Context(), e.caseID, ref.FileID)
+	f, err := e.Cases.File(t.Context(), e.caseID, ref.FileID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := f.Document
-	if doc == nil || doc.SearchableKey != d.SearchableKey || doc.TextKey != d.TextKey || doc.SearchableBucket != e.derived ||
+	if doc == nil || doc.SearchableKey != d.SearchableKey || doc.TextKey != d.TextKey || doc.SearchableBucket != e.Derived ||
 		!slices.Equal(doc.OCRPages, []int{1}) || len(doc.Confidence) != 1 || doc.Confidence[0] < 50 {
 		t.Errorf("file document %+v", doc)
 	}
@@ -267,7 +226,7 @@ func TestServiceDocument(t *testing.T) {
 		t.Errorf("output key %s outside the file's derived prefix", d.SearchableKey)
 	}
 	// The original is untouched.
-	if !bytes.Equal(e.get(t, e.intake, ref.Key), mustRead(t, orig)) {
+	if !bytes.Equal(e.get(t, e.Intake, ref.Key), mustRead(t, orig)) {
 		t.Errorf("original changed")
 	}
 	checkLogs(t, logs)
@@ -296,7 +255,7 @@ func TestServiceRejects(t *testing.T) {
 	e.start(t, "w1", ocr.Config{Workers: 1})
 	ref := e.upload(t, "locked.pdf", filepath.Join(corpus, "linn_encrypted_user.pdf"))
 	waitFor(t, time.Minute, "rejection", func() bool { return len(rejected.all()) > 0 })
-	f, err := e.cases.File(t.Context(), e.caseID, ref.FileID)
+	f, err := e.Cases.File(t.Context(), e.caseID, ref.FileID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +308,7 @@ func TestServiceSplitAcrossWorkers(t *testing.T) {
 	if d.Pages != 6 || d.OCRPages != 6 || d.FailedPages != 0 {
 		t.Errorf("event %+v", d)
 	}
-	for i, l := range []*syncBuffer{logs1, logs2} {
+	for i, l := range []*pipetest.Logs{logs1, logs2} {
 		if n := strings.Count(l.String(), `"msg":"page done"`); n == 0 {
 			t.Errorf("worker %d took no page", i+1)
 		} else {
@@ -357,7 +316,7 @@ func TestServiceSplitAcrossWorkers(t *testing.T) {
 		}
 	}
 	e.checkSearchable(t, d, "LinnSequencer", "MIDI")
-	f, err := e.cases.File(t.Context(), e.caseID, ref.FileID)
+	f, err := e.Cases.File(t.Context(), e.caseID, ref.FileID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,11 +333,11 @@ func TestServiceSplitAcrossWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg.Header.Set(nats.MsgIdHdr, "redelivery-"+strconv.Itoa(page))
-		if err := e.bus.PublishMsg(t.Context(), msg); err != nil {
+		if err := e.Bus.PublishMsg(t.Context(), msg); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cons, err := e.bus.JetStream().Consumer(t.Context(), bus.StreamWork, ocr.ConsumerPage)
+	cons, err := e.Bus.JetStream().Consumer(t.Context(), bus.StreamWork, ocr.ConsumerPage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +349,7 @@ func TestServiceSplitAcrossWorkers(t *testing.T) {
 	if n := len(done.all()); n != 1 {
 		t.Errorf("%d completion events, want 1", n)
 	}
-	after, err := e.cases.File(t.Context(), e.caseID, ref.FileID)
+	after, err := e.Cases.File(t.Context(), e.caseID, ref.FileID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +386,7 @@ func TestServiceFailingPage(t *testing.T) {
 	if err := json.Unmarshal(dl.Data, &work); err != nil || work.Page != 2 {
 		t.Errorf("dead letter holds page %d (%v), want 2", work.Page, err)
 	}
-	f, err := e.cases.File(t.Context(), e.caseID, ref.FileID)
+	f, err := e.Cases.File(t.Context(), e.caseID, ref.FileID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/handoffmed/handoff/platform/blobtest"
-	"github.com/handoffmed/handoff/platform/bus"
-	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
-	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -39,22 +37,9 @@ func TestWorkerProcesses(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	pdf := scannedPDF(t, pages)
-	ns := natstest.Start(t)
-	nc := ns.Conn(t)
-	b, err := bus.New(nc, "/handoff/bench", nil, bus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// File storage, as the worker processes set it up.
-	if err := b.Setup(t.Context(), bus.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := casestore.Open(t.Context(), b.JetStream(), casestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &serviceEnv{nc: nc, bus: b, cases: cs, blobs: blobtest.Store(t),
-		intake: blobtest.Bucket(t, nil), derived: blobtest.Bucket(t, nil)}
+	e := &serviceEnv{Env: pipetest.StartWith(t, "/handoff/bench", pipetest.Options{Files: true})}
+	cs := e.Cases
 	done := e.collect(t, event.SubjectOCRDone)
 	var rates []float64
 	for _, procs := range []int{1, 2} {
@@ -71,8 +56,8 @@ func TestWorkerProcesses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.CommandContext(ctx, bin, "--nats-url", ns.URL(), "--s3-endpoint", blobtest.Endpoint(t),
-				"--http", "127.0.0.1:0", "--derived-bucket", e.derived, "--workers", "1", "--split-pages", "1",
+			cmd := exec.CommandContext(ctx, bin, "--nats-url", e.URL, "--s3-endpoint", blobtest.Endpoint(t),
+				"--http", "127.0.0.1:0", "--derived-bucket", e.Derived, "--workers", "1", "--split-pages", "1",
 				"--work-dir", t.TempDir(), "--log-level", "info")
 			cmd.Env = append(os.Environ(), "OCR_S3_ACCESS_KEY="+blobtest.AccessKey, "OCR_S3_SECRET_KEY="+blobtest.SecretKey)
 			cmd.Stdout, cmd.Stderr = lf, lf

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
+
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,9 +29,8 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/blobtest"
 	"github.com/handoffmed/handoff/platform/bus"
-	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
-	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
 
 	"github.com/handoffmed/handoff/services/packager"
@@ -58,31 +57,10 @@ func TestMain(m *testing.M) {
 	os.Exit(blobtest.Run(m))
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
-	bus                      *bus.Bus
-	cases                    *casestore.Store
-	blobs                    *blob.Store
-	intake, derived, bundles string
-	logs                     *syncBuffer
-	svc                      *packager.Service
-	cfg                      packager.Config
+	*pipetest.Env
+	svc *packager.Service
+	cfg packager.Config
 
 	mu    sync.Mutex
 	ready []event.BundleReady
@@ -90,33 +68,18 @@ type env struct {
 
 func newEnv(t *testing.T, mod func(*packager.Config)) *env {
 	t.Helper()
-	ctx := t.Context()
-	ns := natstest.Start(t)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, err := bus.New(ns.Conn(t), "/handoff/packager", log, bus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Setup(ctx, bus.Topology{Memory: true}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := casestore.Open(ctx, b.JetStream(), casestore.Options{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{bus: b, cases: cs, blobs: blobtest.Store(t), logs: logs,
-		intake: blobtest.Bucket(t, nil), derived: blobtest.Bucket(t, nil), bundles: blobtest.Bucket(t, nil)}
-	e.cfg = packager.Config{IntakeBucket: e.intake, DerivedBucket: e.derived, BundleBucket: e.bundles,
+	e := &env{Env: pipetest.Start(t, "/handoff/packager")}
+	e.cfg = packager.Config{IntakeBucket: e.Intake, DerivedBucket: e.Derived, BundleBucket: e.Bundles,
 		QuietPeriod: -1, PendingRetry: 100 * time.Millisecond, PendingWait: 300 * time.Millisecond}
 	if mod != nil {
 		mod(&e.cfg)
 	}
-	e.svc, err = packager.New(e.cfg, packager.Deps{Log: log, Bus: b, Blobs: e.blobs, Cases: cs})
+	var err error
+	e.svc, err = packager.New(e.cfg, packager.Deps{Log: e.Log, Bus: e.Bus, Blobs: e.Blobs, Cases: e.Cases})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := b.Conn().Subscribe(event.SubjectBundleReady, func(m *nats.Msg) {
+	sub, err := e.Conn.Subscribe(event.SubjectBundleReady, func(m *nats.Msg) {
 		var ev event.BundleReady
 		if _, err := event.Decode(m.Header, m.Data, &ev); err == nil {
 			e.mu.Lock()
@@ -169,7 +132,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func (e *env) put(t *testing.T, bucket, key string, data []byte) blob.Info {
 	t.Helper()
-	info, err := e.blobs.Put(t.Context(), bucket, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
+	info, err := e.Blobs.Put(t.Context(), bucket, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +162,7 @@ type caseBuilder struct {
 func (e *env) newCase(t *testing.T, c record.Case) *caseBuilder {
 	t.Helper()
 	c.ID = record.NewCaseID()
-	if _, err := e.cases.CreateCase(t.Context(), c); err != nil {
+	if _, err := e.Cases.CreateCase(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
 	return &caseBuilder{e: e, caseID: c.ID, t: t}
@@ -210,15 +173,15 @@ func (b *caseBuilder) document(name, category, date string, mod func(*record.Fil
 	t := b.t
 	key := record.UploadKey(b.caseID, name)
 	data := textPDF(t, "Scanned "+category+" "+date)
-	info := b.e.put(t, b.e.intake, key, data)
-	id := record.FileID(b.e.intake, key)
+	info := b.e.put(t, b.e.Intake, key, data)
+	id := record.FileID(b.e.Intake, key)
 	doc := &record.Document{Category: category, Date: date}
 	if !strings.HasSuffix(name, ".jpg") {
-		doc.SearchableBucket, doc.SearchableKey = b.e.derived, record.DerivedPrefix(b.caseID, id)+"searchable.pdf"
-		b.e.put(t, b.e.derived, doc.SearchableKey, textPDF(t, "Searchable "+category+" "+date))
+		doc.SearchableBucket, doc.SearchableKey = b.e.Derived, record.DerivedPrefix(b.caseID, id)+"searchable.pdf"
+		b.e.put(t, b.e.Derived, doc.SearchableKey, textPDF(t, "Searchable "+category+" "+date))
 	}
-	f, err := b.e.cases.UpsertFile(t.Context(), b.caseID, id, func(f *record.File, _ bool) error {
-		f.Path, f.Bucket, f.Key, f.ETag, f.Size = name, b.e.intake, key, info.ETag, info.Size
+	f, err := b.e.Cases.UpsertFile(t.Context(), b.caseID, id, func(f *record.File, _ bool) error {
+		f.Path, f.Bucket, f.Key, f.ETag, f.Size = name, b.e.Intake, key, info.ETag, info.Size
 		f.Source, f.Type, f.Status, f.Document = record.SourceAPI, record.TypePDF, record.StatusDone, doc
 		if strings.HasSuffix(name, ".jpg") {
 			f.Type = record.TypeJPEG
@@ -251,23 +214,23 @@ func (b *caseBuilder) scans(folders map[string][]string) {
 				t.Fatal(err)
 			}
 			key := record.UploadKey(b.caseID, "cd/"+src)
-			info := b.e.put(t, b.e.intake, key, data)
-			id := record.FileID(b.e.intake, key)
-			_, err = b.e.cases.UpsertFile(t.Context(), b.caseID, id, func(f *record.File, _ bool) error {
-				f.Path, f.Bucket, f.Key, f.ETag, f.Size = "cd/"+src, b.e.intake, key, info.ETag, info.Size
+			info := b.e.put(t, b.e.Intake, key, data)
+			id := record.FileID(b.e.Intake, key)
+			_, err = b.e.Cases.UpsertFile(t.Context(), b.caseID, id, func(f *record.File, _ bool) error {
+				f.Path, f.Bucket, f.Key, f.ETag, f.Size = "cd/"+src, b.e.Intake, key, info.ETag, info.Size
 				f.Type, f.Status, f.DICOM = record.TypeDICOM, record.StatusDone, &record.DicomInstance{StudyUID: st.UID}
 				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			se.Members = append(se.Members, record.SeriesInstanceRef{FileID: id, Bucket: b.e.intake, Key: key, Size: info.Size, ETag: info.ETag})
+			se.Members = append(se.Members, record.SeriesInstanceRef{FileID: id, Bucket: b.e.Intake, Key: key, Size: info.Size, ETag: info.ETag})
 		}
 		st.Series = []record.Series{se}
 		out := filepath.Join(t.TempDir(), "fs")
 		ziptest.Run(t, ziptest.Python, append([]string{filepath.Join(testdata, "mkfileset.py"), out}, paths...)...)
 		prefix := record.FileSetPrefix(b.caseID, 1, folder)
-		fset := &record.FileSet{DICOMDIRBucket: b.e.derived, DICOMDIRKey: prefix + "DICOMDIR"}
+		fset := &record.FileSet{DICOMDIRBucket: b.e.Derived, DICOMDIRKey: prefix + "DICOMDIR"}
 		i := 0
 		err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -278,13 +241,13 @@ func (b *caseBuilder) scans(folders map[string][]string) {
 			if err != nil {
 				return err
 			}
-			info := b.e.put(t, b.e.derived, prefix+rel, data)
+			info := b.e.put(t, b.e.Derived, prefix+rel, data)
 			if rel == "DICOMDIR" {
 				fset.DICOMDIRSize = info.Size
 				return nil
 			}
 			fset.Entries = append(fset.Entries, record.FileSetEntry{Path: rel, FileID: se.Members[min(i, len(se.Members)-1)].FileID,
-				Bucket: b.e.derived, Key: prefix + rel, Size: info.Size})
+				Bucket: b.e.Derived, Key: prefix + rel, Size: info.Size})
 			i++
 			return nil
 		})
@@ -298,18 +261,18 @@ func (b *caseBuilder) scans(folders map[string][]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.e.put(t, b.e.derived, record.DicomIndexKey(b.caseID), data)
+	b.e.put(t, b.e.Derived, record.DicomIndexKey(b.caseID), data)
 }
 
 // report stores the case's report, computed (as intake would) from the
 // case and files as they are now.
 func (b *caseBuilder) report(r record.Report) {
 	r.CaseID = b.caseID
-	c, err := b.e.cases.Case(b.t.Context(), b.caseID)
+	c, err := b.e.Cases.Case(b.t.Context(), b.caseID)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	files, err := b.e.cases.Files(b.t.Context(), b.caseID)
+	files, err := b.e.Cases.Files(b.t.Context(), b.caseID)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -317,7 +280,7 @@ func (b *caseBuilder) report(r record.Report) {
 	for _, f := range files {
 		r.Basis = max(r.Basis, f.Revision)
 	}
-	if err := b.e.cases.PutReport(b.t.Context(), r); err != nil {
+	if err := b.e.Cases.PutReport(b.t.Context(), r); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -369,14 +332,14 @@ func completeCase(t *testing.T, e *env) *caseBuilder {
 
 func (e *env) request(t *testing.T, caseID, requestID string) {
 	t.Helper()
-	if err := e.bus.Publish(t.Context(), event.BundleRequested{Version: 1, CaseID: caseID, Trigger: "request", RequestID: requestID}); err != nil {
+	if err := e.Bus.Publish(t.Context(), event.BundleRequested{Version: 1, CaseID: caseID, Trigger: "request", RequestID: requestID}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (e *env) versions(t *testing.T, caseID string) []record.Bundle {
 	t.Helper()
-	c, err := e.cases.Case(t.Context(), caseID)
+	c, err := e.Cases.Case(t.Context(), caseID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +349,7 @@ func (e *env) versions(t *testing.T, caseID string) []record.Bundle {
 // download fetches a bundle through its presigned link, as a hospital would.
 func (e *env) download(t *testing.T, b record.Bundle) string {
 	t.Helper()
-	u, err := packager.PresignBundle(t.Context(), e.blobs, b, 0, time.Now())
+	u, err := packager.PresignBundle(t.Context(), e.Blobs, b, 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +432,7 @@ func TestCompleteCase(t *testing.T) {
 	}
 	v1 := bs[0]
 	ev := e.readyFor(b.caseID)[0]
-	if ev.Key != v1.Key || ev.Size != v1.Size || ev.SHA256 != v1.SHA256 || ev.BundleVersion != 1 || ev.Bucket != e.bundles {
+	if ev.Key != v1.Key || ev.Size != v1.Size || ev.SHA256 != v1.SHA256 || ev.BundleVersion != 1 || ev.Bucket != e.Bundles {
 		t.Errorf("BundleReady %+v does not match the record %+v", ev, v1)
 	}
 	if v1.Name != "Lukasiewicz_Zoe_1961-03-14_MedicalRecords.zip" || v1.Trigger != "request" ||
@@ -528,7 +491,7 @@ func TestCompleteCase(t *testing.T) {
 	e.download(t, v1)
 
 	// No patient data in the logs.
-	logs := e.logs.String()
+	logs := e.Logs.String()
 	for _, phi := range []string{"Łukasiewicz", "Lukasiewicz", "LUKASIEWICZ", "Zoë", "1961-03-14", "Penicillin", "Apixaban"} {
 		if strings.Contains(logs, phi) {
 			t.Errorf("logs contain patient data %q", phi)
@@ -540,7 +503,7 @@ func TestCompleteCase(t *testing.T) {
 func waitForIdle(t *testing.T, e *env) {
 	t.Helper()
 	waitFor(t, "bundle queue drained", func() bool {
-		c, err := e.bus.JetStream().Consumer(t.Context(), bus.StreamWork, packager.ConsumerBundle)
+		c, err := e.Bus.JetStream().Consumer(t.Context(), bus.StreamWork, packager.ConsumerBundle)
 		if err != nil {
 			return false
 		}
@@ -556,9 +519,9 @@ func TestMissingPartsAndPending(t *testing.T) {
 	b.document("mri report.pdf", record.CategoryRadiologyReport, "2026-04-12", nil)
 	// One upload never finishes processing.
 	key := record.UploadKey(b.caseID, "slow.pdf")
-	info := e.put(t, e.intake, key, []byte("%PDF-1.4 slow"))
-	if _, err := e.cases.UpsertFile(t.Context(), b.caseID, record.FileID(e.intake, key), func(f *record.File, _ bool) error {
-		f.Path, f.Bucket, f.Key, f.ETag, f.Size, f.Status = "slow.pdf", e.intake, key, info.ETag, info.Size, record.StatusProcessing
+	info := e.put(t, e.Intake, key, []byte("%PDF-1.4 slow"))
+	if _, err := e.Cases.UpsertFile(t.Context(), b.caseID, record.FileID(e.Intake, key), func(f *record.File, _ bool) error {
+		f.Path, f.Bucket, f.Key, f.ETag, f.Size, f.Status = "slow.pdf", e.Intake, key, info.ETag, info.Size, record.StatusProcessing
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -599,11 +562,11 @@ func TestAutomaticBundle(t *testing.T) {
 	b.document("labs.pdf", record.CategoryLabReport, "2026-05-02", nil)
 	b.report(record.Report{Version: 1, Parts: parts(), Digest: "clean-1", Findings: []record.Finding{}})
 	// A report with errors is not bundled.
-	if err := e.bus.Publish(t.Context(), event.ReportUpdated{Version: 1, CaseID: b.caseID, Digest: "dirty", Errors: 1}); err != nil {
+	if err := e.Bus.Publish(t.Context(), event.ReportUpdated{Version: 1, CaseID: b.caseID, Digest: "dirty", Errors: 1}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := e.bus.Publish(t.Context(), event.ReportUpdated{Version: 1, CaseID: b.caseID, Digest: "clean-1"}); err != nil {
+	if err := e.Bus.Publish(t.Context(), event.ReportUpdated{Version: 1, CaseID: b.caseID, Digest: "clean-1"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "automatic bundle", func() bool { return len(e.versions(t, b.caseID)) == 1 })
