@@ -80,8 +80,8 @@ type DicomIndex struct {
 	Generated time.Time `json:"generated"`
 	// Basis is the highest case-store revision of the DICOM files the index
 	// was built from: a newer index has a higher basis.
-	Basis uint64 `json:"basis,omitempty"`
-	Studies   []Study   `json:"studies"`
+	Basis   uint64  `json:"basis,omitempty"`
+	Studies []Study `json:"studies"`
 	// Findings are the imaging checks (CodeImaging* codes) of the case.
 	Findings []Finding `json:"findings,omitempty"`
 	// Unreadable lists the files routed to the DICOM service that could not
