@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -23,8 +19,8 @@ import (
 func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("HANDOFF_DATA", "./data"), "data directory of the running serve, for its endpoints.json (env HANDOFF_DATA)")
-	api := fs.String("api", envOr("HANDOFF_API", ""), "API base URL; empty reads <data>/endpoints.json (env HANDOFF_API)")
+	var cf clientFlags
+	cf.register(fs)
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the bundle")
 	asJSON := fs.Bool("json", false, "print the bundle record as JSON with its link")
 	if err := fs.Parse(args); err != nil {
@@ -34,10 +30,11 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{"usage: handoff bundle [-api URL] [-wait D] CASE_ID"}
 	}
 	caseID := fs.Arg(0)
-	c, err := newBundleClient(*api, *data)
+	a, err := cf.client()
 	if err != nil {
 		return err
 	}
+	c := bundleClient{a}
 	ctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()
 
@@ -93,78 +90,20 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-type bundleClient struct {
-	base, token string
-	http        *http.Client
+// bundleClient is the API calls of the bundle command.
+type bundleClient struct{ *apiClient }
+
+func (c bundleClient) do(ctx context.Context, method, path string, out any) error {
+	return c.apiClient.do(ctx, method, path, "application/json", nil, out)
 }
 
-func newBundleClient(api, data string) (*bundleClient, error) {
-	c := &bundleClient{base: strings.TrimRight(api, "/"), token: os.Getenv("HANDOFF_API_TOKEN"),
-		http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // the bundle link is the redirect's target
-		}}}
-	if c.base == "" || c.token == "" {
-		raw, err := os.ReadFile(filepath.Join(data, "endpoints.json"))
-		if err != nil {
-			if c.base == "" {
-				return nil, fmt.Errorf("no -api and no endpoints.json of a running serve: %w", err)
-			}
-		} else {
-			var ep Endpoints
-			if err := json.Unmarshal(raw, &ep); err != nil {
-				return nil, fmt.Errorf("endpoints.json: %w", err)
-			}
-			if c.base == "" {
-				c.base = strings.TrimRight(ep.API, "/")
-			}
-			if c.token == "" && ep.TokenFile != "" {
-				if t, err := os.ReadFile(ep.TokenFile); err == nil {
-					c.token = strings.TrimSpace(string(t))
-				}
-			}
-		}
-	}
-	if !strings.HasPrefix(c.base, "http") {
-		c.base = "http://" + c.base
-	}
-	return c, nil
-}
-
-func (c *bundleClient) request(ctx context.Context, method, path string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	req.Header.Set("Accept", "application/json")
-	return c.http.Do(req)
-}
-
-func (c *bundleClient) do(ctx context.Context, method, path string, out any) error {
-	resp, err := c.request(ctx, method, path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
-	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func (c *bundleClient) bundles(ctx context.Context, caseID string) ([]record.Bundle, error) {
+func (c bundleClient) bundles(ctx context.Context, caseID string) ([]record.Bundle, error) {
 	var bs []record.Bundle
 	err := c.do(ctx, http.MethodGet, "/v1/cases/"+caseID+"/bundles", &bs)
 	return bs, err
 }
 
-func (c *bundleClient) pending(ctx context.Context, caseID string) (int, error) {
+func (c bundleClient) pending(ctx context.Context, caseID string) (int, error) {
 	var v struct {
 		Pending int `json:"pending"`
 	}
@@ -172,19 +111,8 @@ func (c *bundleClient) pending(ctx context.Context, caseID string) (int, error) 
 	return v.Pending, err
 }
 
-// link follows GET /v1/cases/{id}/bundle?version=N to its presigned URL.
-func (c *bundleClient) link(ctx context.Context, caseID string, version int) (string, error) {
-	resp, err := c.request(ctx, http.MethodGet, fmt.Sprintf("/v1/cases/%s/bundle?version=%d", caseID, version))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusTemporaryRedirect {
-		return "", fmt.Errorf("bundle link: %s", resp.Status)
-	}
-	loc := resp.Header.Get("Location")
-	if loc == "" {
-		return "", errors.New("bundle link: no Location")
-	}
-	return loc, nil
+// link reads where GET /v1/cases/{id}/bundle?version=N redirects: the
+// bundle's presigned URL.
+func (c bundleClient) link(ctx context.Context, caseID string, version int) (string, error) {
+	return c.redirect(ctx, fmt.Sprintf("/v1/cases/%s/bundle?version=%d", caseID, version))
 }

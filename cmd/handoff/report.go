@@ -112,6 +112,30 @@ func (a *apiClient) do(ctx context.Context, method, path, accept string, body io
 	}
 }
 
+// redirect sends a GET and returns the Location it redirects to, without
+// following it.
+func (a *apiClient) redirect(ctx context.Context, path string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", path, err)
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	hc := *a.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 3 || loc == "" {
+		return "", &apiError{Status: resp.StatusCode}
+	}
+	return loc, nil
+}
+
 // caseFiles is the part of GET /v1/cases/{id} the report commands need.
 type caseFiles struct {
 	ID      string `json:"id"`
