@@ -283,3 +283,23 @@ func TestCrashingWorkerMessageIsDeadLettered(t *testing.T) {
 	}
 	waitFor(t, "work queue empty", func() bool { return pending(t, b) == 0 })
 }
+
+// A consumer deleted underneath (an operator resetting it) is set up again
+// and work goes on.
+func TestConsumerSetUpAgain(t *testing.T) {
+	b := setup(t)
+	var calls atomic.Int32
+	stop := run(t, b, spec(), func(context.Context, *bus.Msg) error { calls.Add(1); return nil })
+	defer stop()
+	if err := b.Publish(t.Context(), work(0)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "first message", func() bool { return calls.Load() == 1 })
+	waitFor(t, "consumer deleted", func() bool {
+		return b.JetStream().DeleteConsumer(t.Context(), bus.StreamWork, "dicom") == nil
+	})
+	if err := b.Publish(t.Context(), work(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "second message after the consumer was set up again", func() bool { return calls.Load() == 2 })
+}

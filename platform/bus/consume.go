@@ -129,16 +129,10 @@ func (b *Bus) EnsureConsumer(ctx context.Context, spec ConsumerSpec) (jetstream.
 
 // Consume runs h on the messages of a durable consumer until ctx is done,
 // then stops taking messages, lets in-flight handlers finish (up to
-// spec.DrainTimeout) and returns.
+// spec.DrainTimeout) and returns. A consumer that goes away underneath
+// (deleted, its stream recreated) is set up again.
 func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	spec.defaults()
-	cons, err := b.EnsureConsumer(ctx, spec)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped before it started
-		}
-		return err
-	}
 	log := b.log.With("consumer", spec.Durable)
 	b.metrics.watch(b, spec)
 	unwatch, err := b.WatchMaxDeliveries(spec)
@@ -146,52 +140,86 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 		return err
 	}
 	defer unwatch()
-	iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second))
-	if err != nil {
-		return fmt.Errorf("consume %s: %w", spec.Durable, err)
-	}
 	// Handlers outlive ctx by up to DrainTimeout so that shutdown finishes work.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
-	stopIter := context.AfterFunc(ctx, iter.Stop)
-	defer stopIter()
-
 	slots := make(chan struct{}, spec.Workers)
 	var wg sync.WaitGroup
+	defer func() {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(spec.DrainTimeout):
+			log.Warn("drain timeout: cancelling in-flight handlers")
+			hcancel()
+			<-done
+		}
+	}()
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			select { // a consumer that keeps failing is not set up in a busy loop
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+		cons, err := b.EnsureConsumer(ctx, spec)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped before it started
+			}
+			if first {
+				return err
+			}
+			log.Warn("set up consumer again", "err", err)
+			continue
+		}
+		iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second))
+		if err != nil {
+			log.Warn("consume", "err", err)
+			continue
+		}
+		b.pump(ctx, log, spec, iter, slots, &wg, func(raw jetstream.Msg) { b.dispatch(hctx, log, spec, raw, h) })
+	}
+	return nil
+}
+
+// pump hands messages to handlers, as many at once as there are slots,
+// until ctx is done or the iterator closes.
+func (b *Bus) pump(ctx context.Context, log *slog.Logger, spec ConsumerSpec, iter jetstream.MessagesContext, slots chan struct{}, wg *sync.WaitGroup, handle func(jetstream.Msg)) {
+	stop := context.AfterFunc(ctx, iter.Stop)
+	defer stop()
+	defer iter.Stop()
+	failures := 0
 	for {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
+			return
 		}
 		raw, err := iter.Next()
 		if err != nil {
 			<-slots
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				break
+			switch {
+			case ctx.Err() != nil:
+				return
+			case errors.Is(err, jetstream.ErrMsgIteratorClosed), errors.Is(err, jetstream.ErrConsumerDeleted), failures > 10:
+				log.Warn("consumer lost", "err", err)
+				return
 			}
+			failures++
 			log.Warn("fetch", "err", err)
 			continue
 		}
+		failures = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			b.dispatch(hctx, log, spec, raw, h)
+			handle(raw)
 		}()
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(spec.DrainTimeout):
-		log.Warn("drain timeout: cancelling in-flight handlers")
-		hcancel()
-		<-done
-	}
-	return nil
 }
 
 // dispatch runs one handler with heartbeats and settles the message.
