@@ -35,7 +35,7 @@ vet:
 test: setup build vet
 	@test -z "$$(gofmt -l $(MODULES))" || { echo "gofmt needed:"; gofmt -l $(MODULES); exit 1; }
 	@fail=0; for m in $(MODULES); do \
-		echo "== $$m"; (cd $$m && HANDOFF_BIN=$(CURDIR)/bin/handoff $(GOTEST) ./...) || fail=1; \
+		echo "== $$m"; (cd $$m && HANDOFF_BIN=$(CURDIR)/bin/handoff HANDOFF_REQUIRE_TOOLS=1 $(GOTEST) ./...) || fail=1; \
 	done; exit $$fail
 
 # Each fuzz target runs for FUZZTIME (make fuzz FUZZTIME=5m for the long run).
