@@ -13,7 +13,8 @@ import (
 // Stream names.
 const (
 	// StreamBucket keeps bucket notifications (from MinIO, versitygw or the
-	// embedded S3 endpoint) until intake has recorded them.
+	// embedded S3 endpoint) for 14 days: intake's consumer records them, and
+	// they stay as a record of what S3 said.
 	StreamBucket = "BUCKET_EVENTS"
 	// StreamWork is the work queue: handoff.work.<kind>, one consumer per kind.
 	StreamWork = "WORK"
@@ -66,7 +67,7 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			Name:        StreamBucket,
 			Description: "S3 bucket notifications (MinIO or plain S3 shape)",
 			Subjects:    []string{bucketSubject},
-			Retention:   jetstream.WorkQueuePolicy,
+			Retention:   jetstream.LimitsPolicy,
 			MaxAge:      14 * 24 * time.Hour,
 			Storage:     t.storage(),
 			Replicas:    t.replicas(),

@@ -3,7 +3,6 @@ package s3gw
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/sniff"
 )
 
 // publisher stores a message in JetStream and waits for the ack.
@@ -39,10 +39,11 @@ func NewJetStreamNotifier(pub publisher, subject string, buckets ...string) *Jet
 var _ Notifier = (*JetStreamNotifier)(nil)
 
 // Headers the embedded endpoint adds to a notification (the payload stays
-// exactly MinIO's): the object's first bytes, base64, and the ETag they
-// belong to, so that intake can sniff the object without reading it back.
+// exactly MinIO's): the content type sniffed from the object's first bytes
+// as they went by (sniff.Detect), and the ETag it belongs to, so that
+// intake need not read the object back.
 const (
-	HeaderHead = "Handoff-Object-Head"
+	HeaderType = "Handoff-Object-Type"
 	HeaderETag = "Handoff-Object-Etag"
 )
 
@@ -61,7 +62,7 @@ func (n *JetStreamNotifier) ObjectCreated(ctx context.Context, o Object) error {
 	sum := sha256.Sum256([]byte(o.Bucket + "\x00" + o.Key + "\x00" + o.ETag))
 	msg.Header.Set(nats.MsgIdHdr, "s3."+hex.EncodeToString(sum[:16]))
 	if o.Head != nil {
-		msg.Header.Set(HeaderHead, base64.StdEncoding.EncodeToString(o.Head))
+		msg.Header.Set(HeaderType, sniff.Detect(o.Head))
 		msg.Header.Set(HeaderETag, o.ETag)
 	}
 	if err := n.pub.PublishMsg(ctx, msg); err != nil {

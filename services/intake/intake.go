@@ -5,7 +5,6 @@ package intake
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -241,31 +240,27 @@ func (s *Service) handleBucketEvent(ctx context.Context, m *bus.Msg) error {
 		return bus.Permanent(err)
 	}
 	for _, r := range recs {
-		o := ingest.Object{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag, Size: r.Size}
+		o := ingest.Object{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag, Size: r.Size, Type: sniffedBySender(m, r)}
 		from, err := s.recorder.Upload(o)
 		if errors.Is(err, ingest.ErrNotUpload) {
 			continue
 		}
 		from.Source = record.SourceS3
-		if _, err := s.recorder.Ingest(ctx, o, from, objectHead(m, r)); err != nil && !errors.Is(err, ingest.ErrGone) {
+		if _, err := s.recorder.Ingest(ctx, o, from); err != nil && !errors.Is(err, ingest.ErrGone) {
 			return err
 		}
 	}
 	return nil
 }
 
-// objectHead returns the first bytes of the object a notification is about
-// when the sender attached them (the embedded S3 endpoint does, see
-// s3gw.HeaderHead), so that sniffing needs no read.
-func objectHead(m *bus.Msg, r event.ObjectCreated) []byte {
+// sniffedBySender returns the content type the sender found in the
+// object's first bytes when it says so (the embedded S3 endpoint does, see
+// s3gw.HeaderType): then intake does not read the object back to sniff it.
+func sniffedBySender(m *bus.Msg, r event.ObjectCreated) string {
 	if m.Header.Get(s3gw.HeaderETag) != r.ETag {
-		return nil
+		return ""
 	}
-	head, err := base64.StdEncoding.DecodeString(m.Header.Get(s3gw.HeaderHead))
-	if err != nil {
-		return nil
-	}
-	return head
+	return m.Header.Get(s3gw.HeaderType)
 }
 
 // Reconcile runs one reconciliation pass now; it returns how many uploads

@@ -346,8 +346,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	f, err := s.ingest.Ingest(r.Context(), ingest.Object{Bucket: s.cfg.IntakeBucket, Key: key, ETag: info.ETag, Size: info.Size},
-		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("path")}, head.Bytes())
+	f, err := s.ingest.Ingest(r.Context(), ingest.Object{Bucket: s.cfg.IntakeBucket, Key: key, ETag: info.ETag, Size: info.Size,
+		Type: ingest.Sniffed(head.Bytes(), info.Size)},
+		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("path")})
 	if err != nil {
 		s.internal(w, r, err)
 		return

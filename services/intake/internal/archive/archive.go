@@ -56,7 +56,7 @@ func (l Limits) withDefaults() Limits {
 }
 
 type ingester interface {
-	Ingest(ctx context.Context, o ingest.Object, from ingest.Origin, head []byte) (record.File, error)
+	Ingest(ctx context.Context, o ingest.Object, from ingest.Origin) (record.File, error)
 }
 
 // Expander handles archive work items.
@@ -220,8 +220,8 @@ func (e *Expander) expand(ctx context.Context, parent record.File, en Entry, sum
 	}
 	sum.Entries++
 	sum.Expanded += size
-	_, err = e.ingest.Ingest(ctx, ingest.Object{Bucket: e.derived, Key: key, ETag: st.ETag, Size: st.Size},
-		ingest.Origin{Source: record.SourceArchive, ParentID: parent.ID, CaseID: parent.CaseID, Path: parent.Path + "!/" + en.Path}, head)
+	_, err = e.ingest.Ingest(ctx, ingest.Object{Bucket: e.derived, Key: key, ETag: st.ETag, Size: st.Size, Type: ingest.Sniffed(head, st.Size)},
+		ingest.Origin{Source: record.SourceArchive, ParentID: parent.ID, CaseID: parent.CaseID, Path: parent.Path + "!/" + en.Path})
 	return true, err
 }
 

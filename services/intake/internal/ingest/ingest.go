@@ -32,6 +32,18 @@ type Object struct {
 	Key    string
 	ETag   string
 	Size   int64 // <= 0 when unknown (multipart on some senders): it is looked up
+	// Type is the content type when whoever saw the bytes go by sniffed them
+	// already (sniff.Detect); empty: Ingest reads the head and sniffs it.
+	Type string
+}
+
+// Sniffed returns the content type of an object from its head, when head is
+// the whole head (sniff.HeadSize bytes, or the whole object); else "".
+func Sniffed(head []byte, size int64) string {
+	if size <= 0 || int64(len(head)) != min(size, sniff.HeadSize) {
+		return ""
+	}
+	return sniff.Detect(head)
 }
 
 // Origin says where an object came from.
@@ -87,15 +99,14 @@ func (r *Recorder) Upload(o Object) (Origin, error) {
 }
 
 // Ingest records o on its case and routes it. It returns the file record
-// as it stands after ingestion. head, when not nil, is the object's first
-// bytes (up to sniff.HeadSize) as the sender saw them; otherwise they are read.
+// as it stands after ingestion.
 //
 // Order matters for crash safety: the received event and the work item are
 // published (de-duplicated by message ID) before the record is written, so
 // a crash in between leaves no record and the redelivered notification
 // does it all again; a worker that gets its item before the record exists
 // retries (stage.ErrNotRecorded).
-func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin, head []byte) (record.File, error) {
+func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.File, error) {
 	fileID := record.FileID(o.Bucket, o.Key)
 	o.ETag = strings.Trim(o.ETag, `"`)
 	if o.Size <= 0 || o.ETag == "" {
@@ -107,7 +118,7 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin, head []byt
 			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
 		}
 		o.Size, o.ETag = st.Size, st.ETag
-		head = nil // what the sender saw may be of another revision
+		o.Type = "" // what the sender saw may be of another revision
 	}
 	f, err := r.cases.File(ctx, from.CaseID, fileID)
 	switch {
@@ -122,7 +133,7 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin, head []byt
 		}
 	}
 	path, nameWarning := CleanName(from.Path)
-	typ, route, rejection, err := r.classify(ctx, o, head)
+	typ, route, rejection, err := r.classify(ctx, o)
 	if err != nil {
 		return f, err
 	}
@@ -207,22 +218,23 @@ func (r *Recorder) ensureCase(ctx context.Context, caseID string) error {
 }
 
 // classify sniffs an object and picks its route, or the reason to reject it.
-func (r *Recorder) classify(ctx context.Context, o Object, head []byte) (typ, route string, rejection *record.Error, err error) {
+func (r *Recorder) classify(ctx context.Context, o Object) (typ, route string, rejection *record.Error, err error) {
 	if o.Size == 0 {
 		return record.TypeUnknown, record.RouteNone, &record.Error{Code: record.CodeEmpty, Message: "the file is empty"}, nil
 	}
-	if int64(len(head)) != min(o.Size, sniff.HeadSize) {
+	typ = o.Type
+	if typ == "" {
 		body, err := r.blobs.GetRange(ctx, o.Bucket, o.Key, 0, min(o.Size, sniff.HeadSize))
 		if err != nil {
 			return "", "", nil, fmt.Errorf("sniff: %w", err)
 		}
-		head, err = io.ReadAll(io.LimitReader(body, sniff.HeadSize))
+		head, err := io.ReadAll(io.LimitReader(body, sniff.HeadSize))
 		_ = body.Close()
 		if err != nil {
 			return "", "", nil, fmt.Errorf("sniff: %w", err)
 		}
+		typ = sniff.Detect(head)
 	}
-	typ = sniff.Detect(head)
 	route, rejection = Route(typ)
 	return typ, route, rejection, nil
 }

@@ -73,7 +73,7 @@ func (r *Reconciler) Pass(ctx context.Context) (int, error) {
 			continue
 		}
 		if _, err := r.ingest.Ingest(ctx, ingest.Object{Bucket: r.bucket, Key: o.Key, ETag: o.ETag, Size: o.Size},
-			ingest.Origin{Source: record.SourceReconcile, CaseID: caseID, Path: path}, nil); err != nil {
+			ingest.Origin{Source: record.SourceReconcile, CaseID: caseID, Path: path}); err != nil {
 			r.log.Warn("reconcile", "case_id", caseID, "err", err)
 			continue
 		}
