@@ -63,14 +63,24 @@ func main() {
 	n := flag.Int("n", 1500, "uploads per run")
 	size := flag.Int("size", 64<<10, "upload size in bytes")
 	rounds := flag.Int("rounds", 3, "alternating rounds of plain and pipeline runs; the median round is reported")
+	concs := flag.String("conc", "1,4", "concurrencies to measure, comma-separated")
 	flag.Parse()
-	if err := run(*bin, *n, *size, *rounds); err != nil {
+	var cs []int
+	for _, c := range strings.Split(*concs, ",") {
+		var v int
+		if _, err := fmt.Sscan(c, &v); err != nil || v < 1 {
+			fmt.Fprintln(os.Stderr, "bench intake: bad -conc", *concs)
+			os.Exit(2)
+		}
+		cs = append(cs, v)
+	}
+	if err := run(*bin, *n, *size, *rounds, cs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench intake:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, n, size, rounds int) error {
+func run(bin string, n, size, rounds int, concs []int) error {
 	data, err := os.MkdirTemp("", "bench-intake-")
 	if err != nil {
 		return err
@@ -131,7 +141,7 @@ func run(bin string, n, size, rounds int) error {
 	fmt.Printf("%-28s %4s %10s %10s %10s %12s\n", "run", "conc", "uploads/s", "p50", "p99", "cpu/upload")
 	type pair struct{ plain, pipe result }
 	var table [][]pair
-	for _, conc := range []int{1, 4} {
+	for _, conc := range concs {
 		var rs []pair
 		for r := range rounds {
 			plain := measure("plain S3 PUT", conc, n, func(i int) (time.Duration, error) {

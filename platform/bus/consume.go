@@ -239,34 +239,37 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 		StreamSeq: md.Sequence.Stream,
 		raw:       raw,
 	}
-	log = log.With("seq", m.StreamSeq, "delivered", m.Delivered)
-	if m.Meta.CaseID != "" {
-		log = log.With("case_id", m.Meta.CaseID)
-	}
 	hctx := WithTraceParent(ctx, m.Meta.TraceParent)
 
-	// Heartbeat while the handler runs so long work is not redelivered.
-	beat := time.NewTicker(spec.AckWait / 3)
-	stop := make(chan struct{})
-	var beats sync.WaitGroup
-	beats.Add(1)
-	go func() {
-		defer beats.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-beat.C:
-				_ = raw.InProgress()
-			}
+	// Heartbeat while the handler runs so long work is not redelivered; a
+	// quick handler never starts a timer goroutine.
+	var mu sync.Mutex
+	finished := false
+	var beat *time.Timer
+	mu.Lock()
+	beat = time.AfterFunc(spec.AckWait/3, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			return
 		}
-	}()
+		_ = raw.InProgress()
+		beat.Reset(spec.AckWait / 3)
+	})
+	mu.Unlock()
 	start := time.Now()
 	herr := runHandler(hctx, h, m)
-	close(stop)
-	beats.Wait()
+	mu.Lock()
+	finished = true
 	beat.Stop()
+	mu.Unlock()
 	b.metrics.observe(spec.Durable, time.Since(start), herr)
+	if herr != nil {
+		log = log.With("seq", m.StreamSeq, "delivered", m.Delivered)
+		if m.Meta.CaseID != "" {
+			log = log.With("case_id", m.Meta.CaseID)
+		}
+	}
 
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
