@@ -43,7 +43,7 @@ fuzz:
 	@for m in $(MODULES); do \
 		for pkg in $$(cd $$m && go list ./...); do \
 			for f in $$(cd $$m && go test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-				echo "== $$pkg $$f"; (cd $$m && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg) || exit 1; \
+				echo "== $$pkg $$f"; (cd $$m && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg) || exit 1; \
 			done; \
 		done; \
 	done
