@@ -264,14 +264,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		g.Go(func() error { return r.Run(gctx) })
 	}
 	g.Go(func() error { return obs.Serve(gctx, srv, func() error { return srv.Serve(ln) }) })
-	printEndpoints(stdout, ep, cfg)
+	printEndpoints(stdout, ep, cfg, gw != nil)
 	log.Info("handoff serving", "services", cfg.Services, "api", ep.API, "s3", ep.S3, "nats", ep.NATS)
 	err = g.Wait()
 	log.Info("handoff stopped")
 	return err
 }
 
-func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig) {
+func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig, embeddedS3 bool) {
 	fmt.Fprintf(w, "Handoff is running (%s).\n", strings.Join(cfg.Services, ", "))
 	fmt.Fprintf(w, "  API   %s\n", ep.API)
 	if cfg.runs("intake") {
@@ -282,7 +282,7 @@ func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  S3    %s (access key %s", ep.S3, ep.S3Access)
-	if os.Getenv("HANDOFF_S3_SECRET_KEY") == "" && cfg.NATSURL == "" {
+	if os.Getenv("HANDOFF_S3_SECRET_KEY") == "" && embeddedS3 {
 		fmt.Fprintf(w, ", secret key in %s", filepath.Join(ep.Data, "s3-credentials"))
 	}
 	fmt.Fprintln(w, ")")
