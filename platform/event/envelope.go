@@ -3,10 +3,10 @@ package event
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"math/rand/v2"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
