@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,11 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
 	"github.com/handoffmed/handoff/platform/record"
@@ -148,31 +144,7 @@ func TestExampleCasesThroughServe(t *testing.T) {
 	p := e2e.Start(t, e2e.Options{Args: []string{"--log-level", "debug"}})
 
 	// Capture every message the pipeline sends: events and work items.
-	nc, err := nats.Connect(p.NATS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	var mu sync.Mutex
-	var msgs bytes.Buffer
-	// Every message on the pipeline's subjects: events, work items, dead
-	// letters, bucket notifications. (The case store's KV bucket holds the
-	// case record itself, patient fields included, by design: it is
-	// storage, not a message between services.)
-	sub, err := nc.Subscribe("handoff.>", func(m *nats.Msg) {
-		mu.Lock()
-		defer mu.Unlock()
-		msgs.WriteString(m.Subject + " ")
-		for k, vs := range m.Header {
-			msgs.WriteString(k + ":" + strings.Join(vs, ",") + " ")
-		}
-		msgs.Write(m.Data)
-		msgs.WriteByte('\n')
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
+	msgs := p.CaptureMessages(t)
 
 	var cases []exampleCase
 	ids := map[string]string{}
@@ -255,10 +227,7 @@ func TestExampleCasesThroughServe(t *testing.T) {
 		})
 	}
 
-	nc.Flush()
-	mu.Lock()
 	events := msgs.String()
-	mu.Unlock()
 	logs := p.Serve.Output()
 	if len(events) == 0 || len(logs) == 0 {
 		t.Fatalf("captured %d bytes of messages and %d of logs", len(events), len(logs))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
@@ -9,11 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
 	"github.com/handoffmed/handoff/platform/record"
@@ -58,31 +54,7 @@ func TestNoPatientDataInLogsOrMessages(t *testing.T) {
 		}
 	}
 	p := e2e.Start(t, e2e.Options{Args: []string{"--log-level", "debug"}})
-	nc, err := nats.Connect(p.NATS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	var mu sync.Mutex
-	var msgs bytes.Buffer
-	// Every message on the pipeline's subjects: events, work items, dead
-	// letters, bucket notifications. (The case store's KV bucket holds the
-	// case record itself, patient fields included, by design: it is
-	// storage, not a message between services.)
-	sub, err := nc.Subscribe("handoff.>", func(m *nats.Msg) {
-		mu.Lock()
-		defer mu.Unlock()
-		msgs.WriteString(m.Subject + " ")
-		for k, vs := range m.Header {
-			msgs.WriteString(k + ":" + strings.Join(vs, ",") + " ")
-		}
-		msgs.Write(m.Data)
-		msgs.WriteByte('\n')
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
+	msgs := p.CaptureMessages(t)
 
 	c := loadExample(t, "complete")
 	paths := make([]string, 0, len(c.files))
@@ -124,10 +96,7 @@ func TestNoPatientDataInLogsOrMessages(t *testing.T) {
 		return n >= len(paths)
 	})
 	time.Sleep(time.Second) // let in-flight log lines and messages land
-	_ = nc.Flush()
-	mu.Lock()
 	events := msgs.String()
-	mu.Unlock()
 	logs := p.Serve.Output()
 	if !strings.Contains(events, "handoff.report.updated") || !strings.Contains(logs, asText) {
 		t.Fatalf("nothing captured: %d bytes of messages, %d of logs", len(events), len(logs))
