@@ -4,6 +4,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -62,6 +63,47 @@ func (b *Bus) Publish(ctx context.Context, ev event.Event) error {
 		return err
 	}
 	return b.PublishMsg(ctx, msg)
+}
+
+// PublishAsync starts publishing events at once and returns a function
+// that waits until JetStream has stored every one (or the first error):
+// their round trips overlap instead of adding up, and the caller can do
+// other work meanwhile. The wait function must be called.
+func (b *Bus) PublishAsync(ctx context.Context, evs ...event.Event) (wait func() error) {
+	futs := make([]jetstream.PubAckFuture, 0, len(evs))
+	var err error
+	for _, ev := range evs {
+		var msg *nats.Msg
+		if msg, err = event.Encode(ev, b.source, TraceParent(ctx)); err != nil {
+			break
+		}
+		var f jetstream.PubAckFuture
+		if f, err = b.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(50), jetstream.WithRetryWait(100*time.Millisecond)); err != nil {
+			err = fmt.Errorf("publish %s: %w", msg.Subject, err)
+			break
+		}
+		futs = append(futs, f)
+	}
+	return func() error {
+		wctx := ctx
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(ctx, publishTimeout)
+			defer cancel()
+		}
+		// Every started publish is waited for, even after an error: none
+		// is left behind when the caller retries.
+		for _, f := range futs {
+			select {
+			case <-f.Ok():
+			case ferr := <-f.Err():
+				err = cmp.Or(err, fmt.Errorf("publish %s: %w", f.Msg().Subject, ferr))
+			case <-wctx.Done():
+				return cmp.Or(err, fmt.Errorf("publish %s: %w", f.Msg().Subject, wctx.Err()))
+			}
+		}
+		return err
+	}
 }
 
 // PublishMsg publishes a prepared message and waits for its ack.

@@ -303,3 +303,24 @@ func TestConsumerSetUpAgain(t *testing.T) {
 	}
 	waitFor(t, "second message after the consumer was set up again", func() bool { return calls.Load() == 2 })
 }
+
+// Events published at once are all stored when the wait returns, and
+// publishing them again stores nothing (same message IDs).
+func TestPublishAsync(t *testing.T) {
+	b := setup(t)
+	if err := b.PublishAsync(t.Context(), work(0), work(1), work(2))(); err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(t, b); n != 3 {
+		t.Fatalf("stored %d, want 3", n)
+	}
+	if err := b.PublishAsync(t.Context(), work(1), work(2))(); err != nil {
+		t.Fatal(err)
+	}
+	if n := pending(t, b); n != 3 {
+		t.Errorf("stored %d after publishing again, want 3", n)
+	}
+	if err := b.PublishAsync(t.Context())(); err != nil {
+		t.Errorf("nothing to publish: %v", err)
+	}
+}

@@ -143,9 +143,22 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	// Handlers outlive ctx by up to DrainTimeout so that shutdown finishes work.
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
+	// A slot is taken before a message is fetched, so no message waits
+	// for a handler while its ack wait runs; the same Workers goroutines
+	// handle every message.
 	slots := make(chan struct{}, spec.Workers)
+	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
+	for range spec.Workers {
+		wg.Go(func() {
+			for raw := range work {
+				b.dispatch(hctx, log, spec, raw, h)
+				<-slots
+			}
+		})
+	}
 	defer func() {
+		close(work)
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
@@ -180,14 +193,14 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 			log.Warn("consume", "err", err)
 			continue
 		}
-		b.pump(ctx, log, spec, iter, slots, &wg, func(raw jetstream.Msg) { b.dispatch(hctx, log, spec, raw, h) })
+		b.pump(ctx, log, iter, slots, work)
 	}
 	return nil
 }
 
-// pump hands messages to handlers, as many at once as there are slots,
-// until ctx is done or the iterator closes.
-func (b *Bus) pump(ctx context.Context, log *slog.Logger, spec ConsumerSpec, iter jetstream.MessagesContext, slots chan struct{}, wg *sync.WaitGroup, handle func(jetstream.Msg)) {
+// pump hands messages to the handlers, as many at once as there are
+// slots, until ctx is done or the iterator closes.
+func (b *Bus) pump(ctx context.Context, log *slog.Logger, iter jetstream.MessagesContext, slots chan struct{}, work chan<- jetstream.Msg) {
 	stop := context.AfterFunc(ctx, iter.Stop)
 	defer stop()
 	defer iter.Stop()
@@ -213,12 +226,7 @@ func (b *Bus) pump(ctx context.Context, log *slog.Logger, spec ConsumerSpec, ite
 			continue
 		}
 		failures = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			handle(raw)
-		}()
+		work <- raw // a handler is free or about to be: a slot was free
 	}
 }
 
