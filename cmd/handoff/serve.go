@@ -201,7 +201,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		gw, err = s3gw.Start(ctx, s3gw.Config{
 			Addr: cfg.S3Addr, Dir: filepath.Join(cfg.Data, "s3"), AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-			Region: cfg.S3.Region, Notifier: s3gw.NewJetStreamNotifier(b, cfg.BucketSubject, cfg.Intake.IntakeBucket),
+			Region: cfg.S3.Region, Notifier: s3gw.NewJetStreamNotifier(b, cfg.BucketSubject, cfg.Intake.IntakeBucket).WithPrefix(record.UploadsPrefix),
 		})
 		if err != nil {
 			return err

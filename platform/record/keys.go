@@ -45,15 +45,19 @@ func FileID(bucket, key string) string {
 	return idEncoding.EncodeToString(h[:12])
 }
 
+// UploadsPrefix starts the key of every upload in the intake bucket: only
+// these keys are notified (MinIO: mc event add … --prefix cases/).
+const UploadsPrefix = "cases/"
+
 // UploadPrefix is the intake-bucket prefix of a case's uploads.
-func UploadPrefix(caseID string) string { return "cases/" + caseID + "/uploads/" }
+func UploadPrefix(caseID string) string { return UploadsPrefix + caseID + "/uploads/" }
 
 // UploadKey is where an upload of path to a case is stored in the intake bucket.
 func UploadKey(caseID, path string) string { return UploadPrefix(caseID) + path }
 
 // ParseUploadKey splits an intake-bucket key "cases/{case}/uploads/{path}".
 func ParseUploadKey(key string) (caseID, path string, ok bool) {
-	rest, ok := strings.CutPrefix(key, "cases/")
+	rest, ok := strings.CutPrefix(key, UploadsPrefix)
 	if !ok {
 		return "", "", false
 	}

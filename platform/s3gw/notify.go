@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -25,6 +26,7 @@ type JetStreamNotifier struct {
 	pub     publisher
 	subject string
 	buckets []string
+	prefix  string
 }
 
 // NewJetStreamNotifier returns a notifier publishing on subject for the
@@ -34,6 +36,13 @@ func NewJetStreamNotifier(pub publisher, subject string, buckets ...string) *Jet
 		subject = event.DefaultBucketSubject
 	}
 	return &JetStreamNotifier{pub: pub, subject: subject, buckets: buckets}
+}
+
+// WithPrefix limits the notifications to keys starting with prefix, as
+// MinIO's prefix filter does (mc event add … --prefix cases/), and returns n.
+func (n *JetStreamNotifier) WithPrefix(prefix string) *JetStreamNotifier {
+	n.prefix = prefix
+	return n
 }
 
 var _ Notifier = (*JetStreamNotifier)(nil)
@@ -49,7 +58,7 @@ const (
 
 // ObjectCreated implements Notifier.
 func (n *JetStreamNotifier) ObjectCreated(ctx context.Context, o Object) error {
-	if len(n.buckets) > 0 && !slices.Contains(n.buckets, o.Bucket) {
+	if len(n.buckets) > 0 && !slices.Contains(n.buckets, o.Bucket) || !strings.HasPrefix(o.Key, n.prefix) {
 		return nil
 	}
 	data, err := event.MinIONotification(o.Bucket, o.Key, o.ETag, o.Size, o.EventName)

@@ -91,6 +91,33 @@ func TestWritesAreAnsweredAfterTheirEventIsStored(t *testing.T) {
 	check("cases/abcd1234/uploads/copy.txt", 5, "ObjectCreated:Copy")
 }
 
+// A notifier with a prefix filter notifies the keys under it only, as
+// MinIO's does.
+func TestPrefixFilter(t *testing.T) {
+	srv := natstest.Start(t)
+	b, err := bus.New(srv.Conn(t), "/test", nil, bus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Setup(t.Context(), bus.Topology{Memory: true}); err != nil {
+		t.Fatal(err)
+	}
+	bucket := blobtest.Bucket(t, s3gw.NewJetStreamNotifier(b, "").WithPrefix("cases/"))
+	s := blobtest.Store(t)
+	for _, key := range []string{"other/cases/a.txt", "cases/abcd1234/uploads/a.txt", "casesx/b.txt"} {
+		if _, err := s.Put(t.Context(), bucket, key, strings.NewReader("x"), 1, blob.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := streamMsgs(t, b)
+	if len(msgs) != 1 {
+		t.Fatalf("%d notifications, want 1", len(msgs))
+	}
+	if recs, err := event.ParseBucketNotification(msgs[0]); err != nil || len(recs) != 1 || recs[0].Key != "cases/abcd1234/uploads/a.txt" {
+		t.Errorf("notified %+v %v", recs, err)
+	}
+}
+
 type failing struct{}
 
 func (failing) ObjectCreated(context.Context, s3gw.Object) error {
