@@ -242,10 +242,10 @@ func (s *Service) handleBucketEvent(ctx context.Context, m *bus.Msg) error {
 	for _, r := range recs {
 		o := ingest.Object{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag, Size: r.Size, Type: sniffedBySender(m, r)}
 		from, err := s.recorder.Upload(o)
-		if errors.Is(err, ingest.ErrNotUpload) {
+		if errors.Is(err, ingest.ErrNotUpload) || s.recorder.Ingested(o) {
 			continue
 		}
-		from.Source = record.SourceS3
+		from.Source, from.FirstSight = record.SourceS3, m.Delivered == 1
 		if _, err := s.recorder.Ingest(ctx, o, from); err != nil && !errors.Is(err, ingest.ErrGone) {
 			return err
 		}

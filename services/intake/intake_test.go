@@ -472,6 +472,45 @@ func TestDuplicateNotifications(t *testing.T) {
 	}
 }
 
+// An ingestion that died after writing the record but before its work
+// item was stored (the record and the item are written at once): the next
+// delivery of the notification stores the item, once.
+func TestLostWorkItemIsPublishedAgain(t *testing.T) {
+	h := start(t, false)
+	id := h.newCase()
+	key := record.UploadKey(id, "scan.dcm")
+	info, err := h.blobs.Put(t.Context(), h.intakeB, key, bytes.NewReader(readCorpus(t, "dicom-peer/pydicom/CT_small.dcm")), -1, blob.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.cases.CreateFile(t.Context(), record.File{
+		CaseID: id, ID: record.FileID(h.intakeB, key), Path: "scan.dcm", Bucket: h.intakeB, Key: key, ETag: info.ETag, Size: info.Size,
+		Source: record.SourceS3, Type: record.TypeDICOM, Route: record.RouteDICOM, Status: record.StatusQueued, Stage: record.RouteDICOM,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := workSubjects(t, h.bus)[event.SubjectWorkDICOM]; n != 0 {
+		t.Fatalf("dicom work items before the redelivery = %d", n)
+	}
+	payload, _ := event.MinIONotification(h.intakeB, key, info.ETag, info.Size, "ObjectCreated:Put")
+	for range 2 {
+		if err := h.bus.Conn().Publish(event.DefaultBucketSubject, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for workSubjects(t, h.bus)[event.SubjectWorkDICOM] == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := workSubjects(t, h.bus)[event.SubjectWorkDICOM]; n != 1 {
+		t.Errorf("dicom work items = %d, want 1", n)
+	}
+	if v := h.getCase(id); len(v.Files) != 1 || v.Files[0].Status != record.StatusQueued {
+		t.Errorf("files = %+v, want the one record, still queued", v.Files)
+	}
+}
+
 // The events endpoint streams the case's state, then its changes.
 func TestEventsStream(t *testing.T) {
 	h := start(t, true)

@@ -53,6 +53,12 @@ type Origin struct {
 	ParentID string
 	CaseID   string
 	Path     string
+	// FirstSight says no earlier ingestion of this object revision is
+	// known (the first delivery of its notification): its record is then
+	// created without being read first. Should one exist after all, the
+	// creation fails and changes nothing, and the events published again
+	// are dropped as duplicates.
+	FirstSight bool
 }
 
 type blobs interface {
@@ -61,12 +67,14 @@ type blobs interface {
 }
 
 type publisher interface {
-	Publish(ctx context.Context, ev event.Event) error
+	PublishAsync(ctx context.Context, evs ...event.Event) (wait func() error)
 }
 
 // Recorder ingests objects.
 type Recorder struct {
 	known        sync.Map // case IDs known to exist
+	mu           sync.Mutex
+	done         map[string]string // file ID -> ETag of the revisions this process ingested
 	log          *slog.Logger
 	blobs        blobs
 	cases        *casestore.Store
@@ -76,7 +84,7 @@ type Recorder struct {
 
 // New returns a Recorder for uploads to intakeBucket.
 func New(log *slog.Logger, b blobs, cases *casestore.Store, pub publisher, intakeBucket string) *Recorder {
-	return &Recorder{log: log, blobs: b, cases: cases, bus: pub, intakeBucket: intakeBucket}
+	return &Recorder{log: log, blobs: b, cases: cases, bus: pub, intakeBucket: intakeBucket, done: map[string]string{}}
 }
 
 // ErrGone means the object was deleted before it could be ingested.
@@ -101,10 +109,13 @@ func (r *Recorder) Upload(o Object) (Origin, error) {
 // Ingest records o on its case and routes it. It returns the file record
 // as it stands after ingestion.
 //
-// Order matters for crash safety: the received event and the work item are
-// published (de-duplicated by message ID) before the record is written, so
-// a crash in between leaves no record and the redelivered notification
-// does it all again; a worker that gets its item before the record exists
+// The received event and the work item are published while the record is
+// written: the round trips overlap. Crash safety rests on the retry: an
+// ingestion that fails or dies midway leaves its notification unacked (or
+// its archive entry unexpanded), and when the retry finds the record
+// written but the file still waiting for its worker, it publishes the
+// work item again; JetStream drops the copy when the first was stored
+// (same message ID). A worker that gets its item before the record exists
 // retries (stage.ErrNotRecorded).
 func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.File, error) {
 	fileID := record.FileID(o.Bucket, o.Key)
@@ -120,10 +131,19 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 		o.Size, o.ETag = st.Size, st.ETag
 		o.Type = "" // what the sender saw may be of another revision
 	}
-	f, err := r.cases.File(ctx, from.CaseID, fileID)
+	var f record.File
+	err := casestore.ErrNotFound
+	if !from.FirstSight {
+		f, err = r.cases.File(ctx, from.CaseID, fileID)
+	}
 	switch {
 	case err == nil && f.ETag == o.ETag && f.Status != record.StatusReceived:
-		return f, nil // already routed: a redelivery
+		// Recorded already: a redelivery, or an upload the API ingested.
+		if err := r.announceAgain(ctx, f); err != nil {
+			return f, fmt.Errorf("ingest %s: %w", fileID, err)
+		}
+		r.remember(f)
+		return f, nil
 	case err != nil && !errors.Is(err, casestore.ErrNotFound):
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
@@ -137,20 +157,12 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	if err != nil {
 		return f, err
 	}
-	ref := event.FileRef{CaseID: from.CaseID, FileID: fileID, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size}
-	if err := r.bus.Publish(ctx, event.FileReceived{Version: 1, FileRef: ref, Source: from.Source, ParentID: from.ParentID}); err != nil {
-		return f, err
-	}
 	status, stage := record.StatusQueued, route
 	switch {
 	case rejection != nil:
 		status, stage, route = record.StatusFailed, "sniff", record.RouteNone
 	case route == record.RouteNone:
 		status, stage = record.StatusSkipped, "sniff"
-	default:
-		if err := r.bus.Publish(ctx, event.FileWork{Version: 1, FileRef: ref, Type: typ, Route: route}); err != nil {
-			return f, err
-		}
 	}
 	rec := record.File{
 		CaseID: from.CaseID, ID: fileID, Path: path, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size,
@@ -159,7 +171,11 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	if nameWarning != nil {
 		rec.Warnings = append(rec.Warnings, *nameWarning)
 	}
+	wait := r.bus.PublishAsync(ctx, routed(rec)...)
 	f, wrote, err := r.record(ctx, rec, f.Revision)
+	if werr := wait(); werr != nil {
+		return f, fmt.Errorf("ingest %s: %w", fileID, werr)
+	}
 	if err != nil {
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
@@ -170,13 +186,86 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	switch {
 	case rejection != nil:
 		log.Info("file rejected", "source", from.Source, "code", rejection.Code)
-		err = r.bus.Publish(ctx, event.FileRejected{Version: 1, FileRef: ref, Code: rejection.Code, Stage: "sniff"})
 	case status == record.StatusSkipped:
-		err = r.bus.Publish(ctx, event.FileDone{Version: 1, FileRef: ref, Stage: "sniff"})
 	default:
 		log.Debug("file routed", "source", from.Source, "type", typ, "route", route, "size", o.Size)
 	}
-	return f, err
+	if err := r.bus.PublishAsync(ctx, settled(f)...)(); err != nil {
+		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+	}
+	r.remember(f)
+	return f, nil
+}
+
+// routed is what is published as a file is recorded: that it was
+// received, and its work item when it has a worker.
+func routed(f record.File) []event.Event {
+	ref := event.FileRef{CaseID: f.CaseID, FileID: f.ID, Bucket: f.Bucket, Key: f.Key, ETag: f.ETag, Size: f.Size}
+	evs := []event.Event{event.FileReceived{Version: 1, FileRef: ref, Source: f.Source, ParentID: f.ParentID}}
+	if f.Status == record.StatusQueued && f.Route != record.RouteNone {
+		evs = append(evs, event.FileWork{Version: 1, FileRef: ref, Type: f.Type, Route: f.Route})
+	}
+	return evs
+}
+
+// settled is what is published once the record of a file that sniffing
+// settled (rejected, or nothing to do) is written: the report reads it.
+func settled(f record.File) []event.Event {
+	if f.Stage != "sniff" {
+		return nil
+	}
+	ref := event.FileRef{CaseID: f.CaseID, FileID: f.ID, Bucket: f.Bucket, Key: f.Key, ETag: f.ETag, Size: f.Size}
+	switch {
+	case f.Status == record.StatusFailed && f.Error != nil:
+		return []event.Event{event.FileRejected{Version: 1, FileRef: ref, Code: f.Error.Code, Stage: "sniff"}}
+	case f.Status == record.StatusSkipped:
+		return []event.Event{event.FileDone{Version: 1, FileRef: ref, Stage: "sniff"}}
+	}
+	return nil
+}
+
+// announceAgain publishes again what the ingestion of a recorded file
+// announces, while the file has not gone further: the ingestion that wrote
+// the record may have died before its events were stored. JetStream drops
+// the copies of those that were (same message IDs).
+func (r *Recorder) announceAgain(ctx context.Context, f record.File) error {
+	if f.Status != record.StatusQueued && f.Stage != "sniff" {
+		return nil // a worker has it: its work item was stored
+	}
+	if r.isRemembered(f) {
+		return nil // this process announced it already
+	}
+	return r.bus.PublishAsync(ctx, append(routed(f), settled(f)...)...)()
+}
+
+// Ingested reports whether this process ingested o's revision already,
+// events included: a bucket notification of an upload the API ingested
+// then needs nothing, not even a look at the record.
+func (r *Recorder) Ingested(o Object) bool {
+	etag := strings.Trim(o.ETag, `"`)
+	if etag == "" {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done[record.FileID(o.Bucket, o.Key)] == etag
+}
+
+// rememberMax bounds the revisions remembered as ingested; past it, the
+// memory starts over (forgetting costs one case-store read per upload).
+const rememberMax = 8192
+
+func (r *Recorder) remember(f record.File) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.done) >= rememberMax {
+		clear(r.done)
+	}
+	r.done[f.ID] = f.ETag
+}
+
+func (r *Recorder) isRemembered(f record.File) bool {
+	return r.Ingested(Object{Bucket: f.Bucket, Key: f.Key, ETag: f.ETag})
 }
 
 // record writes a file's record: created when there was none (prev 0), else
