@@ -3,11 +3,17 @@
 // the start of an upload to its routed work event, each against plain S3
 // PUTs to the same S3 endpoint with no pipeline, measured in the same run.
 //
-//	go run ./intake -handoff ../bin/handoff
+//	go run ./intake -handoff ../bin/handoff [-n 2000] [-rounds 5] [-conc 1,4] [-v]
+//
+// A work item counts as routed when JetStream stored it in the WORK stream:
+// the items are read back from the stream after each run, with their
+// stored times, so that no subscriber takes a copy of every message while
+// the clock runs. TMPDIR chooses where the serve process keeps its data.
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -25,8 +31,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
 )
@@ -45,6 +53,7 @@ type result struct {
 	cpu       time.Duration   // CPU time of the serve process during the run
 	latencies []time.Duration // upload start to answer (plain) or to routed work event (pipeline)
 	put       []time.Duration // pipeline: the PUT alone (answered once its event is stored)
+	end       time.Time       // pipeline: when the last upload was routed
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -64,6 +73,7 @@ func main() {
 	size := flag.Int("size", 64<<10, "upload size in bytes")
 	rounds := flag.Int("rounds", 3, "alternating rounds of plain and pipeline runs; the median round is reported")
 	concs := flag.String("conc", "1,4", "concurrencies to measure, comma-separated")
+	verbose = flag.Bool("v", false, "print every round, not only the median")
 	flag.Parse()
 	var cs []int
 	for _, c := range strings.Split(*concs, ",") {
@@ -111,21 +121,21 @@ func run(bin string, n, size, rounds int, concs []int) error {
 		return err
 	}
 	ctx := context.Background()
-	if err := store.EnsureBuckets(ctx, "plain"); err != nil {
-		return err
-	}
 	nc, err := nats.Connect(ep.NATS)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	routed := newWaiter()
-	if _, err := nc.Subscribe(event.SubjectWorkPrefix+">", func(m *nats.Msg) {
-		var w event.FileWork
-		if json.Unmarshal(m.Data, &w) == nil {
-			routed.done(w.Key)
-		}
-	}); err != nil {
+	// Routed work items are read back from the WORK stream after each run,
+	// with the time JetStream stored each: no observer takes a copy of
+	// every message while the clock runs (a subscriber would cost the
+	// serve process a socket write per upload).
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	work, err := js.Stream(ctx, bus.StreamWork)
+	if err != nil {
 		return err
 	}
 	caseID, err := createCase(ep.API, strings.TrimSpace(string(token)))
@@ -134,9 +144,9 @@ func run(bin string, n, size, rounds int, concs []int) error {
 	}
 	payload := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0123456789abcdef"), size/16)...)[:size]
 
-	fmt.Printf("intake path, embedded mode, %d-byte uploads, %d per run, median of %d rounds\n\n", size, n, rounds)
-	fmt.Println("plain: latency of the PUT. pipeline: uploads back to back, the clock stops at the last routed work")
-	fmt.Println("event; latency from the start of each PUT to its routed work event.")
+	fmt.Printf("intake path, embedded mode, %d-byte uploads, %d per run, median of %d rounds, data in %s\n\n", size, n, rounds, data)
+	fmt.Println("plain: latency of the PUT (same bucket, a key prefix that is not notified). pipeline: uploads back to")
+	fmt.Println("back, the clock stops when the last work item is stored; latency from the start of each PUT to then.")
 	fmt.Println()
 	fmt.Printf("%-28s %4s %10s %10s %10s %12s\n", "run", "conc", "uploads/s", "p50", "p99", "cpu/upload")
 	type pair struct{ plain, pipe result }
@@ -146,36 +156,46 @@ func run(bin string, n, size, rounds int, concs []int) error {
 		for r := range rounds {
 			plain := measure("plain S3 PUT", conc, n, func(i int) (time.Duration, error) {
 				start := time.Now()
-				// The same keys as the pipeline's, in a bucket without notifications.
-				key := record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
-				_, err := store.Put(ctx, "plain", key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
+				// The pipeline's keys under a prefix that is not notified, in
+				// the same bucket: the same directory tree of the same
+				// filesystem (see plainPrefix).
+				key := plainPrefix + record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
+				_, err := store.Put(ctx, record.DefaultIntakeBucket, key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
 				return time.Since(start), err
 			}, nil)
 			// Clients upload back to back, as they would; the run ends when
 			// the last upload is routed, so the pipeline must keep up.
-			waits := make([]<-chan time.Time, n)
 			starts := make([]time.Time, n)
 			putLat := make([]time.Duration, n)
+			info, err := work.Info(ctx)
+			if err != nil {
+				return err
+			}
+			first := info.State.LastSeq + 1
 			pipe := measure("pipeline S3 PUT -> routed", conc, n, func(i int) (time.Duration, error) {
 				key := record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
-				waits[i] = routed.expect(key)
 				starts[i] = time.Now()
 				_, err := store.Put(ctx, record.DefaultIntakeBucket, key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
 				putLat[i] = time.Since(starts[i])
 				return 0, err
 			}, func(res *result) error {
-				for i, w := range waits {
-					select {
-					case at := <-w:
-						res.latencies[i] = at.Sub(starts[i])
-					case <-time.After(60 * time.Second):
-						return fmt.Errorf("upload %d was never routed", i)
-					}
-				}
-				return nil
+				// The clock stops when the last work item was stored.
+				last, err := waitRouted(ctx, work, first+uint64(n)-1)
+				res.end = last
+				return err
 			})
+			if err := routedLatencies(ctx, work, first, n, starts, func(i int) string {
+				return record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
+			}, pipe.latencies); err != nil {
+				return err
+			}
 			pipe.put = putLat
 			rs = append(rs, pair{plain, pipe})
+			if *verbose {
+				fmt.Fprintf(os.Stderr, "round %d conc %d: plain %.0f/s cpu %v, pipeline %.0f/s cpu %v, ratio %.2fx\n", r, conc,
+					plain.rate(), (plain.cpu / time.Duration(n)).Round(10*time.Microsecond),
+					pipe.rate(), (pipe.cpu / time.Duration(n)).Round(10*time.Microsecond), pipe.rate()/plain.rate())
+			}
 		}
 		table = append(table, rs)
 	}
@@ -214,6 +234,7 @@ func measure(name string, conc, n int, op func(i int) (time.Duration, error), fi
 	syscall.Sync()
 	time.Sleep(200 * time.Millisecond)
 	cpu0 := procCPU(servePID)
+	profile(name, conc)
 	var next atomic.Int64
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
@@ -247,9 +268,54 @@ func measure(name string, conc, n int, op func(i int) (time.Duration, error), fi
 			os.Exit(1)
 		}
 	}
-	res.elapsed = time.Since(start)
 	res.cpu = procCPU(servePID) - cpu0
+	res.elapsed = time.Since(start)
+	if !res.end.IsZero() {
+		res.elapsed = res.end.Sub(start)
+	}
 	return res
+}
+
+// plainPrefix starts the keys of the plain PUTs. The embedded endpoint
+// notifies keys under record.UploadsPrefix only (as MinIO's prefix filter
+// does in deploy/compose.yaml), so these PUTs are stored and answered with
+// no event and no pipeline. They go to the intake bucket itself: the
+// posix backend stages every object in a per-bucket directory, and on ext4
+// the cost of allocating a file's inode depends on the history of its
+// directory's block group (recently deleted inodes are skipped one by one
+// on filesystems without a journal), which must not differ between the
+// two kinds of PUT.
+const plainPrefix = "bench-plain/"
+
+// verbose prints every round.
+var verbose *bool
+
+// profile fetches a CPU profile of the serve process's first seconds of a
+// run when BENCH_PPROF (serve's --pprof address) and BENCH_PROFILES (a
+// directory) are set: compare the pipeline's with the plain PUTs' with
+// go tool pprof -diff_base.
+func profile(name string, conc int) {
+	addr, dir := os.Getenv("BENCH_PPROF"), os.Getenv("BENCH_PROFILES")
+	if addr == "" || dir == "" {
+		return
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s-c%d-%d.prof", strings.Fields(name)[0], conc, time.Now().UnixNano()))
+	go func() {
+		secs := cmp.Or(os.Getenv("BENCH_PROFILE_SECONDS"), "2")
+		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + secs)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
 }
 
 // servePID is the handoff serve process whose CPU time is measured.
@@ -272,33 +338,53 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
-// waiter hands out a channel per key that closes when its event arrives.
-type waiter struct {
-	mu sync.Mutex
-	ch map[string]chan time.Time
+// waitRouted waits until the WORK stream holds the work item of sequence
+// last, and returns when JetStream stored it.
+func waitRouted(ctx context.Context, work jetstream.Stream, last uint64) (time.Time, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		info, err := work.Info(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if info.State.LastSeq >= last {
+			m, err := work.GetMsg(ctx, last)
+			if err != nil {
+				return time.Time{}, err
+			}
+			return m.Time, nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%d uploads were never routed", last-info.State.LastSeq)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
-func newWaiter() *waiter { return &waiter{ch: map[string]chan time.Time{}} }
-
-func (w *waiter) get(key string) chan time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c, ok := w.ch[key]
-	if !ok {
-		c = make(chan time.Time, 1)
-		w.ch[key] = c
+// routedLatencies reads the n work items from sequence first and sets
+// lat[i] to the time from the start of upload i (whose key is key(i)) to
+// when its work item was stored.
+func routedLatencies(ctx context.Context, work jetstream.Stream, first uint64, n int, starts []time.Time, key func(int) string, lat []time.Duration) error {
+	at := make(map[string]time.Time, n)
+	for seq := first; seq < first+uint64(n); seq++ {
+		m, err := work.GetMsg(ctx, seq)
+		if err != nil {
+			return fmt.Errorf("work item %d: %w", seq, err)
+		}
+		var w event.FileWork
+		if err := json.Unmarshal(m.Data, &w); err != nil {
+			return fmt.Errorf("work item %d: %w", seq, err)
+		}
+		at[w.Key] = m.Time
 	}
-	return c
-}
-
-func (w *waiter) expect(key string) <-chan time.Time { return w.get(key) }
-
-// done records when a key's event arrived (the first time only).
-func (w *waiter) done(key string) {
-	select {
-	case w.get(key) <- time.Now():
-	default:
+	for i := range n {
+		t, ok := at[key(i)]
+		if !ok {
+			return fmt.Errorf("upload %d was not routed", i)
+		}
+		lat[i] = t.Sub(starts[i])
 	}
+	return nil
 }
 
 func waitEndpoints(dir string) (endpoints, error) {
