@@ -43,8 +43,7 @@ func Encode(ev Event, source, traceparent string) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", ev.EventType(), err)
 	}
-	msg := nats.NewMsg(ev.Subject())
-	msg.Data = data
+	msg := &nats.Msg{Subject: ev.Subject(), Data: data, Header: make(nats.Header, 9)}
 	id := ev.MsgID()
 	msg.Header.Set(HeaderSpecVersion, "1.0")
 	msg.Header.Set(HeaderID, id)
@@ -92,13 +91,16 @@ func ReadMeta(h nats.Header) Meta {
 }
 
 // ChildTraceParent returns a W3C traceparent for a new span: in the trace of
-// parent when parent is valid, else in a new trace.
+// parent when parent is valid (with its flags), else in a new trace that is
+// not sampled. Handoff propagates trace context and records no traces
+// itself; a sampled flag would also make the NATS server parse every
+// message's headers for its own message tracing.
 func ChildTraceParent(parent string) string {
 	// Trace and span IDs need to be unique, not secret: a fast generator
 	// (no system call per event).
 	var span [8]byte
 	binary.LittleEndian.PutUint64(span[:], rand.Uint64()|1)
-	trace, flags := "", "01"
+	trace, flags := "", "00"
 	if p := strings.Split(parent, "-"); len(p) == 4 && len(p[1]) == 32 && len(p[2]) == 16 && len(p[3]) == 2 && isHex(p[1]) {
 		trace, flags = p[1], p[3]
 	} else {

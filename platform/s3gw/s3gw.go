@@ -51,7 +51,7 @@ type Object struct {
 	Size      int64
 	EventName string // ObjectCreated:Put, ...
 	// Head is the object's first bytes (up to HeadSize) when the gateway saw
-	// them go by (single PUTs), else nil.
+	// them go by (single PUTs), else nil. It is valid during the call only.
 	Head []byte
 }
 
@@ -273,7 +273,8 @@ type notifying struct {
 }
 
 func (b *notifying) PutObject(ctx context.Context, in s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
-	head := &headWriter{}
+	head := heads.Get().(*headWriter)
+	defer func() { head.b = head.b[:0]; heads.Put(head) }()
 	if in.Body != nil {
 		in.Body = io.TeeReader(in.Body, head)
 	}
@@ -290,6 +291,8 @@ func (b *notifying) PutObject(ctx context.Context, in s3response.PutObjectInput)
 
 // headWriter keeps the first HeadSize bytes written to it.
 type headWriter struct{ b []byte }
+
+var heads = sync.Pool{New: func() any { return &headWriter{b: make([]byte, 0, HeadSize)} }}
 
 func (h *headWriter) Write(p []byte) (int, error) {
 	if room := HeadSize - len(h.b); room > 0 {
