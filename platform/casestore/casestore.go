@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -36,6 +37,8 @@ var (
 // Store is the case state.
 type Store struct {
 	kv  jetstream.KeyValue
+	js  jetstream.JetStream
+	pre string // the subject prefix of the bucket's keys: "$KV.<bucket>."
 	now func() time.Time
 }
 
@@ -65,7 +68,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("kv %s: %w", o.Bucket, err)
 	}
-	return &Store{kv: kv, now: time.Now}, nil
+	return &Store{kv: kv, js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
 }
 
 // KV is the underlying bucket, for watchers.
@@ -165,7 +168,7 @@ func (s *Store) CreateFile(ctx context.Context, f record.File) (record.File, err
 	if err != nil {
 		return f, err
 	}
-	rev, err := s.kv.Create(ctx, fileKey(f.CaseID, f.ID), data)
+	rev, err := s.create(ctx, fileKey(f.CaseID, f.ID), data)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return f, fmt.Errorf("file %s/%s: %w", f.CaseID, f.ID, ErrExists)
 	}
@@ -331,6 +334,27 @@ func (s *Store) update(ctx context.Context, key string, create bool, reset func(
 	return 0, fmt.Errorf("update %s: too much contention", key)
 }
 
+// create writes a key that must not exist yet, as KeyValue.Create does,
+// without validating the key against a regular expression first (that
+// costs more than the write on the ingestion path; file keys are built
+// from validated IDs). A key whose last entry is a deletion counts as
+// existing here: UpsertFile, which callers fall back to, handles it.
+func (s *Store) create(ctx context.Context, key string, data []byte) (uint64, error) {
+	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: s.pre + key, Data: data}, jetstream.WithExpectLastSequencePerSubject(0))
+	if err != nil {
+		if isWrongSequence(err) {
+			return 0, jetstream.ErrKeyExists
+		}
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
 func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return true
+	}
 	return errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }

@@ -138,3 +138,36 @@ func TestFilesSince(t *testing.T) {
 		t.Errorf("changes since %d: %+v", b.Revision, got)
 	}
 }
+
+// A file record is created once; a second creation, also over a deleted
+// key, reports ErrExists, and its revision is the one read back.
+func TestCreateFile(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	f, err := s.CreateFile(ctx, record.File{CaseID: "case0001", ID: "file0001", Status: record.StatusQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.File(ctx, "case0001", "file0001")
+	if err != nil || got.Revision != f.Revision || got.Status != record.StatusQueued {
+		t.Fatalf("read back %+v %v, created revision %d", got, err, f.Revision)
+	}
+	if _, err := s.CreateFile(ctx, record.File{CaseID: "case0001", ID: "file0001"}); !errors.Is(err, casestore.ErrExists) {
+		t.Errorf("second create: err = %v, want ErrExists", err)
+	}
+	if err := s.KV().Delete(ctx, "file.case0001.file0001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateFile(ctx, record.File{CaseID: "case0001", ID: "file0001"}); !errors.Is(err, casestore.ErrExists) {
+		t.Errorf("create over a deleted key: err = %v, want ErrExists", err)
+	}
+	if _, err := s.UpsertFile(ctx, "case0001", "file0001", func(f *record.File, exists bool) error {
+		if exists {
+			t.Error("a deleted record reads as existing")
+		}
+		f.Status = record.StatusQueued
+		return nil
+	}); err != nil {
+		t.Errorf("upsert over a deleted key: %v", err)
+	}
+}

@@ -182,13 +182,11 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	if !wrote {
 		return f, nil
 	}
-	log := r.log.With("case_id", from.CaseID, "file_id", fileID)
 	switch {
 	case rejection != nil:
-		log.Info("file rejected", "source", from.Source, "code", rejection.Code)
-	case status == record.StatusSkipped:
-	default:
-		log.Debug("file routed", "source", from.Source, "type", typ, "route", route, "size", o.Size)
+		r.log.Info("file rejected", "case_id", from.CaseID, "file_id", fileID, "source", from.Source, "code", rejection.Code)
+	case status == record.StatusQueued:
+		r.log.Debug("file routed", "case_id", from.CaseID, "file_id", fileID, "source", from.Source, "type", typ, "route", route, "size", o.Size)
 	}
 	if err := r.bus.PublishAsync(ctx, settled(f)...)(); err != nil {
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
