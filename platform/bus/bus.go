@@ -91,8 +91,8 @@ func (b *Bus) PublishAsync(ctx context.Context, evs ...event.Event) (wait func()
 			wctx, cancel = context.WithTimeout(ctx, publishTimeout)
 			defer cancel()
 		}
-		// Every started publish is waited for, even after an error: none
-		// is left behind when the caller retries.
+		// After a failed publish the others are still waited for (up to
+		// the deadline): none is left in flight when the caller retries.
 		for _, f := range futs {
 			select {
 			case <-f.Ok():
