@@ -192,7 +192,7 @@ func run(bin string, n, size, rounds int, concs []int) error {
 			pipe.put = putLat
 			rs = append(rs, pair{plain, pipe})
 			if *verbose {
-				fmt.Fprintf(os.Stderr, "round %d conc %d: plain %.0f/s cpu %v, pipeline %.0f/s cpu %v, ratio %.2fx\n", r, conc,
+				fmt.Fprintf(os.Stderr, "round %d conc %d: plain %.0f/s cpu %v, pipeline %.0f/s cpu %v, ratio %.3fx\n", r, conc,
 					plain.rate(), (plain.cpu / time.Duration(n)).Round(10*time.Microsecond),
 					pipe.rate(), (pipe.cpu / time.Duration(n)).Round(10*time.Microsecond), pipe.rate()/plain.rate())
 			}
@@ -208,7 +208,7 @@ func run(bin string, n, size, rounds int, concs []int) error {
 		}
 		put := result{latencies: m.pipe.put}
 		fmt.Printf("%-28s %4d %10s %10s %10s\n", "  of which the PUT itself", m.pipe.conc, "", put.pct(0.5).Round(10*time.Microsecond), put.pct(0.99).Round(10*time.Microsecond))
-		fmt.Printf("%-28s %4d %9.2fx %9.2fx %9.2fx %11.2fx   (pipeline / plain)\n\n", "ratio", m.pipe.conc,
+		fmt.Printf("%-28s %4d %9.3fx %9.2fx %9.2fx %11.2fx   (pipeline / plain)\n\n", "ratio", m.pipe.conc,
 			m.pipe.rate()/m.plain.rate(), ratio(m.pipe.pct(0.5), m.plain.pct(0.5)), ratio(m.pipe.pct(0.99), m.plain.pct(0.99)), ratio(m.pipe.cpu, m.plain.cpu))
 	}
 	return nil
