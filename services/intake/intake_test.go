@@ -511,6 +511,50 @@ func TestLostWorkItemIsPublishedAgain(t *testing.T) {
 	}
 }
 
+// Likewise for a rejected file whose rejection event was lost: the next
+// delivery publishes it, once.
+func TestLostRejectionIsPublishedAgain(t *testing.T) {
+	h := start(t, false)
+	id := h.newCase()
+	key := record.UploadKey(id, "empty.pdf")
+	info, err := h.blobs.Put(t.Context(), h.intakeB, key, bytes.NewReader(nil), 0, blob.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.cases.CreateFile(t.Context(), record.File{
+		CaseID: id, ID: record.FileID(h.intakeB, key), Path: "empty.pdf", Bucket: h.intakeB, Key: key, ETag: info.ETag,
+		Source: record.SourceS3, Type: record.TypeUnknown, Route: record.RouteNone, Status: record.StatusFailed, Stage: "sniff",
+		Error: &record.Error{Code: record.CodeEmpty, Message: "the file is empty"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rejections := func() uint64 {
+		st, err := h.bus.JetStream().Stream(t.Context(), bus.StreamEvents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(t.Context(), jetstream.WithSubjectFilter(event.SubjectFileRejected))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Subjects[event.SubjectFileRejected]
+	}
+	payload, _ := event.MinIONotification(h.intakeB, key, info.ETag, 0, "ObjectCreated:Put")
+	for range 2 {
+		if err := h.bus.Conn().Publish(event.DefaultBucketSubject, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for rejections() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := rejections(); n != 1 {
+		t.Errorf("rejection events = %d, want 1", n)
+	}
+}
+
 // The events endpoint streams the case's state, then its changes.
 func TestEventsStream(t *testing.T) {
 	h := start(t, true)

@@ -180,6 +180,12 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
 	if !wrote {
+		// Another delivery recorded this revision: what it announced before
+		// the record was just published again; its settling event may be
+		// missing if it died.
+		if err := r.bus.PublishAsync(ctx, settled(f)...)(); err != nil {
+			return f, fmt.Errorf("ingest %s: %w", fileID, err)
+		}
 		return f, nil
 	}
 	switch {
