@@ -154,13 +154,16 @@ func run(bin string, n, size, rounds int, concs []int) error {
 	for _, conc := range concs {
 		var rs []pair
 		for r := range rounds {
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
+			}
 			plain := measure("plain S3 PUT", conc, n, func(i int) (time.Duration, error) {
 				start := time.Now()
 				// The pipeline's keys under a prefix that is not notified, in
 				// the same bucket: the same directory tree of the same
 				// filesystem (see plainPrefix).
-				key := plainPrefix + record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
-				_, err := store.Put(ctx, record.DefaultIntakeBucket, key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
+				_, err := store.Put(ctx, record.DefaultIntakeBucket, plainPrefix+keys[i], bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
 				return time.Since(start), err
 			}, nil)
 			// Clients upload back to back, as they would; the run ends when
@@ -173,9 +176,8 @@ func run(bin string, n, size, rounds int, concs []int) error {
 			}
 			first := info.State.LastSeq + 1
 			pipe := measure("pipeline S3 PUT -> routed", conc, n, func(i int) (time.Duration, error) {
-				key := record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
 				starts[i] = time.Now()
-				_, err := store.Put(ctx, record.DefaultIntakeBucket, key, bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
+				_, err := store.Put(ctx, record.DefaultIntakeBucket, keys[i], bytes.NewReader(payload), int64(len(payload)), blob.PutOptions{})
 				putLat[i] = time.Since(starts[i])
 				return 0, err
 			}, func(res *result) error {
@@ -184,9 +186,7 @@ func run(bin string, n, size, rounds int, concs []int) error {
 				res.end = last
 				return err
 			})
-			if err := routedLatencies(ctx, work, first, n, starts, func(i int) string {
-				return record.UploadKey(caseID, fmt.Sprintf("r%d/c%d/%d.pdf", r, conc, i))
-			}, pipe.latencies); err != nil {
+			if err := routedLatencies(ctx, work, first, keys, starts, pipe.latencies); err != nil {
 				return err
 			}
 			pipe.put = putLat
@@ -361,12 +361,12 @@ func waitRouted(ctx context.Context, work jetstream.Stream, last uint64) (time.T
 	}
 }
 
-// routedLatencies reads the n work items from sequence first and sets
-// lat[i] to the time from the start of upload i (whose key is key(i)) to
+// routedLatencies reads the work items of the uploads of keys from
+// sequence first and sets lat[i] to the time from the start of upload i to
 // when its work item was stored.
-func routedLatencies(ctx context.Context, work jetstream.Stream, first uint64, n int, starts []time.Time, key func(int) string, lat []time.Duration) error {
-	at := make(map[string]time.Time, n)
-	for seq := first; seq < first+uint64(n); seq++ {
+func routedLatencies(ctx context.Context, work jetstream.Stream, first uint64, keys []string, starts []time.Time, lat []time.Duration) error {
+	at := make(map[string]time.Time, len(keys))
+	for seq := first; seq < first+uint64(len(keys)); seq++ {
 		m, err := work.GetMsg(ctx, seq)
 		if err != nil {
 			return fmt.Errorf("work item %d: %w", seq, err)
@@ -377,8 +377,8 @@ func routedLatencies(ctx context.Context, work jetstream.Stream, first uint64, n
 		}
 		at[w.Key] = m.Time
 	}
-	for i := range n {
-		t, ok := at[key(i)]
+	for i, key := range keys {
+		t, ok := at[key]
 		if !ok {
 			return fmt.Errorf("upload %d was not routed", i)
 		}

@@ -65,6 +65,18 @@ func (b *Bus) Publish(ctx context.Context, ev event.Event) error {
 	return b.PublishMsg(ctx, msg)
 }
 
+// retryNoResponders retries a publish while no server answers: a stream
+// can be briefly unavailable (a server restarting, a leader election).
+var retryNoResponders = []jetstream.PublishOpt{jetstream.WithRetryAttempts(50), jetstream.WithRetryWait(100 * time.Millisecond)}
+
+// withPublishTimeout bounds ctx by publishTimeout when it has no deadline.
+func withPublishTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, publishTimeout)
+}
+
 // PublishAsync starts publishing events at once and returns a function
 // that waits until JetStream has stored every one (or the first error):
 // their round trips overlap instead of adding up, and the caller can do
@@ -78,19 +90,15 @@ func (b *Bus) PublishAsync(ctx context.Context, evs ...event.Event) (wait func()
 			break
 		}
 		var f jetstream.PubAckFuture
-		if f, err = b.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(50), jetstream.WithRetryWait(100*time.Millisecond)); err != nil {
+		if f, err = b.js.PublishMsgAsync(msg, retryNoResponders...); err != nil {
 			err = fmt.Errorf("publish %s: %w", msg.Subject, err)
 			break
 		}
 		futs = append(futs, f)
 	}
 	return func() error {
-		wctx := ctx
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			wctx, cancel = context.WithTimeout(ctx, publishTimeout)
-			defer cancel()
-		}
+		wctx, cancel := withPublishTimeout(ctx)
+		defer cancel()
 		// After a failed publish the others are still waited for (up to
 		// the deadline): none is left in flight when the caller retries.
 		for _, f := range futs {
@@ -108,14 +116,9 @@ func (b *Bus) PublishAsync(ctx context.Context, evs ...event.Event) (wait func()
 
 // PublishMsg publishes a prepared message and waits for its ack.
 func (b *Bus) PublishMsg(ctx context.Context, msg *nats.Msg) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
-		defer cancel()
-	}
-	// A stream can be briefly unavailable (a server restarting, a leader
-	// election): retry "no responders" until the deadline.
-	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(50), jetstream.WithRetryWait(100*time.Millisecond))
+	ctx, cancel := withPublishTimeout(ctx)
+	defer cancel()
+	_, err := b.js.PublishMsg(ctx, msg, retryNoResponders...)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", msg.Subject, err)
 	}

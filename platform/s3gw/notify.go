@@ -58,7 +58,7 @@ const (
 
 // ObjectCreated implements Notifier.
 func (n *JetStreamNotifier) ObjectCreated(ctx context.Context, o Object) error {
-	if len(n.buckets) > 0 && !slices.Contains(n.buckets, o.Bucket) || !strings.HasPrefix(o.Key, n.prefix) {
+	if (len(n.buckets) > 0 && !slices.Contains(n.buckets, o.Bucket)) || !strings.HasPrefix(o.Key, n.prefix) {
 		return nil
 	}
 	data, err := event.MinIONotification(o.Bucket, o.Key, o.ETag, o.Size, o.EventName)

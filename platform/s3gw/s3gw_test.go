@@ -40,17 +40,23 @@ func streamMsgs(t *testing.T, b *bus.Bus) [][]byte {
 	return out
 }
 
-// Every write that creates an object has its MinIO-shaped event stored in
-// JetStream by the time the client gets its answer.
-func TestWritesAreAnsweredAfterTheirEventIsStored(t *testing.T) {
-	srv := natstest.Start(t)
-	b, err := bus.New(srv.Conn(t), "/test", nil, bus.Options{})
+// jetStreamBus is a bus on a test NATS server, with the pipeline's streams.
+func jetStreamBus(t *testing.T) *bus.Bus {
+	t.Helper()
+	b, err := bus.New(natstest.Start(t).Conn(t), "/test", nil, bus.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Setup(t.Context(), bus.Topology{Memory: true}); err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+// Every write that creates an object has its MinIO-shaped event stored in
+// JetStream by the time the client gets its answer.
+func TestWritesAreAnsweredAfterTheirEventIsStored(t *testing.T) {
+	b := jetStreamBus(t)
 	bucket := blobtest.Bucket(t, s3gw.NewJetStreamNotifier(b, ""))
 	s := blobtest.Store(t)
 	ctx := t.Context()
@@ -94,14 +100,7 @@ func TestWritesAreAnsweredAfterTheirEventIsStored(t *testing.T) {
 // A notifier with a prefix filter notifies the keys under it only, as
 // MinIO's does.
 func TestPrefixFilter(t *testing.T) {
-	srv := natstest.Start(t)
-	b, err := bus.New(srv.Conn(t), "/test", nil, bus.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Setup(t.Context(), bus.Topology{Memory: true}); err != nil {
-		t.Fatal(err)
-	}
+	b := jetStreamBus(t)
 	bucket := blobtest.Bucket(t, s3gw.NewJetStreamNotifier(b, "").WithPrefix("cases/"))
 	s := blobtest.Store(t)
 	for _, key := range []string{"other/cases/a.txt", "cases/abcd1234/uploads/a.txt", "casesx/b.txt"} {

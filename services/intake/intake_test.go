@@ -445,6 +445,25 @@ func TestReconciliationFindsUnnotifiedUploads(t *testing.T) {
 	}
 }
 
+// notify publishes the intake bucket's notification of an object n
+// times: plain core-NATS publishes (no Nats-Msg-Id), as versitygw sends them.
+func (h *harness) notify(key string, info blob.Info, n int) {
+	h.t.Helper()
+	payload, _ := event.MinIONotification(h.intakeB, key, info.ETag, info.Size, "ObjectCreated:Put")
+	for range n {
+		if err := h.bus.Conn().Publish(event.DefaultBucketSubject, payload); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// waitUntil polls cond for up to 10 seconds.
+func waitUntil(cond func() bool) {
+	for deadline := time.Now().Add(10 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // A notification delivered twice (at-least-once) records and routes the
 // file once.
 func TestDuplicateNotifications(t *testing.T) {
@@ -455,13 +474,7 @@ func TestDuplicateNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := event.MinIONotification(h.intakeB, key, info.ETag, info.Size, "ObjectCreated:Put")
-	for range 3 {
-		// Plain core-NATS publishes (no Nats-Msg-Id), as versitygw sends them.
-		if err := h.bus.Conn().Publish(event.DefaultBucketSubject, payload); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h.notify(key, info, 3)
 	h.waitFiles(id, 1)
 	time.Sleep(300 * time.Millisecond)
 	if n := workSubjects(t, h.bus)[event.SubjectWorkDICOM]; n != 1 {
@@ -492,16 +505,8 @@ func TestLostWorkItemIsPublishedAgain(t *testing.T) {
 	if n := workSubjects(t, h.bus)[event.SubjectWorkDICOM]; n != 0 {
 		t.Fatalf("dicom work items before the redelivery = %d", n)
 	}
-	payload, _ := event.MinIONotification(h.intakeB, key, info.ETag, info.Size, "ObjectCreated:Put")
-	for range 2 {
-		if err := h.bus.Conn().Publish(event.DefaultBucketSubject, payload); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for workSubjects(t, h.bus)[event.SubjectWorkDICOM] == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.notify(key, info, 2)
+	waitUntil(func() bool { return workSubjects(t, h.bus)[event.SubjectWorkDICOM] > 0 })
 	time.Sleep(300 * time.Millisecond)
 	if n := workSubjects(t, h.bus)[event.SubjectWorkDICOM]; n != 1 {
 		t.Errorf("dicom work items = %d, want 1", n)
@@ -539,16 +544,8 @@ func TestLostRejectionIsPublishedAgain(t *testing.T) {
 		}
 		return info.State.Subjects[event.SubjectFileRejected]
 	}
-	payload, _ := event.MinIONotification(h.intakeB, key, info.ETag, 0, "ObjectCreated:Put")
-	for range 2 {
-		if err := h.bus.Conn().Publish(event.DefaultBucketSubject, payload); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for rejections() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.notify(key, info, 2)
+	waitUntil(func() bool { return rejections() > 0 })
 	time.Sleep(300 * time.Millisecond)
 	if n := rejections(); n != 1 {
 		t.Errorf("rejection events = %d, want 1", n)

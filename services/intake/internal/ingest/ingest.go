@@ -204,12 +204,16 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 // routed is what is published as a file is recorded: that it was
 // received, and its work item when it has a worker.
 func routed(f record.File) []event.Event {
-	ref := event.FileRef{CaseID: f.CaseID, FileID: f.ID, Bucket: f.Bucket, Key: f.Key, ETag: f.ETag, Size: f.Size}
+	ref := fileRef(f)
 	evs := []event.Event{event.FileReceived{Version: 1, FileRef: ref, Source: f.Source, ParentID: f.ParentID}}
 	if f.Status == record.StatusQueued && f.Route != record.RouteNone {
 		evs = append(evs, event.FileWork{Version: 1, FileRef: ref, Type: f.Type, Route: f.Route})
 	}
 	return evs
+}
+
+func fileRef(f record.File) event.FileRef {
+	return event.FileRef{CaseID: f.CaseID, FileID: f.ID, Bucket: f.Bucket, Key: f.Key, ETag: f.ETag, Size: f.Size}
 }
 
 // settled is what is published once the record of a file that sniffing
@@ -218,7 +222,7 @@ func settled(f record.File) []event.Event {
 	if f.Stage != "sniff" {
 		return nil
 	}
-	ref := event.FileRef{CaseID: f.CaseID, FileID: f.ID, Bucket: f.Bucket, Key: f.Key, ETag: f.ETag, Size: f.Size}
+	ref := fileRef(f)
 	switch {
 	case f.Status == record.StatusFailed && f.Error != nil:
 		return []event.Event{event.FileRejected{Version: 1, FileRef: ref, Code: f.Error.Code, Stage: "sniff"}}
@@ -236,7 +240,7 @@ func (r *Recorder) announceAgain(ctx context.Context, f record.File) error {
 	if f.Status != record.StatusQueued && f.Stage != "sniff" {
 		return nil // a worker has it: its work item was stored
 	}
-	if r.isRemembered(f) {
+	if r.ingested(f.ID, f.ETag) {
 		return nil // this process announced it already
 	}
 	return r.bus.PublishAsync(ctx, append(routed(f), settled(f)...)...)()
@@ -246,13 +250,16 @@ func (r *Recorder) announceAgain(ctx context.Context, f record.File) error {
 // events included: a bucket notification of an upload the API ingested
 // then needs nothing, not even a look at the record.
 func (r *Recorder) Ingested(o Object) bool {
-	etag := strings.Trim(o.ETag, `"`)
+	return r.ingested(record.FileID(o.Bucket, o.Key), strings.Trim(o.ETag, `"`))
+}
+
+func (r *Recorder) ingested(fileID, etag string) bool {
 	if etag == "" {
 		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.done[record.FileID(o.Bucket, o.Key)] == etag
+	return r.done[fileID] == etag
 }
 
 // rememberMax bounds the revisions remembered as ingested; past it, the
@@ -266,10 +273,6 @@ func (r *Recorder) remember(f record.File) {
 		clear(r.done)
 	}
 	r.done[f.ID] = f.ETag
-}
-
-func (r *Recorder) isRemembered(f record.File) bool {
-	return r.Ingested(Object{Bucket: f.Bucket, Key: f.Key, ETag: f.ETag})
 }
 
 // record writes a file's record: created when there was none (prev 0), else
