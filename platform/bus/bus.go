@@ -97,6 +97,9 @@ func (b *Bus) PublishAsync(ctx context.Context, evs ...event.Event) (wait func()
 		futs = append(futs, f)
 	}
 	return func() error {
+		if len(futs) == 0 {
+			return err
+		}
 		wctx, cancel := withPublishTimeout(ctx)
 		defer cancel()
 		// After a failed publish the others are still waited for (up to

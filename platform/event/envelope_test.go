@@ -67,7 +67,6 @@ func TestTraceParent(t *testing.T) {
 func TestWireForms(t *testing.T) {
 	ref := FileRef{CaseID: "abcd1234", FileID: "ffff0000", Bucket: "handoff-intake", Key: "cases/abcd1234/uploads/a.pdf", ETag: "e1", Size: 42}
 	events := []Event{
-		FileReceived{Version: 1, FileRef: ref, Source: "api"},
 		FileWork{Version: 1, FileRef: ref, Type: "pdf", Route: "ocr"},
 		FileRejected{Version: 1, FileRef: ref, Code: "input.empty", Stage: "sniff"},
 		FileDone{Version: 1, FileRef: ref, Stage: "understand"},

@@ -16,7 +16,6 @@ package event
 
 // Subjects of completion events. They are captured by the EVENTS stream.
 const (
-	SubjectFileReceived       = "handoff.file.received"
 	SubjectFileRejected       = "handoff.file.rejected"
 	SubjectFileDone           = "handoff.file.done"
 	SubjectDICOMIndexed       = "handoff.dicom.indexed"
@@ -52,7 +51,7 @@ const DefaultBucketSubject = "handoff.bucket.events"
 type Event interface {
 	// Subject is the NATS subject the event is published on.
 	Subject() string
-	// Type is the CloudEvents type, with its version: "dev.handoff.file.received.v1".
+	// Type is the CloudEvents type, with its version: "dev.handoff.file.routed.v1".
 	EventType() string
 	// MsgID is the de-duplication ID (Nats-Msg-Id): the same fact published
 	// twice has the same ID.
@@ -72,19 +71,6 @@ type FileRef struct {
 }
 
 func (r FileRef) rev() string { return r.FileID + "." + cleanETag(r.ETag) }
-
-// FileReceived says an upload (or an archive entry) was recorded on its case.
-type FileReceived struct {
-	Version int `json:"version"`
-	FileRef
-	Source   string `json:"source"` // api, s3, archive, reconcile
-	ParentID string `json:"parent_id,omitempty"`
-}
-
-func (FileReceived) Subject() string   { return SubjectFileReceived }
-func (FileReceived) EventType() string { return "dev.handoff.file.received.v1" }
-func (e FileReceived) MsgID() string   { return "received." + e.rev() }
-func (e FileReceived) CaseRef() string { return e.CaseID }
 
 // FileWork is a work item: a file routed to the queue of the worker kind
 // that handles its type (Route is "archive", "dicom", "ocr" or "text").

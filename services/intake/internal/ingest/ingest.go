@@ -109,8 +109,10 @@ func (r *Recorder) Upload(o Object) (Origin, error) {
 // Ingest records o on its case and routes it. It returns the file record
 // as it stands after ingestion.
 //
-// The received event and the work item are published while the record is
-// written: the round trips overlap. Crash safety rests on the retry: an
+// The work item is published while the record is written: the round trips
+// overlap. The record is the fact that the file arrived (watched live
+// through the case store, see api's events stream); no separate event
+// stores it a second time. Crash safety rests on the retry: an
 // ingestion that fails or dies midway leaves its notification unacked (or
 // its archive entry unexpanded), and when the retry finds the record
 // written but the file still waiting for its worker, it publishes the
@@ -201,15 +203,13 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	return f, nil
 }
 
-// routed is what is published as a file is recorded: that it was
-// received, and its work item when it has a worker.
+// routed is what is published as a file is recorded: its work item, when
+// it has a worker.
 func routed(f record.File) []event.Event {
-	ref := fileRef(f)
-	evs := []event.Event{event.FileReceived{Version: 1, FileRef: ref, Source: f.Source, ParentID: f.ParentID}}
-	if f.Status == record.StatusQueued && f.Route != record.RouteNone {
-		evs = append(evs, event.FileWork{Version: 1, FileRef: ref, Type: f.Type, Route: f.Route})
+	if f.Status != record.StatusQueued || f.Route == record.RouteNone {
+		return nil
 	}
-	return evs
+	return []event.Event{event.FileWork{Version: 1, FileRef: fileRef(f), Type: f.Type, Route: f.Route}}
 }
 
 func fileRef(f record.File) event.FileRef {
