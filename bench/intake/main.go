@@ -8,7 +8,9 @@
 // A work item counts as routed when JetStream stored it in the WORK stream:
 // the items are read back from the stream after each run, with their
 // stored times, so that no subscriber takes a copy of every message while
-// the clock runs. TMPDIR chooses where the serve process keeps its data.
+// the clock runs. TMPDIR chooses where the serve process keeps its data;
+// before measuring, the bench waits until the filesystem there allocates
+// inodes at its usual speed (see settle).
 package main
 
 import (
@@ -113,6 +115,10 @@ func run(bin string, n, size, rounds int, concs []int) error {
 	if err != nil {
 		return err
 	}
+	create, err := settle(data)
+	if err != nil {
+		return err
+	}
 	keys, _ := os.ReadFile(filepath.Join(data, "s3-credentials"))
 	acc, sec, _ := strings.Cut(strings.TrimSpace(string(keys)), ":")
 	token, _ := os.ReadFile(filepath.Join(data, "api-token"))
@@ -144,7 +150,8 @@ func run(bin string, n, size, rounds int, concs []int) error {
 	}
 	payload := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0123456789abcdef"), size/16)...)[:size]
 
-	fmt.Printf("intake path, embedded mode, %d-byte uploads, %d per run, median of %d rounds, data in %s\n\n", size, n, rounds, data)
+	fmt.Printf("intake path, embedded mode, %d-byte uploads, %d per run, median of %d rounds, data in %s\n", size, n, rounds, data)
+	fmt.Printf("creating a file where the endpoint stages objects: %v (see settle)\n\n", create.Round(time.Microsecond))
 	fmt.Println("plain: latency of the PUT (same bucket, a key prefix that is not notified). pipeline: uploads back to")
 	fmt.Println("back, the clock stops when the last work item is stored; latency from the start of each PUT to then.")
 	fmt.Println()
