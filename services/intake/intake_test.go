@@ -117,6 +117,17 @@ func (h *harness) upload(caseID, name string, data []byte) {
 	}
 }
 
+// put writes data straight into the intake bucket under key, as a stock S3
+// client would, and returns the stored object.
+func (h *harness) put(key string, data []byte) blob.Info {
+	h.t.Helper()
+	info, err := h.blobs.Put(h.t.Context(), h.intakeB, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
+	if err != nil {
+		h.t.Fatalf("put %s: %v", key, err)
+	}
+	return info
+}
+
 type caseView struct {
 	Pending int `json:"pending"`
 	Files   []struct {
@@ -219,9 +230,7 @@ func TestUploadsAreSniffedAndRouted(t *testing.T) {
 	))
 	// A stock S3 client writes straight into the bucket.
 	key := record.UploadKey(id, "direct/report.txt")
-	if _, err := h.blobs.Put(t.Context(), h.intakeB, key, strings.NewReader("Radiology report\n"), -1, blob.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.put(key, []byte("Radiology report\n"))
 	v := h.waitFiles(id, 7)
 	got := map[string]string{}
 	for _, f := range v.Files {
@@ -425,9 +434,7 @@ func TestReconciliationFindsUnnotifiedUploads(t *testing.T) {
 	id := h.newCase()
 	for i := range 3 {
 		key := record.UploadKey(id, fmt.Sprintf("lost/%d.txt", i))
-		if _, err := h.blobs.Put(t.Context(), h.intakeB, key, strings.NewReader("note\n"), -1, blob.PutOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		h.put(key, []byte("note\n"))
 	}
 	if v := h.getCase(id); len(v.Files) != 0 {
 		t.Fatalf("files before reconciliation: %d", len(v.Files))
@@ -470,10 +477,7 @@ func TestDuplicateNotifications(t *testing.T) {
 	h := start(t, false)
 	id := h.newCase()
 	key := record.UploadKey(id, "a.dcm")
-	info, err := h.blobs.Put(t.Context(), h.intakeB, key, bytes.NewReader(readCorpus(t, "dicom-peer/pydicom/CT_small.dcm")), -1, blob.PutOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := h.put(key, readCorpus(t, "dicom-peer/pydicom/CT_small.dcm"))
 	h.notify(key, info, 3)
 	h.waitFiles(id, 1)
 	time.Sleep(300 * time.Millisecond)
@@ -492,10 +496,7 @@ func TestLostWorkItemIsPublishedAgain(t *testing.T) {
 	h := start(t, false)
 	id := h.newCase()
 	key := record.UploadKey(id, "scan.dcm")
-	info, err := h.blobs.Put(t.Context(), h.intakeB, key, bytes.NewReader(readCorpus(t, "dicom-peer/pydicom/CT_small.dcm")), -1, blob.PutOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := h.put(key, readCorpus(t, "dicom-peer/pydicom/CT_small.dcm"))
 	if _, err := h.cases.CreateFile(t.Context(), record.File{
 		CaseID: id, ID: record.FileID(h.intakeB, key), Path: "scan.dcm", Bucket: h.intakeB, Key: key, ETag: info.ETag, Size: info.Size,
 		Source: record.SourceS3, Type: record.TypeDICOM, Route: record.RouteDICOM, Status: record.StatusQueued, Stage: record.RouteDICOM,
@@ -522,10 +523,7 @@ func TestLostRejectionIsPublishedAgain(t *testing.T) {
 	h := start(t, false)
 	id := h.newCase()
 	key := record.UploadKey(id, "empty.pdf")
-	info, err := h.blobs.Put(t.Context(), h.intakeB, key, bytes.NewReader(nil), 0, blob.PutOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := h.put(key, nil)
 	if _, err := h.cases.CreateFile(t.Context(), record.File{
 		CaseID: id, ID: record.FileID(h.intakeB, key), Path: "empty.pdf", Bucket: h.intakeB, Key: key, ETag: info.ETag,
 		Source: record.SourceS3, Type: record.TypeUnknown, Route: record.RouteNone, Status: record.StatusFailed, Stage: "sniff",

@@ -181,16 +181,11 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	if err != nil {
 		return f, fmt.Errorf("ingest %s: %w", fileID, err)
 	}
-	if !wrote {
-		// Another delivery recorded this revision: what it announced before
-		// the record was just published again; its settling event may be
-		// missing if it died.
-		if err := r.bus.PublishAsync(ctx, settled(f)...)(); err != nil {
-			return f, fmt.Errorf("ingest %s: %w", fileID, err)
-		}
-		return f, nil
-	}
 	switch {
+	case !wrote:
+		// Another delivery recorded this revision: what it announced before
+		// the record was just published again, and its settling event,
+		// which may be missing if it died, is published below.
 	case rejection != nil:
 		r.log.Info("file rejected", "case_id", from.CaseID, "file_id", fileID, "source", from.Source, "code", rejection.Code)
 	case status == record.StatusQueued:
