@@ -209,7 +209,26 @@ type Document struct {
 	// belong to (a pre-operative packet with labs, an EKG and a chest X-ray
 	// report in one PDF); Panels then covers every lab page.
 	Also []string `json:"also,omitempty"`
+
+	// Clinical facts read from the document: coded entries of a portal
+	// export (C-CDA), rows of a lab or medication table.
+	Labs       []LabResult `json:"labs,omitempty"`
+	Problems   []Problem   `json:"problems,omitempty"`
+	Allergies  []Allergy   `json:"allergies,omitempty"`
+	Procedures []Procedure `json:"procedures,omitempty"`
+	Vitals     []Vital     `json:"vitals,omitempty"`
+	// Sex is the patient's sex as the document states it (M, F, X).
+	Sex string `json:"sex,omitempty"`
+	// Format says how the facts were read when not from plain text:
+	// FormatCCDA (a C-CDA document), FormatPrintedCCDA (its printed form).
+	Format string `json:"format,omitempty"`
 }
+
+// Document formats (Document.Format).
+const (
+	FormatCCDA        = "ccda"
+	FormatPrintedCCDA = "ccda_printed"
+)
 
 // LogValue keeps patient data out of logs.
 func (Document) LogValue() slog.Value { return slog.StringValue("[document redacted]") }
@@ -229,6 +248,60 @@ type Medication struct {
 	Frequency string `json:"frequency,omitempty"`
 	Duration  string `json:"duration,omitempty"`
 	Class     string `json:"class,omitempty"` // Med* constant when it affects clotting
+	// RxNorm is the RxNorm code the source gave (a C-CDA entry), any level.
+	RxNorm string `json:"rxnorm,omitempty"`
+	Route  string `json:"route,omitempty"`  // "oral", "subcutaneous"
+	Start  string `json:"start,omitempty"`  // YYYY-MM-DD (or YYYY-MM, YYYY)
+	Stop   string `json:"stop,omitempty"`   // YYYY-MM-DD (or YYYY-MM, YYYY)
+	Status string `json:"status,omitempty"` // active, completed, stopped, as the source says
+}
+
+// LabResult is one result of a lab test (or of an EKG measurement).
+type LabResult struct {
+	Name  string `json:"name"`            // as written
+	LOINC string `json:"loinc,omitempty"` // from the source, else from the vocabulary
+	Panel string `json:"panel,omitempty"` // Panel* constant
+	Value string `json:"value"`           // as written: "13.2", "Negative", "<0.5"
+	Unit  string `json:"unit,omitempty"`
+	Range string `json:"range,omitempty"` // reference range as written: "12.0-15.5"
+	// Flag is the abnormal flag: "H", "L", "HH", "LL", "A" (abnormal), "N"
+	// or empty when none was given.
+	Flag string `json:"flag,omitempty"`
+	Date string `json:"date,omitempty"` // YYYY-MM-DD: when the specimen was collected
+}
+
+// Problem is one entry of a problem list (a condition).
+type Problem struct {
+	Name   string `json:"name"`
+	Code   string `json:"code,omitempty"`
+	System string `json:"system,omitempty"` // "SNOMED CT", "ICD-10-CM", "ICD-9-CM"
+	Status string `json:"status,omitempty"` // active, resolved, inactive
+	Onset  string `json:"onset,omitempty"`  // YYYY-MM-DD (or shorter)
+}
+
+// Allergy is one allergy or intolerance, with the reaction when stated.
+type Allergy struct {
+	Name     string `json:"name"` // the substance
+	Reaction string `json:"reaction,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Status   string `json:"status,omitempty"`
+}
+
+// Procedure is a procedure the patient had (a prior surgery).
+type Procedure struct {
+	Name   string `json:"name"`
+	Code   string `json:"code,omitempty"`
+	System string `json:"system,omitempty"`
+	Date   string `json:"date,omitempty"` // YYYY-MM-DD (or shorter)
+}
+
+// Vital is one vital sign measurement (height, weight, blood pressure...).
+type Vital struct {
+	Name  string `json:"name"`
+	LOINC string `json:"loinc,omitempty"`
+	Value string `json:"value"`
+	Unit  string `json:"unit,omitempty"`
+	Date  string `json:"date,omitempty"` // YYYY-MM-DD
 }
 
 // Passport is what the MRZ of a passport says.

@@ -49,6 +49,80 @@ type Report struct {
 	// does not reflect them yet.
 	Basis      uint64 `json:"basis,omitempty"`
 	CaseDigest string `json:"case_digest,omitempty"`
+	// Facts are the clinical facts read from the case's documents, one
+	// entry per fact with the file it was read from, de-duplicated across
+	// files.
+	Facts *Facts `json:"facts,omitempty"`
+}
+
+// Facts are the clinical facts of a case, as the specialist reads them.
+type Facts struct {
+	Medications []MedicationFact `json:"medications"`
+	Labs        []LabFact        `json:"labs"`
+	Problems    []ProblemFact    `json:"problems"`
+	Allergies   []AllergyFact    `json:"allergies"`
+	Procedures  []ProcedureFact  `json:"procedures"`
+	Vitals      []VitalFact      `json:"vitals"`
+}
+
+// MedicationFact is one current medication. File is the file ID it was
+// read from ("" for the case fields).
+type MedicationFact struct {
+	Name          string `json:"name"`
+	Generic       string `json:"generic,omitempty"`
+	Dose          string `json:"dose,omitempty"`
+	Frequency     string `json:"frequency,omitempty"`
+	Route         string `json:"route,omitempty"`
+	Start         string `json:"start,omitempty"`
+	Status        string `json:"status,omitempty"`
+	Class         string `json:"class,omitempty"` // Med* constant when it affects clotting
+	Anticoagulant bool   `json:"anticoagulant"`   // a blood thinner, antiplatelet or clotting supplement: flagged
+	File          string `json:"file"`
+}
+
+// LabFact is one lab result.
+type LabFact struct {
+	Name  string `json:"name"`
+	LOINC string `json:"loinc,omitempty"`
+	Panel string `json:"panel,omitempty"`
+	Value string `json:"value"`
+	Unit  string `json:"unit,omitempty"`
+	Range string `json:"range,omitempty"`
+	Flag  string `json:"flag,omitempty"`
+	Date  string `json:"date,omitempty"`
+	File  string `json:"file"`
+}
+
+// ProblemFact is one condition.
+type ProblemFact struct {
+	Name   string `json:"name"`
+	Code   string `json:"code,omitempty"`
+	System string `json:"system,omitempty"`
+	Status string `json:"status,omitempty"`
+	File   string `json:"file"`
+}
+
+// AllergyFact is one allergy.
+type AllergyFact struct {
+	Name     string `json:"name"`
+	Reaction string `json:"reaction,omitempty"`
+	File     string `json:"file"`
+}
+
+// ProcedureFact is one prior procedure.
+type ProcedureFact struct {
+	Name string `json:"name"`
+	Date string `json:"date,omitempty"`
+	File string `json:"file"`
+}
+
+// VitalFact is one vital sign.
+type VitalFact struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Unit  string `json:"unit,omitempty"`
+	Date  string `json:"date,omitempty"`
+	File  string `json:"file"`
 }
 
 // Current reports whether r was computed from c and files as they are.
