@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -34,6 +35,7 @@ type Input struct {
 
 // Analyzer holds the compiled rules. It is safe for concurrent use.
 type Analyzer struct {
+	vocab       *clinical.Vocabulary
 	dates       *dateParser
 	facts       *factReader
 	meds        *medParser
@@ -57,17 +59,21 @@ type labelled struct {
 	re    *regexp.Regexp
 }
 
-// New compiles the rules.
-func New() *Analyzer {
+// New compiles the rules with a vocabulary of its own.
+func New() *Analyzer { return NewWith(clinical.New()) }
+
+// NewWith compiles the rules over the given clinical vocabulary.
+func NewWith(vocab *clinical.Vocabulary) *Analyzer {
 	dates := newDateParser()
 	re := func(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
 	a := &Analyzer{
+		vocab:       vocab,
 		dates:       dates,
 		facts:       newFactReader(dates),
-		meds:        newMedParser(dates),
+		meds:        newMedParser(dates, vocab),
 		signals:     signals(),
-		analytes:    analytes(),
-		panelTitles: panelTitles(),
+		analytes:    analytes(vocab),
+		panelTitles: panelTitles(vocab),
 		inrRe:       re(`\binr\b[^\n]{0,40}\d`),
 		overlayRe: []*regexp.Regexp{
 			re(`\b(?:se|ser|series|im|img|image)\s*[:#]?\s*\d+\b`),
@@ -116,6 +122,9 @@ func New() *Analyzer {
 	a.summary = newSummaryReader(a)
 	return a
 }
+
+// Vocabulary is the clinical vocabulary the rules use.
+func (a *Analyzer) Vocabulary() *clinical.Vocabulary { return a.vocab }
 
 // SplitPages cuts a text sidecar into pages at form feeds (pdftotext and
 // tesseract both end each page with one). A trailing empty page is dropped.
