@@ -51,10 +51,10 @@ type Analyzer struct {
 	// impressionRe starts a report's impression; sectionEndRe ends it.
 	impressionRe *regexp.Regexp
 	sectionEndRe *regexp.Regexp
-	bilatRe     *regexp.Regexp
-	rightRe     *regexp.Regexp
-	leftRe      *regexp.Regexp
-	summary     *summaryReader
+	bilatRe      *regexp.Regexp
+	rightRe      *regexp.Regexp
+	leftRe       *regexp.Regexp
+	summary      *summaryReader
 }
 
 type labelled struct {
