@@ -168,6 +168,20 @@ func (v *Vocabulary) DrugByDisplayName(s string) (Drug, bool) {
 	return Drug{}, false
 }
 
+// MedicationText finds the drug of a medication as typed ("Eliquis 5 mg
+// twice daily"): the first drug it names, else its first word taken as a
+// name (a lower-case "asa" is read as aspirin here, where it stands alone
+// as the medicine's name).
+func (v *Vocabulary) MedicationText(s string) (Drug, bool) {
+	if m, ok := v.FindDrug(s); ok {
+		return m.Drug, true
+	}
+	if f := strings.Fields(s); len(f) > 0 {
+		return v.Drug(f[0])
+	}
+	return Drug{}, false
+}
+
 // Medication finds the drug of a medication record: by its RxNorm code,
 // then its generic name, then the name as written.
 func (v *Vocabulary) Medication(m record.Medication) (Drug, bool) {
