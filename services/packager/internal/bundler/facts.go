@@ -24,8 +24,9 @@ func facts(in Input) *record.Facts {
 // medications are the summary's medication lines, once per drug (by
 // generic name), flagged as the checklist flagged them. The report's facts
 // are the source when there are some; without them (an older report) the
-// case fields and the documents are read with the same vocabulary.
-func medications(in Input, pathOf map[string]string, vocab *clinical.Vocabulary) []render.Medication {
+// medications typed on the case (or read from the uploaded summary shown)
+// and the documents are read with the same vocabulary.
+func medications(in Input, typedMeds []string, pathOf map[string]string, vocab *clinical.Vocabulary) []render.Medication {
 	var out []render.Medication
 	if f := facts(in); f != nil && len(f.Medications) > 0 {
 		for _, m := range f.Medications {
@@ -46,7 +47,7 @@ func medications(in Input, pathOf map[string]string, vocab *clinical.Vocabulary)
 		seen[k] = true
 		out = append(out, m)
 	}
-	for _, typed := range in.Case.Summary.Medications {
+	for _, typed := range typedMeds {
 		d, ok := vocab.MedicationText(typed)
 		class, generic, zh := "", typed, ""
 		if ok {

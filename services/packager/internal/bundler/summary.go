@@ -51,7 +51,7 @@ func summaryData(in Input, plan layout.Plan, stamp time.Time, vocab *clinical.Vo
 		}
 	}
 
-	d.Medications = medications(in, pathOf, vocab)
+	d.Medications = medications(in, d.Summary.Medications, pathOf, vocab)
 	d.Labs = keyLabs(in, vocab)
 	d.Height, d.Weight = measures(in, d.Summary)
 	d.Problems = problems(in, vocab, &d.Summary.Conditions)
