@@ -37,7 +37,7 @@ import (
 var corpus string
 
 func TestMain(m *testing.M) {
-	corpus, _ = filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus"))
+	corpus, _ = filepath.Abs(filepath.Join("..", "..", "testdata", "corpus"))
 	os.Exit(blobtest.Run(m))
 }
 

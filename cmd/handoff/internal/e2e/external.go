@@ -12,6 +12,7 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // External is the pipeline split across processes against a real
@@ -51,7 +52,7 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 	if len(o.Groups) == 0 {
 		o.Groups = []string{"intake", "dicom,ocr,packager"}
 	}
-	natsBin, vgwBin := Tool(t, "nats-server"), Tool(t, "versitygw")
+	natsBin, vgwBin := testenv.Tool(t, "nats-server"), testenv.Tool(t, "versitygw")
 	root := t.TempDir()
 	x := &External{NATSDir: filepath.Join(root, "nats"), S3Dir: filepath.Join(root, "s3"), Processes: map[string]*Proc{}}
 	x.NATSPort = FreePort(t)
@@ -93,7 +94,7 @@ func (x *External) NATSURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", 
 func (x *External) StartNATS(t testing.TB, bin string) {
 	t.Helper()
 	if bin == "" {
-		bin = Tool(t, "nats-server")
+		bin = testenv.Tool(t, "nats-server")
 	}
 	x.NATS = StartProc(t, "nats-server", nil, bin, "-js", "-sd", x.NATSDir, "-a", "127.0.0.1", "-p", strconv.Itoa(x.NATSPort))
 	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", x.NATSPort))
