@@ -32,7 +32,7 @@ import (
 // template is one kind of instance of the corpus: a real file, how many
 // copies, how many per series.
 type template struct {
-	name, path string
+	name, path   string
 	n, perSeries int
 }
 
