@@ -10,33 +10,45 @@ export PATH := $(TOOLS):$(PATH)
 # Tesseract runs one thread per page, pages run in parallel.
 export OMP_THREAD_LIMIT := 1
 MODULES  = $(shell go list -m -f '{{.Dir}}')
-GOTEST  ?= go test -race -count=1 -timeout 25m
+# Every package of every module of the workspace, for one go vet and one go test.
+PACKAGES := github.com/handoffmed/handoff/...
+GOTEST  ?= go test -race -count=1 -timeout 20m
 FUZZTIME ?= 10s
 SERVICES := intake dicom ocr packager
 
-.PHONY: setup build run test fuzz bench vet fmt tidy check clean
+.PHONY: setup setup-test setup-bench build run test fuzz bench vet fmt tidy check clean
 
+# What running needs (Debian packages); setup-test adds what the tests need
+# (more packages, pinned nats-server and versitygw), setup-bench the peers.
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh run
+setup-test:
+	@scripts/setup.sh test
+setup-bench:
+	@scripts/setup.sh bench
 
 build:
 	@mkdir -p bin
-	cd cmd/handoff && go build -o $(CURDIR)/bin/handoff .
+	go build -o bin/handoff ./cmd/handoff
 	@for s in $(SERVICES); do \
-		if [ -d services/$$s/cmd/$$s ]; then (cd services/$$s && go build -o $(CURDIR)/bin/$$s ./cmd/$$s) || exit 1; fi; \
+		if [ -d services/$$s/cmd/$$s ]; then go build -o bin/$$s ./services/$$s/cmd/$$s || exit 1; fi; \
 	done
 
 run: setup build
 	bin/handoff serve $(ARGS)
 
 vet:
-	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+	go vet $(PACKAGES)
 
-test: setup build vet
-	@test -z "$$(gofmt -l $(MODULES))" || { echo "gofmt needed:"; gofmt -l $(MODULES); exit 1; }
-	@fail=0; for m in $(MODULES); do \
-		echo "== $$m"; (cd $$m && HANDOFF_BIN=$(CURDIR)/bin/handoff HANDOFF_REQUIRE_TOOLS=1 $(GOTEST) ./...) || fail=1; \
-	done; exit $$fail
+# gofmt, go vet, then every test of the workspace in one go test (packages
+# run in parallel), with the race detector. A test that lacks a tool fails.
+test: setup-test build
+	@start=$$(date +%s); \
+	unformatted=$$(gofmt -l $(MODULES)); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi; \
+	go vet $(PACKAGES) || exit 1; \
+	HANDOFF_BIN=$(CURDIR)/bin/handoff $(GOTEST) $(PACKAGES); rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s (gofmt, vet and tests)"; exit $$rc
 
 # Each fuzz target runs for FUZZTIME (make fuzz FUZZTIME=5m for the long run).
 fuzz:
@@ -48,7 +60,7 @@ fuzz:
 		done; \
 	done
 
-bench: setup build
+bench: setup-bench build
 	@for b in bench/*/run.sh; do echo "== $$b"; $$b || exit 1; done
 
 fmt:

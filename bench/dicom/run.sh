@@ -11,7 +11,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-peers=${PEERS:-$root/../shared/peers/dicom}
 corpus=${1:-/tmp/dicom-bulk}
 runs=${RUNS:-5}
 out=$root/bench/out
@@ -19,7 +18,7 @@ mkdir -p "$out"
 
 if [ ! -d "$corpus" ] || [ "$(find "$corpus" -type f | wc -l)" -lt 2000 ]; then
 	echo "generating the 2,000-instance corpus in $corpus" >&2
-	/usr/bin/python3 "$peers/make_bulk.py" "$corpus" >&2
+	(cd "$root" && go run ./bench/dicomgen -out "$corpus") >&2
 fi
 (cd "$root/services/dicom" && go build -o "$out/dicom-index" ./cmd/dicom-index)
 (cd "$root/cmd/handoff" && go build -o "$out/handoff" .)
@@ -46,7 +45,7 @@ read -r t_ours c_ours m_ours < <(best_of "$out/dicom-index" --json --stats "$cor
 stats=$(cat "$out/best-stderr.txt")
 read -r t_full c_full m_full < <(best_of "$out/handoff" dicom index --json "$corpus")
 read -r t_dcm c_dcm m_dcm < <(best_of dcmdump -q +sd +r +sb 7fe0,0010 "$corpus")
-read -r t_py c_py m_py < <(best_of /usr/bin/python3 "$peers/py_index.py" "$corpus")
+read -r t_py c_py m_py < <(best_of /usr/bin/python3 "$here/py_index.py" "$corpus")
 
 per_file=$(sed -n 's/.*bytes_read_per_file=\([0-9]*\).*/\1/p' <<<"$stats")
 ahead=$(sed -n 's/.*max_read_ahead=\([0-9]*\).*/\1/p' <<<"$stats")

@@ -5,7 +5,7 @@
 #   bench/packager/run.sh [CORPUS_DIR]     (default /tmp/dicom-bulk, generated if absent)
 #
 # The embedded S3 endpoint of `handoff serve` (versitygw, posix backend) runs in a process of its
-# own; a 100 MiB and a 1 GiB case (real DICOM from the shared corpus, gone round again as another
+# own; a 100 MiB and a 1 GiB case (real DICOM from testdata/corpus, gone round again as another
 # "CD" until big enough, plus the OCR corpus's PDFs) are uploaded to it. Then, RUNS times each
 # (default 3), alternating:
 #   copy     GET every object the bundle is made of and PUT it into another bucket, streaming
@@ -20,7 +20,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-peers=${PEERS:-$root/../shared/peers/dicom}
 corpus=${1:-/tmp/dicom-bulk}
 runs=${RUNS:-5}
 out=$root/bench/out/packager
@@ -28,7 +27,7 @@ rm -rf "$out" && mkdir -p "$out"
 
 if [ ! -d "$corpus" ] || [ "$(find "$corpus" -type f | wc -l)" -lt 2000 ]; then
 	echo "generating the 2,000-instance corpus in $corpus" >&2
-	/usr/bin/python3 "$peers/make_bulk.py" "$corpus" >&2
+	(cd "$root" && go run ./bench/dicomgen -out "$corpus") >&2
 fi
 (cd "$root/services/packager" && go build -o "$out/packager-bench" ./cmd/packager-bench)
 bin=$out/packager-bench
@@ -39,7 +38,7 @@ trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null; rm -rf "$out/s3"' EXIT
 for _ in $(seq 100); do [ -s "$out/endpoint" ] && break; sleep 0.1; done
 ep=$(cat "$out/endpoint")
 
-pdfs=$root/../shared/corpus/ocr-peer
+pdfs=$root/testdata/corpus/ocr-peer
 "$bin" seed -endpoint "$ep" -corpus "$corpus" -pdfs "$pdfs" -max-bytes $((100 << 20)) -case "$out/case100.json"
 "$bin" seed -endpoint "$ep" -corpus "$corpus" -pdfs "$pdfs" -max-bytes $((1 << 30)) -case "$out/case1g.json"
 

@@ -24,6 +24,7 @@ import (
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 var updateBundleGolden = flag.Bool("update-bundle-golden", false, "rewrite testdata/bundle_complete.tree")
@@ -84,9 +85,10 @@ func waitProcessed(t *testing.T, p *e2e.Pipeline, id string, n int) {
 			}
 		}
 		for route, k := range pending {
-			// A route none of whose files moved in 90 s has no service.
+			// A route none of whose files moved in 90 s has a hung or
+			// missing worker.
 			if done[route] == 0 && k > 0 && time.Since(start) > 90*time.Second && route != "" {
-				t.Skipf("no file on route %q was processed in 90 s: its service does not run in handoff serve", route)
+				t.Fatalf("no file on route %q was processed in 90 s: its worker is hung or does not run in handoff serve", route)
 			}
 		}
 		if time.Now().After(deadline) {
@@ -193,14 +195,8 @@ func TestBundleThroughServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}
-	for _, tool := range []string{"unzip", "zipinfo", "pdfinfo", "pdffonts", "dciodvfy", "sha256sum"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
-	if help, _ := exec.Command(e2e.Binary(t), "serve", "-h").CombinedOutput(); !strings.Contains(string(help), "quiet-period") {
-		t.Skip("the packager is not wired into handoff serve yet")
-	}
+	testenv.Tools(t, "unzip", "zipinfo", "pdfinfo", "pdffonts", "dciodvfy", "sha256sum")
+	testenv.Python(t, "pydicom")
 	checkFS, err := filepath.Abs("../../services/packager/testdata/checkfileset.py")
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +288,7 @@ func TestBundleThroughServe(t *testing.T) {
 			t.Errorf("bundle tree (-want +got):\n%s", d)
 		}
 	} else {
-		t.Logf("no %s yet (record it with -update-bundle-golden); tree:\n%s", golden, tree)
+		t.Errorf("no %s (record it with -update-bundle-golden): %v; tree:\n%s", golden, err, tree)
 	}
 	folder := checkExtracted(t, zip1, v1.Name)
 	checkScans(t, folder, checkFS)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // casesRoot holds the example cases tools/casegen made.
@@ -136,11 +136,7 @@ func TestExampleCasesThroughServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every example case through the pipeline")
 	}
-	for _, tool := range []string{"tesseract", "pdftotext"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	testenv.Tools(t, "tesseract", "pdftotext")
 	p := e2e.Start(t, e2e.Options{Args: []string{"--log-level", "debug"}})
 
 	// Capture every message the pipeline sends: events and work items.
@@ -163,8 +159,7 @@ func TestExampleCasesThroughServe(t *testing.T) {
 		}
 	}
 	// Wait until every case is processed. A route on which no file at all
-	// was processed in 90 s means its service does not run in `handoff
-	// serve`: then the test cannot say anything and is skipped.
+	// was processed in 90 s has a hung or missing worker: that fails.
 	start := time.Now()
 	for {
 		idle := true
@@ -188,7 +183,7 @@ func TestExampleCasesThroughServe(t *testing.T) {
 		if time.Since(start) > 90*time.Second {
 			for route := range pending {
 				if done[route] == 0 {
-					t.Skipf("no file routed to %q was processed in 90 s (pending by route: %v): that service does not run in handoff serve", route, pending)
+					t.Fatalf("no file routed to %q was processed in 90 s (pending by route: %v): its worker is hung or does not run in handoff serve", route, pending)
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // textOf extracts a document's text as the OCR service would.
@@ -48,11 +49,7 @@ func TestNoPatientDataInLogsOrMessages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}
-	for _, tool := range []string{"tesseract", "pdftotext"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	testenv.Tools(t, "tesseract", "pdftotext")
 	p := e2e.Start(t, e2e.Options{Args: []string{"--log-level", "debug"}})
 	msgs := p.CaptureMessages(t)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/natstest"
 	"github.com/handoffmed/handoff/platform/s3gw"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(blobtest.Run(m)) }
@@ -134,9 +135,7 @@ func TestWriteFailsWhenItsEventCannotBeStored(t *testing.T) {
 
 // Stock clients work: curl with SigV4 signing.
 func TestStockClientCurl(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed")
-	}
+	testenv.Tool(t, "curl")
 	bucket := blobtest.Bucket(t, nil)
 	url := blobtest.Endpoint(t) + "/" + bucket + "/from-curl.txt"
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)

@@ -60,6 +60,9 @@ type Config struct {
 	// ReconcileInterval is how often the intake bucket is compared with the
 	// case store (0 disables reconciliation).
 	ReconcileInterval time.Duration
+	// ReconcileGrace leaves uploads younger than this to their bucket
+	// notification (default 10 s).
+	ReconcileGrace time.Duration
 	// PresignExpiry is how long a presigned upload URL works.
 	PresignExpiry time.Duration
 	// BundleLinkExpiry caps how long a bundle download link works.
@@ -85,6 +88,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxUploadBytes == 0 {
 		c.MaxUploadBytes = 8 << 30
+	}
+	if c.ReconcileGrace == 0 {
+		c.ReconcileGrace = 10 * time.Second
 	}
 	if c.PresignExpiry == 0 {
 		c.PresignExpiry = time.Hour
@@ -164,6 +170,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.docs = docs.New(log, d.Blobs, tracker, d.Bus)
 	s.report = report.New(log, d.Cases, d.Blobs, d.Bus, cfg.DerivedBucket)
 	s.reconcile = reconcile.New(log, d.Blobs, d.Cases, rec, cfg.IntakeBucket)
+	s.reconcile.Grace = cfg.ReconcileGrace
 	return s, nil
 }
 

@@ -56,11 +56,18 @@ type harness struct {
 
 func start(t *testing.T, notify bool) *harness {
 	t.Helper()
+	return startWith(t, notify, intake.Config{})
+}
+
+// startWith runs intake with cfg's reconciliation settings.
+func startWith(t *testing.T, notify bool, cfg intake.Config) *harness {
+	t.Helper()
 	env := pipetest.StartWith(t, "/test/intake", pipetest.Options{Notify: notify})
 	h := &harness{t: t, bus: env.Bus, cases: env.Cases, blobs: env.Blobs, intakeB: env.Intake, derived: env.Derived}
 	log := env.Log
 	var err error
-	h.svc, err = intake.New(intake.Config{APIToken: token, IntakeBucket: h.intakeB, DerivedBucket: h.derived, MaxUploadBytes: 64 << 20, MaxArchiveEntries: 50},
+	h.svc, err = intake.New(intake.Config{APIToken: token, IntakeBucket: h.intakeB, DerivedBucket: h.derived, MaxUploadBytes: 64 << 20, MaxArchiveEntries: 50,
+		ReconcileGrace: cfg.ReconcileGrace},
 		intake.Deps{Log: log, Bus: h.bus, Blobs: h.blobs, Cases: h.cases})
 	if err != nil {
 		t.Fatal(err)
@@ -430,17 +437,27 @@ func TestImagingCD(t *testing.T) {
 
 // Objects whose notification never arrived are found by reconciliation.
 func TestReconciliationFindsUnnotifiedUploads(t *testing.T) {
-	h := start(t, false) // the bucket publishes no events
+	// The bucket publishes no events; reconciliation leaves uploads younger
+	// than a second to their notification.
+	h := startWith(t, false, intake.Config{ReconcileGrace: time.Second})
 	id := h.newCase()
 	for i := range 3 {
 		key := record.UploadKey(id, fmt.Sprintf("lost/%d.txt", i))
 		h.put(key, []byte("note\n"))
 	}
+	if n, err := h.svc.Reconcile(t.Context()); err != nil || n != 0 {
+		t.Fatalf("reconcile of fresh uploads: %d files, %v; want none (their notification may still come)", n, err)
+	}
 	if v := h.getCase(id); len(v.Files) != 0 {
 		t.Fatalf("files before reconciliation: %d", len(v.Files))
 	}
-	time.Sleep(11 * time.Second) // reconciliation leaves fresh objects to their notification
-	n, err := h.svc.Reconcile(t.Context())
+	// Object times have a resolution of a second: past the grace within 3 s.
+	var n int
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); n == 0 && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		n, err = h.svc.Reconcile(t.Context())
+	}
 	if err != nil || n != 3 {
 		t.Fatalf("reconcile: %d files, %v; want 3", n, err)
 	}

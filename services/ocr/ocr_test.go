@@ -21,10 +21,10 @@ import (
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
-// corpus is ../shared/corpus/ocr-peer seen from this package, made
+// corpus is testdata/corpus/ocr-peer seen from this package, made
 // absolute in TestMain (the embedded S3 gateway changes the working
 // directory).
-var corpus = "../../../shared/corpus/ocr-peer"
+var corpus = "../../testdata/corpus/ocr-peer"
 
 func TestMain(m *testing.M) {
 	// libgomp reads OMP_THREAD_LIMIT only at start: re-exec with it set.

@@ -6,15 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // TestDeterministic regenerates every case and compares it byte for byte
 // with the committed cases under testdata/cases: the generator must be
 // reproducible and the committed cases current.
 func TestDeterministic(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/pdftoppm"); err != nil {
-		t.Skip("pdftoppm (poppler-utils) not installed")
-	}
+	testenv.Tool(t, "pdftoppm")
 	out := t.TempDir()
 	var log bytes.Buffer
 	if err := run([]string{"-out", out}, &log); err != nil {

@@ -56,29 +56,6 @@ func Binary(t testing.TB) string {
 	return builtBin
 }
 
-// Tool finds a helper program (nats-server, versitygw) on PATH or in the
-// project's .tools/bin, or skips the test when it is absent and
-// HANDOFF_REQUIRE_TOOLS is not set.
-func Tool(t testing.TB, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	dir, _ := os.Getwd()
-	for range 6 {
-		p := filepath.Join(dir, ".tools", "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		dir = filepath.Dir(dir)
-	}
-	if os.Getenv("HANDOFF_REQUIRE_TOOLS") != "" {
-		t.Fatalf("%s not found (run scripts/setup.sh)", name)
-	}
-	t.Skipf("%s not found (run scripts/setup.sh)", name)
-	return ""
-}
-
 // Proc is a process the test started.
 type Proc struct {
 	Name string

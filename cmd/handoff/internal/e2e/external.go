@@ -12,6 +12,7 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // External is the pipeline split across processes against a real
@@ -51,7 +52,7 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 	if len(o.Groups) == 0 {
 		o.Groups = []string{"intake", "dicom,ocr,packager"}
 	}
-	natsBin, vgwBin := Tool(t, "nats-server"), Tool(t, "versitygw")
+	natsBin, vgwBin := testenv.Tool(t, "nats-server"), testenv.Tool(t, "versitygw")
 	root := t.TempDir()
 	x := &External{NATSDir: filepath.Join(root, "nats"), S3Dir: filepath.Join(root, "s3"), Processes: map[string]*Proc{}}
 	x.NATSPort = FreePort(t)
@@ -62,11 +63,7 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 		}
 	}
 	x.S3Port = FreePort(t)
-	x.S3Proc = StartProc(t, "versitygw", []string{"ROOT_ACCESS_KEY=" + extAccess, "ROOT_SECRET_KEY=" + extSecret}, vgwBin,
-		"--port", fmt.Sprintf("127.0.0.1:%d", x.S3Port), "--quiet", "--keep-alive",
-		"--event-nats-url", x.NATSURL(), "--event-nats-topic", event.DefaultBucketSubject,
-		"posix", "--sidecar", filepath.Join(x.S3Dir, "meta"), filepath.Join(x.S3Dir, "objects"))
-	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", x.S3Port))
+	x.StartS3(t, vgwBin)
 	s3URL := fmt.Sprintf("http://127.0.0.1:%d", x.S3Port)
 	x.env = []string{"HANDOFF_S3_ACCESS_KEY=" + extAccess, "HANDOFF_S3_SECRET_KEY=" + extSecret, "HANDOFF_API_TOKEN=" + extToken}
 	x.common = append([]string{"--nats-url", x.NATSURL(), "--s3-endpoint", s3URL, "--log-format", "json"}, o.Args...)
@@ -93,10 +90,23 @@ func (x *External) NATSURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", 
 func (x *External) StartNATS(t testing.TB, bin string) {
 	t.Helper()
 	if bin == "" {
-		bin = Tool(t, "nats-server")
+		bin = testenv.Tool(t, "nats-server")
 	}
 	x.NATS = StartProc(t, "nats-server", nil, bin, "-js", "-sd", x.NATSDir, "-a", "127.0.0.1", "-p", strconv.Itoa(x.NATSPort))
 	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", x.NATSPort))
+}
+
+// StartS3 starts (or restarts) versitygw on its port and directories.
+func (x *External) StartS3(t testing.TB, bin string) {
+	t.Helper()
+	if bin == "" {
+		bin = testenv.Tool(t, "versitygw")
+	}
+	x.S3Proc = StartProc(t, "versitygw", []string{"ROOT_ACCESS_KEY=" + extAccess, "ROOT_SECRET_KEY=" + extSecret}, bin,
+		"--port", fmt.Sprintf("127.0.0.1:%d", x.S3Port), "--quiet", "--keep-alive",
+		"--event-nats-url", x.NATSURL(), "--event-nats-topic", event.DefaultBucketSubject,
+		"posix", "--sidecar", filepath.Join(x.S3Dir, "meta"), filepath.Join(x.S3Dir, "objects"))
+	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", x.S3Port))
 }
 
 // StartGroup starts (or restarts) the `handoff serve` process of a group of services.

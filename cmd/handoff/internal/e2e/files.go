@@ -8,29 +8,20 @@ import (
 	"image/color"
 	"image/jpeg"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
-// Corpus returns the path of a file of the shared test corpus
-// (/work/shared/corpus next to the repository).
+// Corpus returns the absolute path of a file of the repository's test
+// corpus (testdata/corpus).
 func Corpus(t testing.TB, rel string) string {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for range 8 {
-		p := filepath.Join(dir, "..", "shared", "corpus", rel)
-		if _, err := os.Stat(p); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs
-		}
-		dir = filepath.Dir(dir)
-	}
-	t.Fatalf("corpus file %s not found", rel)
-	return ""
+	return testenv.Testdata(t, "corpus/"+rel)
 }
 
-// ReadCorpus reads a file of the shared test corpus.
+// ReadCorpus reads a file of the repository's test corpus.
 func ReadCorpus(t testing.TB, rel string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(Corpus(t, rel))

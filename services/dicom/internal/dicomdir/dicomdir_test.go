@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const corpus = "../../../../../shared/corpus/dicom-peer/pydicom/dicomdirtests"
+const corpus = "../../../../testdata/corpus/dicom-peer/pydicom/dicomdirtests"
 
 func TestReadCorpus(t *testing.T) {
 	tests := []struct {

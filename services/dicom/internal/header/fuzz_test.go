@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const corpusDir = "../../../../../shared/corpus/dicom-peer"
+const corpusDir = "../../../../testdata/corpus/dicom-peer"
 
 // seeds adds the first 64 KiB of every corpus file (headers included).
 func seeds(f *testing.F) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/sniff"
+	"github.com/handoffmed/handoff/platform/testenv"
 	"github.com/handoffmed/handoff/services/intake/internal/ingest"
 	"github.com/handoffmed/handoff/services/intake/internal/understand"
 )
@@ -38,11 +39,7 @@ type exampleCase struct {
 
 func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not installed (scripts/packages.txt lists it)", tool)
-		}
-	}
+	testenv.Tools(t, tools...)
 }
 
 // loadCase runs a case's files through a small local pipeline that does

@@ -10,7 +10,7 @@ import (
 	"github.com/handoffmed/handoff/services/ocr/internal/render"
 )
 
-const corpus = "../../../../../shared/corpus/ocr-peer"
+const corpus = "../../../../testdata/corpus/ocr-peer"
 
 func TestFind(t *testing.T) {
 	tests := []struct {

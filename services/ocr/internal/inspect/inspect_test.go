@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// corpus is ../shared/corpus/ocr-peer from the repository root.
-const corpus = "../../../../../shared/corpus/ocr-peer"
+// corpus is testdata/corpus/ocr-peer from the repository root.
+const corpus = "../../../../testdata/corpus/ocr-peer"
 
 type pageWant struct {
 	Kind   Kind

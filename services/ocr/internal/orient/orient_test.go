@@ -12,7 +12,7 @@ import (
 	"github.com/handoffmed/handoff/services/ocr/internal/render"
 )
 
-const corpus = "../../../../../shared/corpus/ocr-peer"
+const corpus = "../../../../testdata/corpus/ocr-peer"
 
 func TestDetectCorpus(t *testing.T) {
 	tests := []struct {
