@@ -1,0 +1,150 @@
+package ccda
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// frequency words a PIVL_TS period or an EIVL_TS event.
+func (rd *reader) frequency(et int32, typ string) string {
+	t := &rd.t
+	if typ == "EIVL_TS" {
+		return eventWords(t.attr(t.child(et, "event"), "code"))
+	}
+	p := t.child(et, "period")
+	v, unit := strings.TrimSpace(t.attr(p, "value")), strings.TrimSpace(t.attr(p, "unit"))
+	if v == "" {
+		return ""
+	}
+	v = num(v)
+	if t.attr(et, "institutionSpecified") == "true" {
+		// "Twice daily" rather than "every 12 hours": the times are the institution's.
+		if words := timesDaily(v, unit); words != "" {
+			return words
+		}
+	}
+	if unit == "" {
+		unit = "d"
+	}
+	return "every " + v + " " + unit
+}
+
+// timesDaily words a period as a number of times a day or week.
+func timesDaily(v, unit string) string {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return ""
+	}
+	var perDay float64
+	switch unit {
+	case "h":
+		perDay = 24 / f
+	case "d":
+		perDay = 1 / f
+	case "min":
+		perDay = 24 * 60 / f
+	case "wk":
+		if f == 1 {
+			return "once weekly"
+		}
+		return ""
+	default:
+		return ""
+	}
+	switch perDay {
+	case 1:
+		return "once daily"
+	case 2:
+		return "twice daily"
+	case 3:
+		return "three times daily"
+	case 4:
+		return "four times daily"
+	}
+	if perDay == float64(int(perDay)) && perDay > 4 && perDay <= 24 {
+		return strconv.Itoa(int(perDay)) + " times daily"
+	}
+	return ""
+}
+
+// eventWords names the HL7 TimingEvent codes of an EIVL_TS.
+func eventWords(code string) string {
+	switch strings.ToUpper(code) {
+	case "AC":
+		return "before meals"
+	case "ACM":
+		return "before breakfast"
+	case "ACD":
+		return "before lunch"
+	case "ACV":
+		return "before dinner"
+	case "PC":
+		return "after meals"
+	case "PCM":
+		return "after breakfast"
+	case "PCD":
+		return "after lunch"
+	case "PCV":
+		return "after dinner"
+	case "C":
+		return "with meals"
+	case "CM":
+		return "with breakfast"
+	case "CD":
+		return "with lunch"
+	case "CV":
+		return "with dinner"
+	case "HS":
+		return "at bedtime"
+	case "WAKE":
+		return "upon waking"
+	}
+	return ""
+}
+
+// sigPatterns find the dose and the frequency in a free-text sig
+// ("81 mg = 1 tab(s), PO, Once Daily, 30 tab(s)") or a product name
+// ("aspirin 81 mg oral tablet").
+type sigPatterns struct {
+	dose *regexp.Regexp
+	freq *regexp.Regexp
+}
+
+// doseUnits are the units a number must carry to be taken as a dose.
+var doseUnits = map[string]bool{
+	"mg": true, "mcg": true, "µg": true, "ug": true, "g": true, "gm": true, "kg": true, "ml": true, "l": true,
+	"unit": true, "units": true, "unt": true, "iu": true, "meq": true, "mmol": true, "%": true,
+	"tab": true, "tabs": true, "tablet": true, "tablets": true, "cap": true, "caps": true, "capsule": true, "capsules": true,
+	"puff": true, "puffs": true, "drop": true, "drops": true, "spray": true, "sprays": true, "patch": true, "patches": true,
+	"application": true, "applications": true, "actuation": true, "actuations": true,
+}
+
+var sig = sigPatterns{
+	dose: regexp.MustCompile(`(\d+(?:\.\d+)?(?:\s*-\s*\d+(?:\.\d+)?)?)\s*([A-Za-zµ%]+)(\(s\))?(/[A-Za-z]+)?`),
+	freq: regexp.MustCompile(`(?i)\b(once daily|twice daily|three times daily|four times daily|once a day|twice a day|` +
+		`every \d+(?:\s*-\s*\d+)? (?:hours?|hrs?|days?|weeks?)|every (?:morning|evening|night|day|other day)|` +
+		`q\d+h|q\.?\s?d\.?|b\.?i\.?d\.?|t\.?i\.?d\.?|q\.?i\.?d\.?|tidac|qhs|qam|qpm|` +
+		`daily|nightly|weekly|at bedtime|before meals|after meals|with meals|as needed|prn)\b`),
+}
+
+// doseIn returns the first number with a dose unit in s ("81 mg"), as written.
+func doseIn(s string) string {
+	if s == "" || s[0] == 0 { // nothing, or a reference not yet resolved
+		return ""
+	}
+	for _, m := range sig.dose.FindAllStringSubmatch(s, 4) {
+		if doseUnits[strings.ToLower(m[2])] {
+			return strings.Join(strings.Fields(m[1]), "") + " " + m[2] + m[3] + m[4]
+		}
+	}
+	return ""
+}
+
+// frequencyIn returns the first frequency phrase in s, as written.
+func frequencyIn(s string) string {
+	if s == "" || s[0] == 0 {
+		return ""
+	}
+	return sig.freq.FindString(s)
+}
