@@ -44,7 +44,9 @@ func needsNorm(s string) bool {
 	return false
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 // tsDate turns an HL7 TS (YYYYMMDDHHMMSS.UUUU±ZZZZ, any precision) into
 // YYYY-MM-DD, YYYY-MM or YYYY, as precise as the value and no more; an
