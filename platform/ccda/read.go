@@ -1,8 +1,6 @@
 package ccda
 
 import (
-	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +16,14 @@ const (
 // Options.MaxBytes. It returns ErrTooLarge, ErrTooDeep, ErrEntities,
 // ErrMalformed (as *MalformedError) or ErrNotCCDA, wrapped.
 func Read(r io.Reader, opt Options) (*Document, error) {
-	d := &Document{Source: SourceXML}
-	if err := read(r, opt, d); err != nil {
-		return nil, err
+	var b strings.Builder
+	if _, err := io.Copy(&b, &limited{r: r, max: opt.maxBytes()}); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, opt.maxBytes())
+		}
+		return nil, fmt.Errorf("ccda: read: %w", err)
 	}
-	return d, nil
+	return readString(b.String(), opt, SourceXML)
 }
 
 // limited passes at most max bytes and then fails with ErrTooLarge, so a
@@ -98,6 +99,7 @@ type span struct{ start, end int }
 type reader struct {
 	opt   Options
 	doc   *Document
+	sc    scanner
 	stack []frame
 	depth int
 
@@ -117,81 +119,76 @@ type reader struct {
 	pending bool // some references were read before their narrative
 }
 
-func read(r io.Reader, opt Options, d *Document) error {
-	lr := &limited{r: r, max: opt.maxBytes()}
-	dec := xml.NewDecoder(lr)
-	dec.Strict = true
-	dec.CharsetReader = charsetReader
+// readString reads a whole document held in memory.
+func readString(src string, opt Options, source string) (*Document, error) {
+	if int64(len(src)) > opt.maxBytes() {
+		return nil, fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, opt.maxBytes())
+	}
+	src, err := prepare(src)
+	if err != nil {
+		return nil, err
+	}
+	d := &Document{Source: source}
 	rd := &reader{opt: opt, doc: d, ids: map[string]span{}, rows: map[string]span{}}
 	rd.t.init()
-	sawRoot := false
+	sc := &rd.sc
+	sc.reset(src)
+	maxDepth := opt.maxDepth()
 	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				if !sawRoot {
-					return &MalformedError{Offset: dec.InputOffset()}
-				}
-				if rd.depth != 0 {
-					line, _ := dec.InputPos()
-					return &MalformedError{Line: line, Offset: dec.InputOffset()}
-				}
-				break
+		if err := sc.next(); err != nil {
+			if errors.Is(err, ErrEntities) {
+				return nil, ErrEntities
 			}
-			return classify(err, dec)
+			return nil, &MalformedError{Line: sc.line(), Offset: int64(sc.pos)}
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch sc.kind {
+		case tokEOF:
+			if rd.pending {
+				rd.resolvePending()
+			}
+			return d, nil
+		case tokStart:
 			rd.depth++
-			if rd.depth > opt.maxDepth() {
-				return fmt.Errorf("%w (more than %d levels)", ErrTooDeep, opt.maxDepth())
+			if rd.depth > maxDepth {
+				return nil, fmt.Errorf("%w (more than %d levels)", ErrTooDeep, maxDepth)
 			}
-			if rd.depth == 1 {
-				if sawRoot {
-					line, _ := dec.InputPos()
-					return &MalformedError{Line: line, Offset: dec.InputOffset()}
-				}
-				sawRoot = true
-				if t.Name.Space != nsV3 || t.Name.Local != "ClinicalDocument" {
-					return ErrNotCCDA
-				}
+			if rd.depth == 1 && (!sc.v3 || sc.local != "ClinicalDocument") {
+				return nil, ErrNotCCDA
 			}
-			rd.start(t)
-		case xml.EndElement:
+			rd.start()
+		case tokEnd:
 			rd.end()
 			rd.depth--
-		case xml.CharData:
-			rd.chars(t)
-		case xml.Directive:
-			if bytes.Contains(t, []byte("ENTITY")) {
-				return ErrEntities
+		case tokText:
+			rd.chars(sc.text)
+		}
+	}
+}
+
+// prepare checks the input's encoding: UTF-8 (or ASCII) as it is, Latin-1
+// and Windows-1252 converted; anything else, or bytes that are not XML
+// characters, is malformed.
+func prepare(src string) (string, error) {
+	if strings.HasPrefix(src, "\xFE\xFF") || strings.HasPrefix(src, "\xFF\xFE") {
+		return "", fmt.Errorf("%w: UTF-16 is not supported", &MalformedError{})
+	}
+	head := strings.TrimPrefix(src, "\xEF\xBB\xBF")
+	if strings.HasPrefix(head, "<?xml") {
+		if end := strings.Index(head, "?>"); end > 0 {
+			enc, _ := pseudoAttr(head[5:end], "encoding")
+			switch strings.ToLower(enc) {
+			case "", "utf-8", "utf8", "us-ascii", "ascii":
+			case "iso-8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "windows-1252", "cp1252":
+				src = decodeSingleByte(src, strings.Contains(enc, "1252"))
+			default:
+				return "", fmt.Errorf("%w: unsupported character encoding", &MalformedError{Line: 1})
 			}
 		}
 	}
-	if rd.pending {
-		rd.resolvePending()
+	if i := invalidAt(src); i >= 0 {
+		return "", &MalformedError{Line: 1 + strings.Count(src[:i], "\n"), Offset: int64(i)}
 	}
-	return nil
-}
-
-// classify turns a decoder error into one of the package's errors, keeping
-// positions and dropping the decoder's message (it may quote the document).
-func classify(err error, dec *xml.Decoder) error {
-	switch {
-	case errors.Is(err, ErrTooLarge):
-		return fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, dec.InputOffset())
-	case errors.Is(err, errCharset):
-		return fmt.Errorf("%w: unsupported character encoding", &MalformedError{Offset: dec.InputOffset()})
-	}
-	var se *xml.SyntaxError
-	if errors.As(err, &se) {
-		return &MalformedError{Line: se.Line, Offset: dec.InputOffset()}
-	}
-	var ue xml.UnmarshalError
-	if errors.As(err, &ue) {
-		return &MalformedError{Offset: dec.InputOffset()}
-	}
-	return fmt.Errorf("ccda: read: %w", err)
+	return src, nil
 }
 
 func (rd *reader) parent() *frame {
@@ -201,14 +198,15 @@ func (rd *reader) parent() *frame {
 	return &rd.stack[len(rd.stack)-1]
 }
 
-func (rd *reader) start(t xml.StartElement) {
+func (rd *reader) start() {
+	sc := &rd.sc
 	if rd.inEntry > 0 {
-		rd.t.open(t)
+		rd.t.open(sc)
 		rd.stack = append(rd.stack, frame{role: roleOther})
 		return
 	}
-	local := t.Name.Local
-	if t.Name.Space != nsV3 {
+	local := sc.local
+	if !sc.v3 {
 		local = ""
 	}
 	p := rd.parent()
@@ -218,20 +216,20 @@ func (rd *reader) start(t xml.StartElement) {
 		f.role = roleDoc
 	case p.role == roleNarrative:
 		f.role = roleNarrative
-		rd.narrativeStart(&f, p, local, t.Attr)
+		rd.narrativeStart(&f, p, local, sc.attrs)
 	case local == "section":
 		f.role = roleSection
 		f.sec = &section{}
 	case p.role == roleSection:
-		rd.sectionChild(&f, p.sec, local, t)
+		rd.sectionChild(&f, p.sec, local)
 	case p.role == roleDoc:
-		rd.docChild(&f, local, t.Attr)
+		rd.docChild(&f, local, sc.attrs)
 	case p.role == roleRecordTarget && local == "patientRole":
 		f.role = rolePatientRole
 	case p.role == rolePatientRole && local == "patient":
 		f.role = rolePatient
 	case p.role == rolePatient:
-		rd.patientChild(&f, local, t.Attr)
+		rd.patientChild(&f, local, sc.attrs)
 	case p.role == roleName && (local == "given" || local == "family"):
 		if local == "given" {
 			f.role = roleGiven
@@ -243,7 +241,7 @@ func (rd *reader) start(t xml.StartElement) {
 	rd.stack = append(rd.stack, f)
 }
 
-func (rd *reader) docChild(f *frame, local string, attrs []xml.Attr) {
+func (rd *reader) docChild(f *frame, local string, attrs []xattr) {
 	d := rd.doc
 	switch local {
 	case "recordTarget":
@@ -265,7 +263,7 @@ func (rd *reader) docChild(f *frame, local string, attrs []xml.Attr) {
 	}
 }
 
-func (rd *reader) patientChild(f *frame, local string, attrs []xml.Attr) {
+func (rd *reader) patientChild(f *frame, local string, attrs []xattr) {
 	p := &rd.doc.Patient
 	switch local {
 	case "name":
@@ -291,15 +289,16 @@ func (rd *reader) patientChild(f *frame, local string, attrs []xml.Attr) {
 	}
 }
 
-func (rd *reader) sectionChild(f *frame, s *section, local string, t xml.StartElement) {
+func (rd *reader) sectionChild(f *frame, s *section, local string) {
+	attrs := rd.sc.attrs
 	switch local {
 	case "templateId":
 		if !s.decided {
-			s.roots = append(s.roots, attr(t.Attr, "root"))
+			s.roots = append(s.roots, attr(attrs, "root"))
 		}
 	case "code":
 		if !s.decided {
-			s.code = attr(t.Attr, "code")
+			s.code = attr(attrs, "code")
 		}
 	case "text":
 		f.role = roleNarrative
@@ -313,12 +312,12 @@ func (rd *reader) sectionChild(f *frame, s *section, local string, t xml.StartEl
 			rd.inEntry = rd.depth
 			rd.entryK = s.kind
 			rd.t.reset()
-			rd.t.open(t)
+			rd.t.open(&rd.sc)
 		}
 	}
 }
 
-func (rd *reader) narrativeStart(f *frame, p *frame, local string, attrs []xml.Attr) {
+func (rd *reader) narrativeStart(f *frame, p *frame, local string, attrs []xattr) {
 	switch {
 	case local == "tr":
 		f.isRow = true
@@ -391,7 +390,7 @@ func (rd *reader) end() {
 	}
 }
 
-func (rd *reader) chars(c xml.CharData) {
+func (rd *reader) chars(c string) {
 	switch {
 	case rd.inEntry > 0:
 		rd.t.text = append(rd.t.text, c...)
@@ -407,11 +406,11 @@ func (rd *reader) chars(c xml.CharData) {
 	}
 }
 
-// attr returns the value of the attribute with that local name and no namespace.
-func attr(attrs []xml.Attr, local string) string {
-	for _, a := range attrs {
-		if a.Name.Local == local && a.Name.Space == "" {
-			return a.Value
+// attr returns the value of the unprefixed attribute with that name.
+func attr(attrs []xattr, local string) string {
+	for i := range attrs {
+		if attrs[i].local == local && attrs[i].prefix == "" {
+			return attrs[i].value
 		}
 	}
 	return ""

@@ -1,8 +1,6 @@
 package ccda
 
 import (
-	"errors"
-	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -119,54 +117,22 @@ func versionRank(v string) int {
 	return 0
 }
 
-var errCharset = errors.New("unsupported charset")
-
-// charsetReader decodes the single-byte encodings some exporters declare;
-// encoding/xml handles UTF-8 itself.
-func charsetReader(label string, in io.Reader) (io.Reader, error) {
-	switch strings.ToLower(strings.TrimSpace(label)) {
-	case "us-ascii", "ascii":
-		return in, nil
-	case "iso-8859-1", "latin1", "latin-1", "l1", "iso_8859-1":
-		return &byteDecoder{r: in}, nil
-	case "windows-1252", "cp1252":
-		return &byteDecoder{r: in, cp1252: true}, nil
-	}
-	return nil, errCharset
-}
-
 // cp1252 maps bytes 0x80-0x9F of Windows-1252 (0 where undefined: kept as Latin-1).
 var cp1252 = [32]rune{
 	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
 	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 }
 
-// byteDecoder turns Latin-1 (or Windows-1252) bytes into UTF-8.
-type byteDecoder struct {
-	r      io.Reader
-	cp1252 bool
-	buf    [1024]byte
-	store  []byte
-	out    []byte
-}
-
-func (d *byteDecoder) Read(p []byte) (int, error) {
-	for len(d.out) == 0 {
-		n, err := d.r.Read(d.buf[:])
-		d.out = d.store[:0]
-		for _, c := range d.buf[:n] {
-			r := rune(c)
-			if d.cp1252 && c >= 0x80 && c < 0xA0 && cp1252[c-0x80] != 0 {
-				r = cp1252[c-0x80]
-			}
-			d.out = utf8.AppendRune(d.out, r)
+// decodeSingleByte turns Latin-1 (or Windows-1252) text into UTF-8.
+func decodeSingleByte(src string, windows bool) string {
+	b := make([]byte, 0, len(src)+len(src)/8)
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		r := rune(c)
+		if windows && c >= 0x80 && c < 0xA0 && cp1252[c-0x80] != 0 {
+			r = cp1252[c-0x80]
 		}
-		d.store = d.out
-		if n == 0 && err != nil {
-			return 0, err
-		}
+		b = utf8.AppendRune(b, r)
 	}
-	k := copy(p, d.out)
-	d.out = d.out[k:]
-	return k, nil
+	return string(b)
 }

@@ -1,43 +1,49 @@
 package ccda
 
-import "encoding/xml"
-
 // tree is one entry of a section read as a small tree, so that the rules
-// for its fields can look around it. Nodes live in one slice reused from
-// entry to entry; their text is a span of one buffer, so the text of any
-// node is that of all its descendants in document order.
+// for its fields can look around it. Nodes and attributes live in slices
+// reused from entry to entry; a node's text is a span of one buffer, so the
+// text of any node is that of all its descendants in document order.
 type tree struct {
 	nodes []node
+	attrs []xattr
 	text  []byte
-	open_ []int32
+	stack []int32
 }
 
 type node struct {
 	name              string // local name of an urn:hl7-org:v3 element, "" for other namespaces
-	attr              []xml.Attr
-	first, last, next int32 // children as a linked list; -1 for none
-	t0, t1            int32 // text span in tree.text
+	a0, a1            int32  // attributes: tree.attrs[a0:a1]
+	first, last, next int32  // children as a linked list; none when absent
+	t0, t1            int32  // text span in tree.text
 }
 
 const none = int32(-1)
 
-func (t *tree) init() { t.nodes = make([]node, 0, 256) }
+func (t *tree) init() {
+	t.nodes = make([]node, 0, 256)
+	t.attrs = make([]xattr, 0, 512)
+}
 
 func (t *tree) reset() {
 	t.nodes = t.nodes[:0]
+	t.attrs = t.attrs[:0]
 	t.text = t.text[:0]
-	t.open_ = t.open_[:0]
+	t.stack = t.stack[:0]
 }
 
-func (t *tree) open(s xml.StartElement) {
-	name := s.Name.Local
-	if s.Name.Space != nsV3 {
+func (t *tree) open(sc *scanner) {
+	name := sc.local
+	if !sc.v3 {
 		name = ""
 	}
 	i := int32(len(t.nodes))
-	t.nodes = append(t.nodes, node{name: name, attr: s.Attr, first: none, last: none, next: none, t0: int32(len(t.text))})
-	if k := len(t.open_); k > 0 {
-		p := &t.nodes[t.open_[k-1]]
+	a0 := int32(len(t.attrs))
+	t.attrs = append(t.attrs, sc.attrs...)
+	t.nodes = append(t.nodes, node{name: name, a0: a0, a1: int32(len(t.attrs)),
+		first: none, last: none, next: none, t0: int32(len(t.text))})
+	if k := len(t.stack); k > 0 {
+		p := &t.nodes[t.stack[k-1]]
 		if p.last == none {
 			p.first = i
 		} else {
@@ -45,14 +51,16 @@ func (t *tree) open(s xml.StartElement) {
 		}
 		p.last = i
 	}
-	t.open_ = append(t.open_, i)
+	t.stack = append(t.stack, i)
 }
 
 func (t *tree) close() {
-	k := len(t.open_) - 1
-	t.nodes[t.open_[k]].t1 = int32(len(t.text))
-	t.open_ = t.open_[:k]
+	k := len(t.stack) - 1
+	t.nodes[t.stack[k]].t1 = int32(len(t.text))
+	t.stack = t.stack[:k]
 }
+
+func (t *tree) attrsOf(n int32) []xattr { return t.attrs[t.nodes[n].a0:t.nodes[n].a1] }
 
 // child returns the first child of n with that name, or none.
 func (t *tree) child(n int32, name string) int32 {
@@ -103,15 +111,15 @@ func (t *tree) attr(n int32, local string) string {
 	if n == none {
 		return ""
 	}
-	return attr(t.nodes[n].attr, local)
+	return attr(t.attrsOf(n), local)
 }
 
 func (t *tree) has(n int32, local string) bool {
 	if n == none {
 		return false
 	}
-	for _, a := range t.nodes[n].attr {
-		if a.Name.Local == local && a.Name.Space == "" {
+	for _, a := range t.attrsOf(n) {
+		if a.local == local && a.prefix == "" {
 			return true
 		}
 	}
@@ -123,9 +131,9 @@ func (t *tree) xsiType(n int32) string {
 	if n == none {
 		return ""
 	}
-	for _, a := range t.nodes[n].attr {
-		if a.Name.Local == "type" && (a.Name.Space == nsXSI || a.Name.Space == "xsi") {
-			v := a.Value
+	for _, a := range t.attrsOf(n) {
+		if a.local == "type" && a.xsi {
+			v := a.value
 			for i := len(v) - 1; i >= 0; i-- {
 				if v[i] == ':' {
 					return v[i+1:]
@@ -154,7 +162,7 @@ func (t *tree) templates(n int32, roots ...string) bool {
 		if t.nodes[c].name != "templateId" {
 			continue
 		}
-		r := attr(t.nodes[c].attr, "root")
+		r := t.attr(c, "root")
 		for _, x := range roots {
 			if r == x {
 				return true
