@@ -131,9 +131,9 @@ func (s *scanner) next() error {
 				return err
 			}
 		case strings.HasPrefix(rest, "!--"):
-			end := strings.Index(s.src[s.pos+4:], "-->")
-			if end < 0 {
-				return errSyn
+			end := strings.Index(s.src[s.pos+4:], "--")
+			if end < 0 || !strings.HasPrefix(s.src[s.pos+4+end:], "-->") {
+				return errSyn // unterminated, or "--" inside a comment
 			}
 			s.pos += 4 + end + 3
 		case strings.HasPrefix(rest, "![CDATA["):
@@ -238,8 +238,12 @@ func (s *scanner) startTag() error {
 	}
 	for i := range s.attrs {
 		a := &s.attrs[i]
-		if a.prefix != "" {
+		if a.prefix != "" && a.prefix != "xmlns" {
 			uri, ok := s.lookup(a.prefix)
+			if ok && uri == "" {
+				a.prefix = "" // bound to no namespace: as if unprefixed (so says encoding/xml)
+				continue
+			}
 			a.xsi = uri == nsXSI || !ok && a.prefix == "xsi"
 			a.other = !a.xsi
 		}
@@ -320,7 +324,10 @@ func (s *scanner) doctype() error {
 		return errSyn
 	}
 	depth := 0
-	for p := s.pos + 2; p < len(s.src); p++ {
+	if p := s.pos + 9; p >= len(s.src) || !isSpace(s.src[p]) {
+		return errSyn
+	}
+	for p := s.pos + 9; p < len(s.src); p++ {
 		switch c := s.src[p]; c {
 		case '"', '\'':
 			end := strings.IndexByte(s.src[p+1:], c)
@@ -335,6 +342,14 @@ func (s *scanner) doctype() error {
 		case '<':
 			if strings.HasPrefix(s.src[p:], "<!ENTITY") {
 				return ErrEntities
+			}
+			if strings.HasPrefix(s.src[p:], "<!--") {
+				end := strings.Index(s.src[p+4:], "--")
+				if end < 0 || !strings.HasPrefix(s.src[p+4+end:], "-->") {
+					return errSyn
+				}
+				p += 4 + end + 2
+				continue
 			}
 			depth++
 		case '>':
@@ -381,6 +396,9 @@ done:
 // unescape replaces entity and character references and turns CR LF and
 // lone CR into LF, as encoding/xml does.
 func (s *scanner) unescape(raw string) (string, error) {
+	if strings.Contains(raw, "]]>") {
+		return "", errSyn // only allowed as the end of a CDATA section
+	}
 	amp := strings.IndexByte(raw, '&')
 	if amp < 0 {
 		if strings.IndexByte(raw, '\r') >= 0 {
