@@ -188,11 +188,15 @@ func normRef(d refDoc) refDoc {
 // TestAgainstReference reads every corpus document with the Go reader and
 // with testdata/reference.py (xml.etree, whole-tree path queries) and wants
 // the same facts.
+//
+// The corpus has no HTML file, so the Kinsights document is also wrapped
+// the way its bbClear export is (see its README) and read back with Extract.
 func TestAgainstReference(t *testing.T) {
+	t.Parallel()
 	files := corpusFiles(t)
 	ref := runReference(t, files)
 	root, _ := filepath.Abs(corpusDir)
-	var meds, results, dated int
+	var meds, results, dated, bbclear int
 	for _, f := range files {
 		name, _ := filepath.Rel(root, f)
 		data, err := os.ReadFile(f)
@@ -208,6 +212,19 @@ func TestAgainstReference(t *testing.T) {
 		if diff := cmp.Diff(want, asRef(got, want)); diff != "" {
 			t.Errorf("%s: Go reading differs from reference.py (-python +go):\n%s", name, diff)
 		}
+		if strings.HasPrefix(name, "Kinsights") {
+			html, err := ccda.Extract(bbClear(data), ccda.Options{})
+			if err != nil {
+				t.Fatalf("%s in bbClear HTML: %v", name, err)
+			}
+			if html.Source != ccda.SourceHTML {
+				t.Errorf("got source %q, want %q", html.Source, ccda.SourceHTML)
+			}
+			if diff := cmp.Diff(want, asRef(html, want)); diff != "" {
+				t.Errorf("%s in bbClear HTML: differs from reference.py (-python +go):\n%s", name, diff)
+			}
+			bbclear++
+		}
 		meds += len(got.Medications)
 		results += len(got.Results)
 		for _, r := range got.Results {
@@ -217,6 +234,9 @@ func TestAgainstReference(t *testing.T) {
 		}
 	}
 	t.Logf("%d documents: %d medications, %d results (%d dated) agree", len(files), meds, results, dated)
+	if bbclear != 1 {
+		t.Errorf("read %d bbClear wrappings, want the Kinsights one", bbclear)
+	}
 	if meds < 100 || dated < 150 {
 		t.Errorf("got %d medications and %d dated results over the corpus, want at least 100 and 150", meds, dated)
 	}

@@ -156,13 +156,17 @@ func FuzzScanner(f *testing.F) {
 	})
 }
 
-// TestScannerCorpus: the scanner and encoding/xml agree on every corpus document.
+// TestScannerCorpus: the scanner and encoding/xml agree on every corpus
+// document (every fifth under -race, where encoding/xml is slow).
 func TestScannerCorpus(t *testing.T) {
 	t.Parallel()
 	root := "../../testdata/corpus/ccda-peer"
 	var n int
 	err := walkXML(root, func(p string, b []byte) {
 		n++
+		if raceOn && n%5 != 0 {
+			return
+		}
 		got, err := scanTokens(string(b))
 		if err != nil {
 			t.Errorf("%s: scanner: %v", p, err)
