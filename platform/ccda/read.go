@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 )
 
@@ -16,14 +17,46 @@ const (
 // Options.MaxBytes. It returns ErrTooLarge, ErrTooDeep, ErrEntities,
 // ErrMalformed (as *MalformedError) or ErrNotCCDA, wrapped.
 func Read(r io.Reader, opt Options) (*Document, error) {
-	var b strings.Builder
-	if _, err := io.Copy(&b, &limited{r: r, max: opt.maxBytes()}); err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, opt.maxBytes())
-		}
-		return nil, fmt.Errorf("ccda: read: %w", err)
+	src, err := readAll(r, opt.maxBytes())
+	if err != nil {
+		return nil, err
 	}
-	return readString(b.String(), opt, SourceXML)
+	return readString(src, opt, SourceXML)
+}
+
+// readAll reads r to its end through the limit, in one buffer sized from
+// the reader's length when it tells it.
+func readAll(r io.Reader, max int64) (string, error) {
+	hint := int64(64 << 10)
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		hint = int64(v.Len())
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			hint = fi.Size()
+		}
+	}
+	if hint > max {
+		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, max)
+	}
+	lr := &limited{r: r, max: max}
+	buf := make([]byte, 0, hint+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return string(buf), nil
+		}
+		if errors.Is(err, ErrTooLarge) {
+			return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, max)
+		}
+		if err != nil {
+			return "", fmt.Errorf("ccda: read: %w", err)
+		}
+	}
 }
 
 // limited passes at most max bytes and then fails with ErrTooLarge, so a
