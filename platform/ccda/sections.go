@@ -15,40 +15,51 @@ const (
 	kindVitals
 )
 
-// sectionKinds: each kind's template roots (C-CDA R2.x ".1" entries-required
-// ids, R1.1 entries-optional ids, and the CCD 1.0 / HITSP C32 ids; the
-// extension does not matter) and its LOINC section code, the fallback when no
-// template is known.
+// sectionKinds: each kind's section template roots and LOINC section codes,
+// the codes being the fallback when no template is known. Roots: C-CDA
+// R2.x (".1", entries required) and R1.1 ids, whatever their extension;
+// CCD 1.0; HITSP C83 and IHE PCC (C32 documents). The discharge medications
+// of a discharge summary count as medications.
 var sectionKinds = [...]struct {
 	kind  int
 	roots []string
-	code  string
+	codes []string
 }{
-	{kindMeds, []string{"22.2.1.1", "22.2.1", "1.8"}, "10160-0"},
-	{kindResults, []string{"22.2.3.1", "22.2.3", "1.14"}, "30954-2"},
-	{kindProblems, []string{"22.2.5.1", "22.2.5", "1.11"}, "11450-4"},
-	{kindAllergies, []string{"22.2.6.1", "22.2.6", "1.2"}, "48765-2"},
-	{kindProcedures, []string{"22.2.7.1", "22.2.7", "1.12"}, "47519-4"},
-	{kindVitals, []string{"22.2.4.1", "22.2.4", "1.16"}, "8716-3"},
+	{kindMeds, []string{tplPrefix + "22.2.1.1", tplPrefix + "22.2.1", tplPrefix + "1.8",
+		hitsp + "112", ihe + "3.19",
+		tplPrefix + "22.2.11.1", tplPrefix + "22.2.11"}, []string{"10160-0", "10183-2", "75311-1"}},
+	{kindResults, []string{tplPrefix + "22.2.3.1", tplPrefix + "22.2.3", tplPrefix + "1.14",
+		hitsp + "122", ihe + "3.28"}, []string{"30954-2"}},
+	{kindProblems, []string{tplPrefix + "22.2.5.1", tplPrefix + "22.2.5", tplPrefix + "1.11",
+		hitsp + "103", ihe + "3.6"}, []string{"11450-4"}},
+	{kindAllergies, []string{tplPrefix + "22.2.6.1", tplPrefix + "22.2.6", tplPrefix + "1.2",
+		hitsp + "102", ihe + "3.13"}, []string{"48765-2"}},
+	{kindProcedures, []string{tplPrefix + "22.2.7.1", tplPrefix + "22.2.7", tplPrefix + "1.12",
+		hitsp + "108", ihe + "3.12"}, []string{"47519-4"}},
+	{kindVitals, []string{tplPrefix + "22.2.4.1", tplPrefix + "22.2.4", tplPrefix + "1.16",
+		hitsp + "119", ihe + "3.25", ihe + "1.5.3.2"}, []string{"8716-3"}},
 }
 
+const (
+	hitsp = "2.16.840.1.113883.3.88.11.83."
+	ihe   = "1.3.6.1.4.1.19376.1.5.3.1."
+)
+
 func sectionKind(roots []string, code string) int {
-	for _, r := range roots {
-		rest, ok := strings.CutPrefix(r, tplPrefix)
-		if !ok {
-			continue
-		}
-		for _, k := range sectionKinds {
+	for _, k := range sectionKinds {
+		for _, r := range roots {
 			for _, x := range k.roots {
-				if rest == x {
+				if r == x {
 					return k.kind
 				}
 			}
 		}
 	}
 	for _, k := range sectionKinds {
-		if code == k.code {
-			return k.kind
+		for _, c := range k.codes {
+			if code == c {
+				return k.kind
+			}
 		}
 	}
 	return kindNone

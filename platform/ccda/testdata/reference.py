@@ -30,13 +30,15 @@ SYSTEMS = {
     "2.16.840.1.113883.6.88": "RxNorm",
 }
 P = "2.16.840.1.113883.10.20."
-KINDS = {  # section template roots (C-CDA R1.1/R2.1, CCD 1.0) and LOINC codes
-    "meds": ({P + "22.2.1", P + "22.2.1.1", P + "1.8"}, "10160-0"),
-    "results": ({P + "22.2.3", P + "22.2.3.1", P + "1.14"}, "30954-2"),
-    "problems": ({P + "22.2.5", P + "22.2.5.1", P + "1.11"}, "11450-4"),
-    "allergies": ({P + "22.2.6", P + "22.2.6.1", P + "1.2"}, "48765-2"),
-    "procedures": ({P + "22.2.7", P + "22.2.7.1", P + "1.12"}, "47519-4"),
-    "vitals": ({P + "22.2.4", P + "22.2.4.1", P + "1.16"}, "8716-3"),
+HITSP, IHE = "2.16.840.1.113883.3.88.11.83.", "1.3.6.1.4.1.19376.1.5.3.1."
+KINDS = {  # section template roots (C-CDA R2.x/R1.1, CCD 1.0, HITSP, IHE) and LOINC codes
+    "meds": ({P + "22.2.1", P + "22.2.1.1", P + "1.8", HITSP + "112", IHE + "3.19", P + "22.2.11", P + "22.2.11.1"},
+             {"10160-0", "10183-2", "75311-1"}),
+    "results": ({P + "22.2.3", P + "22.2.3.1", P + "1.14", HITSP + "122", IHE + "3.28"}, {"30954-2"}),
+    "problems": ({P + "22.2.5", P + "22.2.5.1", P + "1.11", HITSP + "103", IHE + "3.6"}, {"11450-4"}),
+    "allergies": ({P + "22.2.6", P + "22.2.6.1", P + "1.2", HITSP + "102", IHE + "3.13"}, {"48765-2"}),
+    "procedures": ({P + "22.2.7", P + "22.2.7.1", P + "1.12", HITSP + "108", IHE + "3.12"}, {"47519-4"}),
+    "vitals": ({P + "22.2.4", P + "22.2.4.1", P + "1.16", HITSP + "119", IHE + "3.25", IHE + "1.5.3.2"}, {"8716-3"}),
 }
 STATUS_CODES = {"55561003": "active", "73425007": "inactive", "413322009": "resolved"}
 FLAGS = {"H", "L", "HH", "LL", "A", "AA", "N"}
@@ -147,8 +149,8 @@ def kind_of(sec):
         if roots & ids:
             return k
     c = sec.find("h:code", N)
-    for k, (_, code) in KINDS.items():
-        if c is not None and c.get("code") == code:
+    for k, (_, codes) in KINDS.items():
+        if c is not None and c.get("code") in codes:
             return k
     return None
 
