@@ -129,7 +129,7 @@ func (rd *reader) coded(c int32, displayFirst bool) string {
 		return ""
 	}
 	t := &rd.t
-	dn := norm(t.attr(c, "displayName"))
+	dn := displayName(t, c)
 	if displayFirst && dn != "" {
 		return dn
 	}
@@ -141,12 +141,22 @@ func (rd *reader) coded(c int32, displayFirst bool) string {
 	}
 	for x := t.nodes[c].first; x != none; x = t.nodes[x].next {
 		if t.nodes[x].name == "translation" {
-			if s := norm(t.attr(x, "displayName")); s != "" {
+			if s := displayName(t, x); s != "" {
 				return s
 			}
 		}
 	}
 	return ""
+}
+
+// displayName is c's displayName, unless it is a placeholder: some
+// exports write "????" where a name did not survive a character set.
+func displayName(t *tree, c int32) string {
+	s := norm(t.attr(c, "displayName"))
+	if strings.Trim(s, "? ") == "" {
+		return ""
+	}
+	return s
 }
 
 // codeIn returns c's code in the given system, or a translation's.
@@ -224,7 +234,7 @@ func (rd *reader) medication(sa int32) record.Medication {
 	t := &rd.t
 	mm := t.find(sa, "consumable", "manufacturedProduct", "manufacturedMaterial")
 	code := t.child(mm, "code")
-	m := record.Medication{Name: norm(t.attr(code, "displayName"))}
+	m := record.Medication{Name: displayName(t, code)}
 	if m.Name == "" {
 		m.Name = rd.text(t.child(code, "originalText"))
 	}
@@ -280,7 +290,7 @@ func (rd *reader) medication(sa int32) record.Medication {
 			m.Dose = doseIn(sig)
 		}
 		if m.Dose == "" {
-			m.Dose = doseIn(m.Name)
+			m.Dose = strengthIn(m.Name)
 		}
 		if m.Frequency == "" {
 			m.Frequency = frequencyIn(sig)

@@ -128,14 +128,31 @@ var sig = sigPatterns{
 		`daily|nightly|weekly|at bedtime|before meals|after meals|with meals|as needed|prn)\b`),
 }
 
-// doseIn returns the first number with a dose unit in s ("81 mg"), as written.
-func doseIn(s string) string {
+// doseIn returns the first number with a dose unit in a sig ("81 mg"), as written.
+func doseIn(s string) string { return amountIn(s, false) }
+
+// strengthIn returns the strength in a product name: its first number with
+// a dose unit, past the pack quantity RxNorm names start with ("3 ML
+// Insulin Lispro 100 UNT/ML Prefilled Syringe" -> "100 UNT/ML").
+func strengthIn(s string) string { return amountIn(s, true) }
+
+func amountIn(s string, name bool) string {
 	if s == "" || s[0] == 0 { // nothing, or a reference not yet resolved
 		return ""
 	}
-	for _, m := range sig.dose.FindAllStringSubmatch(s, 4) {
-		if doseUnits[strings.ToLower(m[2])] {
-			return strings.Join(strings.Fields(m[1]), "") + " " + m[2] + m[3] + m[4]
+	for _, m := range sig.dose.FindAllStringSubmatchIndex(s, 6) {
+		if name && m[0] == 0 && m[1] < len(s) {
+			continue
+		}
+		unit := s[m[4]:m[5]]
+		if doseUnits[strings.ToLower(unit)] {
+			out := strings.Join(strings.Fields(s[m[2]:m[3]]), "") + " " + unit
+			for _, g := range [][2]int{{m[6], m[7]}, {m[8], m[9]}} {
+				if g[0] >= 0 {
+					out += s[g[0]:g[1]]
+				}
+			}
+			return out
 		}
 	}
 	return ""

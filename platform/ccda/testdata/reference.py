@@ -52,6 +52,12 @@ def tag(e):
     return e.tag[len(V) + 2:] if e.tag.startswith("{" + V + "}") else ""
 
 
+def display(e):
+    """An element's displayName, unless a placeholder such as "????"."""
+    s = norm(e.get("displayName")) if e is not None else ""
+    return "" if s.strip("? ") == "" else s
+
+
 def nulled(e):
     return e is None or e.get("nullFlavor") is not None
 
@@ -100,14 +106,14 @@ class Reader:
         """Name of a coded element: displayName / originalText / translation."""
         if c is None:
             return ""
-        dn = norm(c.get("displayName"))
+        dn = display(c)
         ot = self.text(c.find("h:originalText", N))
         first, second = (dn, ot) if display_first else (ot, dn)
         if first or second:
             return first or second
         for t in c.findall("h:translation", N):
-            if norm(t.get("displayName")):
-                return norm(t.get("displayName"))
+            if display(t):
+                return display(t)
         return ""
 
 
@@ -177,7 +183,7 @@ def status_value(rd, obs):
 def medication(rd, sa):
     mm = sa.find("h:consumable/h:manufacturedProduct/h:manufacturedMaterial", N)
     code = mm.find("h:code", N) if mm is not None else None
-    name = norm(code.get("displayName")) if code is not None else ""
+    name = display(code)
     if not name and code is not None:
         name = rd.text(code.find("h:originalText", N))
     if not name and mm is not None:
