@@ -9,9 +9,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,11 +27,15 @@ func main() {
 	corpus := flag.String("corpus", "../testdata/corpus/ccda-peer", "C-CDA corpus folder")
 	seconds := flag.Float64("seconds", 3, "how long to read the corpus over and over")
 	big := flag.String("big", "", "write a ~10 MB C-CDA to this file and time reading it")
+	stdxml := flag.Bool("stdxml", false, "time encoding/xml's tokenizer alone over the corpus instead")
 	flag.Parse()
 	var err error
-	if *big != "" {
+	switch {
+	case *big != "":
 		err = runBig(*corpus, *big)
-	} else {
+	case *stdxml:
+		err = runStdXML(*corpus, time.Duration(*seconds*float64(time.Second)))
+	default:
 		err = runRate(*corpus, time.Duration(*seconds*float64(time.Second)))
 	}
 	if err != nil {
@@ -78,6 +84,35 @@ func runRate(dir string, d time.Duration) error {
 	el := time.Since(start).Seconds()
 	fmt.Printf("go %d docs (%d bytes) read %d times in %.2fs: %.1f docs/s, %.1f MB/s\n",
 		len(docs), size, n, el, float64(n)/el, float64(n)*float64(size)/float64(len(docs))/el/1e6)
+	return nil
+}
+
+// runStdXML prints the documents per second of encoding/xml's Token loop
+// alone, reading nothing: the ceiling of a reader built on it.
+func runStdXML(dir string, d time.Duration) error {
+	docs, _, err := loadCorpus(dir)
+	if err != nil {
+		return err
+	}
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		for _, doc := range docs {
+			dec := xml.NewDecoder(bytes.NewReader(doc))
+			for {
+				_, err := dec.Token()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+			}
+			n++
+		}
+	}
+	el := time.Since(start).Seconds()
+	fmt.Printf("encoding/xml Token() alone over the %d docs: %.1f docs/s\n", len(docs), float64(n)/el)
 	return nil
 }
 

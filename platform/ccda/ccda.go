@@ -5,10 +5,11 @@
 //
 // Read takes a bare C-CDA XML; Extract also finds one inside an IHE XDM ZIP
 // or an HTML file that embeds it (a Blue Button bbClear file); Sniff tells
-// whether bytes look like a C-CDA. Reading streams the XML: only one entry at
-// a time is held as a tree. Input is bounded (Options) and never fetched from
-// anywhere: a DOCTYPE that declares entities is refused. Errors wrap the
-// sentinels below and never quote the document.
+// whether bytes look like a C-CDA. The input, bounded by Options, is held in
+// memory; its tokens are streamed and only one entry at a time is held as a
+// tree. Nothing is fetched from anywhere and a DOCTYPE that declares
+// entities is refused. Errors wrap the sentinels below and never quote the
+// document. See README.md for the rules.
 package ccda
 
 import (

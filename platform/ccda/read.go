@@ -31,13 +31,23 @@ func readAll(r io.Reader, max int64) (string, error) {
 	switch v := r.(type) {
 	case interface{ Len() int }:
 		hint = int64(v.Len())
+		if hint > max {
+			return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, max)
+		}
+		// A reader that knows its length (bytes.Reader, strings.Reader,
+		// bytes.Buffer) is within the limit: copy it once, directly.
+		if wt, ok := r.(io.WriterTo); ok {
+			var b strings.Builder
+			b.Grow(int(hint))
+			if _, err := wt.WriteTo(&b); err != nil {
+				return "", fmt.Errorf("ccda: read: %w", err)
+			}
+			return b.String(), nil
+		}
 	case interface{ Stat() (fs.FileInfo, error) }:
 		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
-			hint = fi.Size()
+			hint = min(fi.Size(), max)
 		}
-	}
-	if hint > max {
-		return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, max)
 	}
 	lr := &limited{r: r, max: max}
 	buf := make([]byte, 0, hint+1)
@@ -163,6 +173,7 @@ func readString(src string, opt Options, source string) (*Document, error) {
 	}
 	d := &Document{Source: source}
 	rd := &reader{opt: opt, doc: d, ids: map[string]span{}, rows: map[string]span{}}
+	rd.narr = make([]byte, 0, len(src)/4)
 	rd.t.init()
 	sc := &rd.sc
 	sc.reset(src)

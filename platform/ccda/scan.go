@@ -493,9 +493,23 @@ func xmlChar(r rune) bool {
 }
 
 // invalidAt returns the offset of the first byte of src that is not part
-// of an XML character in UTF-8, or -1.
+// of an XML character in UTF-8, or -1. Eight bytes of printable ASCII are
+// passed at a time.
 func invalidAt(src string) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
 	for i := 0; i < len(src); {
+		if i+8 <= len(src) {
+			w := uint64(src[i]) | uint64(src[i+1])<<8 | uint64(src[i+2])<<16 | uint64(src[i+3])<<24 |
+				uint64(src[i+4])<<32 | uint64(src[i+5])<<40 | uint64(src[i+6])<<48 | uint64(src[i+7])<<56
+			// No byte below 0x20 and none from 0x80 up: nothing to check.
+			if (w-0x20*ones)&^w&highs == 0 && w&highs == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := src[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {

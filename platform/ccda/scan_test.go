@@ -188,3 +188,28 @@ func TestScannerCorpus(t *testing.T) {
 		t.Fatalf("got %d documents, want the corpus", n)
 	}
 }
+
+func TestInvalidAt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"", -1},
+		{"plain ascii text that is long enough", -1},
+		{"tabs\tand\nnewlines\r\n in a longer line of text", -1},
+		{"01234567\x01", 8},
+		{"0123456\x1f89", 7},
+		{"\x7f is DEL, allowed", -1},
+		{"caf\u00e9 and \u4e2d\u6587 and \U0001F600 ok", -1},
+		{"abcdefgh\xff", 8},
+		{"abc\xef\xbf\xbe", 3},     // U+FFFE
+		{"abcdefg\xed\xa0\x80", 7}, // a surrogate
+		{"\x00", 0},
+	}
+	for _, tc := range tests {
+		if got := invalidAt(tc.in); got != tc.want {
+			t.Errorf("invalidAt(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -21,8 +21,8 @@ type node struct {
 const none = int32(-1)
 
 func (t *tree) init() {
-	t.nodes = make([]node, 0, 256)
-	t.attrs = make([]xattr, 0, 512)
+	t.nodes = make([]node, 0, 64)
+	t.attrs = make([]xattr, 0, 128)
 }
 
 func (t *tree) reset() {
