@@ -257,7 +257,7 @@ func (rd *reader) medication(sa int32) record.Medication {
 		typ := t.xsiType(et)
 		lo, hi := t.child(et, "low"), t.child(et, "high")
 		switch {
-		case strings.HasSuffix(typ, "IVL_TS") || typ == "" && (lo != none || hi != none):
+		case typ == "IVL_TS" || typ == "" && (lo != none || hi != none):
 			if lo == none {
 				lo = et
 			}

@@ -151,6 +151,7 @@ type reader struct {
 	narr  []byte          // all narrative text, in document order
 	ids   map[string]span // narrative element ID -> its text
 	rows  map[string]span // narrative element ID -> first cell of its table row
+	row   *row            // the open outermost table row of the narrative
 	inNar int             // >0 inside a section's <text>
 	nameN int             // patient <name> elements seen
 	inLeg bool            // the chosen patient name is use="L"
@@ -361,24 +362,24 @@ func (rd *reader) sectionChild(f *frame, s *section, local string) {
 	}
 }
 
+// narrativeStart keeps, for each ID in a section's narrative, where its
+// text starts, and for the outermost table row around it (the first row in
+// document order that holds it), the row's first cell: a medication's name
+// column when the entry points at its sig.
 func (rd *reader) narrativeStart(f *frame, p *frame, local string, attrs []xattr) {
 	switch {
-	case local == "tr":
+	case local == "tr" && rd.row == nil:
 		f.isRow = true
 		f.row = &row{}
+		rd.row = f.row
 	case p.isRow && (local == "td" || local == "th") && !p.row.hasCell:
 		f.isCell = true
 	}
 	f.idStart = len(rd.narr)
 	if id := attr(attrs, "ID"); id != "" {
 		f.id = id
-		if f.isRow {
-			f.row.ids = append(f.row.ids, id)
-		}
-		for i := len(rd.stack) - 1; i >= 0 && rd.stack[i].role == roleNarrative; i-- {
-			if rd.stack[i].isRow {
-				rd.stack[i].row.ids = append(rd.stack[i].row.ids, id)
-			}
+		if rd.row != nil {
+			rd.row.ids = append(rd.row.ids, id)
 		}
 	}
 }
@@ -424,9 +425,11 @@ func (rd *reader) end() {
 		}
 		if f.isRow {
 			for _, id := range f.row.ids {
-				// Outer rows close last: the outermost row wins.
-				rd.rows[id] = f.row.firstCell
+				if _, ok := rd.rows[id]; !ok {
+					rd.rows[id] = f.row.firstCell
+				}
 			}
+			rd.row = nil
 		}
 		if p := rd.parent(); p == nil || p.role != roleNarrative {
 			rd.inNar--

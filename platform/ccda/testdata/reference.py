@@ -214,8 +214,8 @@ def medication(rd, sa):
     rc = sa.find("h:routeCode", N)
     m["route"] = rd.coded(rc)
     for et in sa.findall("h:effectiveTime", N):
-        t = et.get(XSI_TYPE) or ""
-        if t.endswith("IVL_TS") or (not t and (et.find("h:low", N) is not None or et.find("h:high", N) is not None)):
+        t = (et.get(XSI_TYPE) or "").split(":")[-1]
+        if t == "IVL_TS" or (not t and (et.find("h:low", N) is not None or et.find("h:high", N) is not None)):
             m["start"] = ts((et.find("h:low", N) if et.find("h:low", N) is not None else et).get("value"))
             hi = et.find("h:high", N)
             m["stop"] = ts(hi.get("value")) if hi is not None else ""
