@@ -35,14 +35,15 @@ def rate(corpus, seconds):
                 with open(os.path.join(dp, f), "rb") as fh:
                     docs.append(fh.read())
     size = sum(len(d) for d in docs)
-    n, start = 0, time.perf_counter()
+    n, start, cpu0 = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         for d in docs:
             read(d)
             n += 1
     el = time.perf_counter() - start
-    print("python %d docs (%d bytes) read %d times in %.2fs: %.1f docs/s, %.1f MB/s"
-          % (len(docs), size, n, el, n / el, n * size / len(docs) / el / 1e6))
+    cpu = time.process_time() - cpu0
+    print("python %d docs (%d bytes) read %d times in %.2fs: %.1f docs/s, %.1f MB/s; cpu %.2fs: %.1f docs/cpu-s"
+          % (len(docs), size, n, el, n / el, n * size / len(docs) / el / 1e6, cpu, n / cpu))
 
 
 def big(path):

@@ -20,7 +20,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/ccda-bench" ./ccda
 echo "C-CDA corpus: $(find "$corpus" -iname '*.xml' | wc -l) documents; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-gos=() pys=()
+gos=() pys=() gcs=() pcs=()
 for r in $(seq "$rounds"); do
 	g="$("$tmp/ccda-bench" -corpus "$corpus" -seconds "$seconds")"
 	p="$(python3 ccda/python_rate.py "$corpus" "$seconds")"
@@ -28,11 +28,16 @@ for r in $(seq "$rounds"); do
 	echo "round $r: $p"
 	gos+=("$(sed -E 's/.*: ([0-9.]+) docs\/s.*/\1/' <<<"$g")")
 	pys+=("$(sed -E 's/.*: ([0-9.]+) docs\/s.*/\1/' <<<"$p")")
+	gcs+=("$(sed -E 's/.*: ([0-9.]+) docs\/cpu-s.*/\1/' <<<"$g")")
+	pcs+=("$(sed -E 's/.*: ([0-9.]+) docs\/cpu-s.*/\1/' <<<"$p")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 gm="$(median "${gos[@]}")" pm="$(median "${pys[@]}")"
-printf 'median of %d rounds: go %.1f docs/s, python %.1f docs/s, ratio %.1fx (target >= 5x)\n' \
+gc="$(median "${gcs[@]}")" pc="$(median "${pcs[@]}")"
+printf 'median of %d rounds, wall: go %.1f docs/s, python %.1f docs/s, ratio %.1fx (target >= 5x)\n' \
 	"$rounds" "$gm" "$pm" "$(awk -v g="$gm" -v p="$pm" 'BEGIN {print g / p}')"
+printf 'median of %d rounds, cpu:  go %.1f docs/cpu-s, python %.1f docs/cpu-s, ratio %.1fx\n' \
+	"$rounds" "$gc" "$pc" "$(awk -v g="$gc" -v p="$pc" 'BEGIN {print g / p}')"
 "$tmp/ccda-bench" -corpus "$corpus" -seconds "$seconds" -stdxml
 "$tmp/ccda-bench" -corpus "$corpus" -big "$tmp/big.xml"
 python3 ccda/python_rate.py --big "$tmp/big.xml"
