@@ -134,16 +134,16 @@ func fromZip(data []byte, opt Options) (string, error) {
 	return "", ErrNotCCDA
 }
 
-func zipEntry(f *zip.File, max int64) (string, error) {
+func zipEntry(f *zip.File, limit int64) (string, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return "", fmt.Errorf("%w: unreadable ZIP entry", ErrMalformed)
 	}
 	defer rc.Close()
 	var b strings.Builder
-	if _, err := io.Copy(&b, &limited{r: rc, max: max}); err != nil {
+	if _, err := io.Copy(&b, &limited{r: rc, limit: limit}); err != nil {
 		if errors.Is(err, ErrTooLarge) {
-			return "", fmt.Errorf("%w (ZIP entry over %d bytes)", ErrTooLarge, max)
+			return "", fmt.Errorf("%w (ZIP entry over %d bytes)", ErrTooLarge, limit)
 		}
 		return "", fmt.Errorf("%w: unreadable ZIP entry", ErrMalformed)
 	}

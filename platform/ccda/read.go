@@ -26,13 +26,13 @@ func Read(r io.Reader, opt Options) (*Document, error) {
 
 // readAll reads r to its end through the limit, in one buffer sized from
 // the reader's length when it tells it.
-func readAll(r io.Reader, max int64) (string, error) {
+func readAll(r io.Reader, limit int64) (string, error) {
 	hint := int64(64 << 10)
 	switch v := r.(type) {
 	case interface{ Len() int }:
 		hint = int64(v.Len())
-		if hint > max {
-			return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, max)
+		if hint > limit {
+			return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, limit)
 		}
 		// A reader that knows its length (bytes.Reader, strings.Reader,
 		// bytes.Buffer) is within the limit: copy it once, directly.
@@ -46,10 +46,10 @@ func readAll(r io.Reader, max int64) (string, error) {
 		}
 	case interface{ Stat() (fs.FileInfo, error) }:
 		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
-			hint = min(fi.Size(), max)
+			hint = min(fi.Size(), limit)
 		}
 	}
-	lr := &limited{r: r, max: max}
+	lr := &limited{r: r, limit: limit}
 	buf := make([]byte, 0, hint+1)
 	for {
 		if len(buf) == cap(buf) {
@@ -61,7 +61,7 @@ func readAll(r io.Reader, max int64) (string, error) {
 			return string(buf), nil
 		}
 		if errors.Is(err, ErrTooLarge) {
-			return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, max)
+			return "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, limit)
 		}
 		if err != nil {
 			return "", fmt.Errorf("ccda: read: %w", err)
@@ -69,17 +69,17 @@ func readAll(r io.Reader, max int64) (string, error) {
 	}
 }
 
-// limited passes at most max bytes and then fails with ErrTooLarge, so a
+// limited passes at most limit bytes and then fails with ErrTooLarge, so a
 // long input is refused as soon as it passes the limit.
 type limited struct {
-	r   io.Reader
-	n   int64 // bytes passed so far
-	max int64
+	r     io.Reader
+	n     int64 // bytes passed so far
+	limit int64
 }
 
 func (l *limited) Read(p []byte) (int, error) {
-	if l.n >= l.max {
-		// One byte more decides between "exactly max" and "too large".
+	if l.n >= l.limit {
+		// One byte more decides between "exactly limit" and "too large".
 		var one [1]byte
 		k, err := l.r.Read(one[:])
 		if k > 0 {
@@ -87,8 +87,8 @@ func (l *limited) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	if int64(len(p)) > l.max-l.n {
-		p = p[:l.max-l.n]
+	if int64(len(p)) > l.limit-l.n {
+		p = p[:l.limit-l.n]
 	}
 	k, err := l.r.Read(p)
 	l.n += int64(k)

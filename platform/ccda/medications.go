@@ -4,7 +4,109 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/handoffmed/handoff/platform/record"
 )
+
+func (rd *reader) medication(sa int32) record.Medication {
+	t := &rd.t
+	mm := t.find(sa, "consumable", "manufacturedProduct", "manufacturedMaterial")
+	code := t.child(mm, "code")
+	m := record.Medication{Name: displayName(t, code)}
+	if m.Name == "" {
+		m.Name = rd.text(t.child(code, "originalText"))
+	}
+	if m.Name == "" {
+		m.Name = t.textOf(t.child(mm, "name"))
+	}
+	if m.Name == "" {
+		m.Name = rd.coded(code, true)
+	}
+	if m.Name == "" {
+		m.Name = rd.rowOf(sa)
+	}
+	m.RxNorm = rd.codeIn(code, oidRxNorm)
+	m.Dose = rd.dose(t.child(sa, "doseQuantity"))
+	m.Route = rd.coded(t.child(sa, "routeCode"), true)
+	for et := t.nodes[sa].first; et != none; et = t.nodes[et].next {
+		if t.nodes[et].name != "effectiveTime" {
+			continue
+		}
+		typ := t.xsiType(et)
+		lo, hi := t.child(et, "low"), t.child(et, "high")
+		switch {
+		case typ == "IVL_TS" || typ == "" && (lo != none || hi != none):
+			if lo == none {
+				lo = et
+			}
+			m.Start = tsDate(t.attr(lo, "value"))
+			m.Stop = tsDate(t.attr(hi, "value"))
+		case typ == "" && t.attr(et, "value") != "":
+			m.Start = tsDate(t.attr(et, "value"))
+		case typ == "PIVL_TS" || typ == "EIVL_TS":
+			if m.Frequency == "" {
+				m.Frequency = rd.frequency(et, typ)
+			}
+		}
+	}
+	for er := t.nodes[sa].first; er != none && m.Status == ""; er = t.nodes[er].next {
+		if t.nodes[er].name != "entryRelationship" {
+			continue
+		}
+		t.each(er, "observation", func(o int32) {
+			if m.Status == "" && rd.isStatusObs(o, tplMedStatus) {
+				m.Status = rd.statusValue(o)
+			}
+		})
+	}
+	if m.Status == "" {
+		m.Status = strings.ToLower(t.attr(t.child(sa, "statusCode"), "code"))
+	}
+	if m.Dose == "" || m.Frequency == "" {
+		sig := rd.text(t.child(sa, "text"))
+		if m.Dose == "" {
+			m.Dose = doseIn(sig)
+		}
+		if m.Dose == "" {
+			m.Dose = strengthIn(m.Name)
+		}
+		if m.Frequency == "" {
+			m.Frequency = frequencyIn(sig)
+		}
+	}
+	return m
+}
+
+// dose reads a doseQuantity: value and unit, a unit of "1" meaning a count
+// (then the unit a translation spells out, if any); or a low-high range.
+func (rd *reader) dose(dq int32) string {
+	t := &rd.t
+	if dq == none {
+		return ""
+	}
+	if v := t.attr(dq, "value"); v != "" {
+		unit := t.attr(dq, "unit")
+		if unit == "1" {
+			unit = ""
+		}
+		if unit == "" {
+			unit = rd.text(t.find(dq, "translation", "originalText"))
+		}
+		return strings.TrimSpace(num(v) + " " + unit)
+	}
+	lo := t.child(dq, "low")
+	if lv := t.attr(lo, "value"); lv != "" {
+		s := num(lv)
+		if hv := t.attr(t.child(dq, "high"), "value"); hv != "" {
+			s += "-" + num(hv)
+		}
+		if u := t.attr(lo, "unit"); u != "" && u != "1" {
+			s += " " + u
+		}
+		return s
+	}
+	return ""
+}
 
 // frequency words a PIVL_TS period or an EIVL_TS event.
 func (rd *reader) frequency(et int32, typ string) string {
