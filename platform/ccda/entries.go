@@ -38,10 +38,13 @@ func (rd *reader) entry(kind int) {
 			if t.attr(o, "negationInd") == "true" {
 				return
 			}
+			// Entries with nothing in them (all nullFlavor) are placeholders.
 			if kind == kindProblems {
-				d.Problems = append(d.Problems, rd.problem(o, concern))
-			} else {
-				d.Allergies = append(d.Allergies, rd.allergy(o, concern))
+				if p := rd.problem(o, concern); p.Name != "" || p.Code != "" {
+					d.Problems = append(d.Problems, p)
+				}
+			} else if a := rd.allergy(o, concern); a.Name != "" || a.Reaction != "" {
+				d.Allergies = append(d.Allergies, a)
 			}
 		})
 	case kindProcedures:
@@ -54,7 +57,9 @@ func (rd *reader) entry(kind int) {
 			if t.attr(p, "negationInd") == "true" {
 				continue
 			}
-			d.Procedures = append(d.Procedures, rd.procedure(p))
+			if pr := rd.procedure(p); pr.Name != "" || pr.Code != "" {
+				d.Procedures = append(d.Procedures, pr)
+			}
 		}
 	}
 }

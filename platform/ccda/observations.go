@@ -14,6 +14,9 @@ func (rd *reader) observations(holder int32, date string, kind int) {
 		switch t.nodes[c].name {
 		case "observation":
 			r := rd.observation(c, date)
+			if r.Name == "" && r.LOINC == "" && r.Value == "" {
+				continue // a placeholder ("No data", all nullFlavor)
+			}
 			if kind == kindVitals {
 				rd.doc.Vitals = append(rd.doc.Vitals, record.Vital{Name: r.Name, LOINC: r.LOINC, Value: r.Value, Unit: r.Unit, Date: r.Date})
 			} else {

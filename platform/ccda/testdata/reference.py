@@ -296,7 +296,9 @@ def observations(rd, holder, date):
     for c in holder:
         t = tag(c)
         if t == "observation":
-            out.append(observation(rd, c, date))
+            r = observation(rd, c, date)
+            if r["name"] or r["loinc"] or r["value"]:  # else a "No data" placeholder
+                out.append(r)
         elif t == "organizer":
             d = time_of(c.find("h:effectiveTime", N)) or date
             for comp in c.findall("h:component", N):
@@ -417,12 +419,14 @@ def read(root):
                 d[k].extend(observations(rd, entry, ""))
             elif k == "problems":
                 for o, concern in concern_items(entry):
-                    if o.get("negationInd") != "true":
-                        d["problems"].append(problem(rd, o, concern))
+                    p = problem(rd, o, concern)
+                    if o.get("negationInd") != "true" and (p["name"] or p["code"]):  # else a placeholder
+                        d["problems"].append(p)
             elif k == "allergies":
                 for o, concern in concern_items(entry):
-                    if o.get("negationInd") != "true":
-                        d["allergies"].append(allergy(rd, o, concern))
+                    a = allergy(rd, o, concern)
+                    if o.get("negationInd") != "true" and (a["name"] or a["reaction"]):
+                        d["allergies"].append(a)
             elif k == "procedures":
                 for p in entry:
                     if tag(p) in ("procedure", "observation", "act") and p.get("negationInd") != "true":
@@ -433,8 +437,9 @@ def read(root):
                             name = rd.ref(tr.get("value")) if tr is not None else ""
                         cc = code.get("code") if code is not None and code.get("code") else ""
                         sy = SYSTEMS.get(code.get("codeSystem") or "", code.get("codeSystemName") or "") if cc else ""
-                        d["procedures"].append(
-                            {"name": name, "code": cc, "system": sy, "date": time_of(p.find("h:effectiveTime", N))})
+                        if name or cc:
+                            d["procedures"].append(
+                                {"name": name, "code": cc, "system": sy, "date": time_of(p.find("h:effectiveTime", N))})
     return d
 
 
