@@ -8,6 +8,7 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 )
 
+// medication reads a substance administration (README.md has the rules).
 func (rd *reader) medication(sa int32) record.Medication {
 	t := &rd.t
 	mm := t.find(sa, "consumable", "manufacturedProduct", "manufacturedMaterial")

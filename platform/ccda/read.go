@@ -140,7 +140,6 @@ type span struct{ start, end int }
 
 // reader holds the state of one Read.
 type reader struct {
-	opt   Options
 	doc   *Document
 	sc    scanner
 	stack []frame
@@ -173,7 +172,7 @@ func readString(src string, opt Options, source string) (*Document, error) {
 		return nil, err
 	}
 	d := &Document{Source: source}
-	rd := &reader{opt: opt, doc: d, ids: map[string]span{}, rows: map[string]span{}}
+	rd := &reader{doc: d, ids: map[string]span{}, rows: map[string]span{}}
 	rd.narr = make([]byte, 0, len(src)/4)
 	rd.t.init()
 	sc := &rd.sc
