@@ -13,6 +13,9 @@ MODULES  = $(shell go list -m -f '{{.Dir}}')
 GOTEST  ?= go test -race -count=1 -timeout 25m
 FUZZTIME ?= 10s
 SERVICES := intake dicom ocr packager
+# Every binary's --version: the git tag or commit this tree builds.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  = -X github.com/handoffmed/handoff/platform/app.version=$(VERSION)
 
 .PHONY: setup build run test fuzz bench vet fmt tidy check clean
 
@@ -21,9 +24,9 @@ setup:
 
 build:
 	@mkdir -p bin
-	cd cmd/handoff && go build -o $(CURDIR)/bin/handoff .
+	cd cmd/handoff && go build -ldflags '$(LDFLAGS)' -o $(CURDIR)/bin/handoff .
 	@for s in $(SERVICES); do \
-		if [ -d services/$$s/cmd/$$s ]; then (cd services/$$s && go build -o $(CURDIR)/bin/$$s ./cmd/$$s) || exit 1; fi; \
+		if [ -d services/$$s/cmd/$$s ]; then (cd services/$$s && go build -ldflags '$(LDFLAGS)' -o $(CURDIR)/bin/$$s ./cmd/$$s) || exit 1; fi; \
 	done
 
 run: setup build
