@@ -1,7 +1,7 @@
 // Package app is what every service's own binary shares: the common
-// settings (platform/config), --version and --healthcheck, connections to NATS and S3, the
-// streams and the case store, the ops endpoints (/healthz, /readyz,
-// /metrics), logging and signal handling. A service's main only adds its
+// settings (platform/config), --version and --healthcheck, connections to
+// NATS and S3, the streams and the case store, the ops endpoints (/healthz,
+// /readyz, /metrics), logging and signal handling. A service's main only adds its
 // own flags and wires its root package.
 package app
 

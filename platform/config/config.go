@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,12 +195,27 @@ func (s *Set) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(s.vars))
 	for _, b := range s.vars {
 		v := b.get()
-		if b.secret && v != "" {
+		switch {
+		case b.secret && v != "":
 			v = "***"
+		case strings.Contains(v, "@"):
+			v = redactURLs(v)
 		}
 		attrs = append(attrs, slog.String(b.env, v))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// redactURLs masks the passwords of a comma-separated list of URLs
+// (nats://user:password@host).
+func redactURLs(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // flagValue is a setting as a flag.Value.

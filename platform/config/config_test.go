@@ -119,7 +119,7 @@ func TestParseRejectsBadValues(t *testing.T) {
 // configuration.
 func TestSecrets(t *testing.T) {
 	t.Parallel()
-	_, s, err := parse(t, nil, map[string]string{"HANDOFF_SECRET": "s3cr3t-value"})
+	_, s, err := parse(t, nil, map[string]string{"HANDOFF_SECRET": "s3cr3t-value", "HANDOFF_NAME": "nats://svc:s3cr3t-pw@nats-0:4222,nats://nats-1:4222"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestSecrets(t *testing.T) {
 	if strings.Contains(logged.String(), "s3cr3t") {
 		t.Errorf("logged configuration shows the secret: %s", logged.String())
 	}
-	if !strings.Contains(logged.String(), `"HANDOFF_SECRET":"***"`) || !strings.Contains(logged.String(), `"HANDOFF_WORKERS":"4"`) {
+	if !strings.Contains(logged.String(), `"HANDOFF_SECRET":"***"`) || !strings.Contains(logged.String(), "nats://svc:xxxxx@nats-0:4222,nats://nats-1:4222") || !strings.Contains(logged.String(), `"HANDOFF_WORKERS":"4"`) {
 		t.Errorf("got logged configuration %s, want every variable, the secret masked", logged.String())
 	}
 	var usage bytes.Buffer
