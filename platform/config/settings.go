@@ -8,6 +8,10 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 )
 
+// The variables of this file are the table of Handoff's settings, one
+// entry per setting: nothing assigns to them, binaries read them with Add
+// (taking another flag name with As or another default with WithDefault).
+
 // Log formats and levels.
 var (
 	LogFormats = []string{"text", "json"}
