@@ -15,6 +15,9 @@ PACKAGES := github.com/handoffmed/handoff/...
 GOTEST  ?= go test -race -count=1 -timeout 20m
 FUZZTIME ?= 10s
 SERVICES := intake dicom ocr packager
+# Every binary's --version: the git tag or commit this tree builds.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  = -X github.com/handoffmed/handoff/platform/app.version=$(VERSION)
 
 .PHONY: setup setup-test setup-bench build run test fuzz bench vet fmt tidy check clean
 
@@ -29,9 +32,9 @@ setup-bench:
 
 build:
 	@mkdir -p bin
-	go build -o bin/handoff ./cmd/handoff
+	go build -ldflags '$(LDFLAGS)' -o bin/handoff ./cmd/handoff
 	@for s in $(SERVICES); do \
-		if [ -d services/$$s/cmd/$$s ]; then go build -o bin/$$s ./services/$$s/cmd/$$s || exit 1; fi; \
+		if [ -d services/$$s/cmd/$$s ]; then go build -ldflags '$(LDFLAGS)' -o bin/$$s ./services/$$s/cmd/$$s || exit 1; fi; \
 	done
 
 run: setup build

@@ -7,6 +7,8 @@
 //	handoff report CASE_ID             print a case's checklist report
 //	handoff check DIR                  run the pipeline on a folder and print its report
 //	handoff bundle CASE_ID             ask for a case's bundle and print its link
+//	handoff health [URL]               exit 0 when a running process is ready (container health checks)
+//	handoff --version                  print the version
 package main
 
 import (
@@ -19,6 +21,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/handoffmed/handoff/platform/app"
+	"github.com/handoffmed/handoff/platform/config"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
@@ -32,6 +36,9 @@ commands:
   report CASE_ID              print a case's checklist report
   check DIR                   run the whole pipeline on a folder and print its report
   bundle CASE_ID              ask for a case's bundle and print its download link
+  health [URL]                exit 0 when a running handoff is ready (default: /readyz on HANDOFF_HTTP)
+
+  --version                   print the version
 
 Run 'handoff <command> -h' for a command's flags.
 `
@@ -86,6 +93,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, rest, stdout, stderr)
 	case "bundle":
 		return runBundle(ctx, rest, stdout, stderr)
+	case "health":
+		return runHealth(ctx, rest, stderr)
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, app.Version())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -93,4 +105,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
+}
+
+// runHealth asks a running process's /readyz: the health check of a
+// container image without curl. The URL defaults to HANDOFF_HTTP's.
+func runHealth(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var addr string
+	s := config.NewSet(fs, os.LookupEnv)
+	config.Add(s, &addr, config.HTTP)
+	if err := s.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	url := app.ReadyURL(addr)
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		url = fs.Arg(0)
+	default:
+		return usageError{"usage: handoff health [URL]"}
+	}
+	return app.Healthcheck(ctx, url)
 }

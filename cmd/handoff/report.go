@@ -225,3 +225,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	return nil
 }
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}

@@ -24,10 +24,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/handoffmed/handoff/platform/app"
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
-	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/config"
 	"github.com/handoffmed/handoff/platform/obs"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/s3gw"
@@ -55,74 +56,69 @@ type serveConfig struct {
 
 	PprofAddr string
 
+	config *config.Set // for the startup log, secrets masked
+
 	Intake   intake.Config
 	services serviceFlags
 }
 
-func envOr(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
-	}
-	return def
-}
-
-func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return d
-	}
-	return def
-}
-
 var allServices = []string{"intake", "dicom", "ocr", "packager"}
 
-func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
-	var c serveConfig
+// parseServe reads serve's flags and the HANDOFF_* environment through
+// lookupEnv. showVersion is set by --version.
+func parseServe(args []string, stderr io.Writer, lookupEnv func(string) (string, bool)) (c serveConfig, showVersion bool, err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Data, "data", envOr("HANDOFF_DATA", "./data"), "data directory: embedded NATS and S3 storage, generated credentials (env HANDOFF_DATA)")
-	fs.StringVar(&c.HTTP, "http", envOr("HANDOFF_HTTP", "127.0.0.1:8080"), "API and ops listen address; port 0 picks one (env HANDOFF_HTTP)")
-	fs.StringVar(&c.S3Addr, "s3", envOr("HANDOFF_S3", "127.0.0.1:9000"), "embedded S3 listen address; port 0 picks one (env HANDOFF_S3)")
-	fs.StringVar(&c.NATSAddr, "nats", envOr("HANDOFF_NATS", "127.0.0.1:4222"), "embedded NATS listen address; port 0 picks one (env HANDOFF_NATS)")
-	fs.StringVar(&c.NATSURL, "nats-url", envOr("HANDOFF_NATS_URL", ""), "external NATS URL(s), comma-separated; empty runs NATS embedded (env HANDOFF_NATS_URL)")
-	fs.StringVar(&c.NATSCreds, "nats-creds", envOr("HANDOFF_NATS_CREDS", ""), "NATS credentials file for external NATS (env HANDOFF_NATS_CREDS)")
-	fs.StringVar(&c.S3.Endpoint, "s3-endpoint", envOr("HANDOFF_S3_ENDPOINT", ""), "external S3/MinIO endpoint (http(s)://host:port); empty runs S3 embedded (env HANDOFF_S3_ENDPOINT)")
-	fs.StringVar(&c.S3.Region, "s3-region", envOr("HANDOFF_S3_REGION", "us-east-1"), "S3 region (env HANDOFF_S3_REGION)")
-	fs.StringVar(&c.S3.CAFile, "s3-ca", envOr("HANDOFF_S3_CA", ""), "extra CA certificate for the S3 endpoint's TLS (env HANDOFF_S3_CA)")
-	fs.BoolVar(&c.S3.InsecureSkipVerify, "s3-insecure", os.Getenv("HANDOFF_S3_INSECURE") == "true", "skip TLS verification of the S3 endpoint, development only (env HANDOFF_S3_INSECURE)")
-	fs.StringVar(&c.BucketSubject, "bucket-subject", envOr("HANDOFF_BUCKET_SUBJECT", event.DefaultBucketSubject), "NATS subject bucket notifications arrive on (env HANDOFF_BUCKET_SUBJECT)")
-	services := fs.String("services", envOr("HANDOFF_SERVICES", "all"), "services to run in this process: all, or a comma-separated list of "+strings.Join(allServices, ",")+" (env HANDOFF_SERVICES)")
-	fs.StringVar(&c.Intake.IntakeBucket, "intake-bucket", envOr("HANDOFF_INTAKE_BUCKET", record.DefaultIntakeBucket), "bucket of uploads (env HANDOFF_INTAKE_BUCKET)")
-	fs.StringVar(&c.Intake.DerivedBucket, "derived-bucket", envOr("HANDOFF_DERIVED_BUCKET", record.DefaultDerivedBucket), "bucket of derived outputs (env HANDOFF_DERIVED_BUCKET)")
-	bundleBucket := fs.String("bundle-bucket", envOr("HANDOFF_BUNDLE_BUCKET", record.DefaultBundleBucket), "bucket of bundles (env HANDOFF_BUNDLE_BUCKET)")
-	fs.DurationVar(&c.Reconcile, "reconcile", envDuration("HANDOFF_RECONCILE", 2*time.Minute), "how often intake looks for uploads whose notification was lost; 0 disables (env HANDOFF_RECONCILE)")
-	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream stream replicas (3 on a cluster)")
-	fs.StringVar(&c.LogFormat, "log-format", envOr("HANDOFF_LOG_FORMAT", "text"), "log format: text or json (env HANDOFF_LOG_FORMAT)")
-	fs.StringVar(&c.LogLevel, "log-level", envOr("HANDOFF_LOG_LEVEL", "info"), "log level (env HANDOFF_LOG_LEVEL)")
-	fs.StringVar(&c.PprofAddr, "pprof", envOr("HANDOFF_PPROF", ""), "serve Go profiling endpoints on this address, off when empty (env HANDOFF_PPROF)")
-	c.services.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return c, err
+	s := config.NewSet(fs, lookupEnv)
+	config.Add(s, &c.Data, config.Data)
+	config.Add(s, &c.HTTP, config.HTTP)
+	config.Add(s, &c.S3Addr, config.S3Addr)
+	config.Add(s, &c.NATSAddr, config.NATSAddr)
+	config.Add(s, &c.NATSURL, config.NATSURL)
+	config.Add(s, &c.NATSCreds, config.NATSCreds)
+	config.Add(s, &c.S3.Endpoint, config.S3Endpoint)
+	config.Add(s, &c.S3.Region, config.S3Region)
+	config.Add(s, &c.S3.CAFile, config.S3CA)
+	config.Add(s, &c.S3.InsecureSkipVerify, config.S3Insecure)
+	config.Add(s, &c.S3.AccessKey, config.S3AccessKey)
+	config.Add(s, &c.S3.SecretKey, config.S3SecretKey)
+	config.Add(s, &c.APIToken, config.APIToken)
+	config.Add(s, &c.BucketSubject, config.BucketSubject)
+	var services string
+	config.Add(s, &services, config.Services)
+	config.Add(s, &c.Intake.IntakeBucket, config.IntakeBucket)
+	config.Add(s, &c.Intake.DerivedBucket, config.DerivedBucket)
+	config.Add(s, &c.services.bundleBucket, config.BundleBucket)
+	config.Add(s, &c.Reconcile, config.Reconcile)
+	config.Add(s, &c.Replicas, config.Replicas)
+	config.Add(s, &c.LogFormat, config.LogFormat)
+	config.Add(s, &c.LogLevel, config.LogLevel)
+	config.Add(s, &c.PprofAddr, config.Pprof)
+	c.services.register(s)
+	app.VersionFlag(fs, &showVersion)
+	if err := s.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, false, err
+		}
+		return c, false, usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return c, usageError{"serve takes no arguments"}
+		return c, false, usageError{"serve takes no arguments"}
 	}
-	c.S3.AccessKey = os.Getenv("HANDOFF_S3_ACCESS_KEY")
-	c.S3.SecretKey = os.Getenv("HANDOFF_S3_SECRET_KEY")
-	c.APIToken = os.Getenv("HANDOFF_API_TOKEN")
+	c.config = s
 	c.Intake.BundleLinkExpiry = c.services.bundleLinkExpiry
-	c.services.bundleBucket = *bundleBucket
-	if *services == "all" {
+	if services == "all" {
 		c.Services = allServices
 	} else {
-		for _, s := range strings.Split(*services, ",") {
+		for _, s := range strings.Split(services, ",") {
 			s = strings.TrimSpace(s)
 			if !slices.Contains(allServices, s) {
-				return c, usageError{fmt.Sprintf("unknown service %q", s)}
+				return c, false, usageError{fmt.Sprintf("unknown service %q", s)}
 			}
 			c.Services = append(c.Services, s)
 		}
 	}
-	return c, nil
+	return c, showVersion, nil
 }
 
 func (c serveConfig) runs(service string) bool { return slices.Contains(c.Services, service) }
@@ -138,11 +134,16 @@ type Endpoints struct {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServe(args, stderr)
+	cfg, showVersion, err := parseServe(args, stderr, os.LookupEnv)
 	if err != nil {
 		return err
 	}
+	if showVersion {
+		fmt.Fprintln(stdout, app.Version())
+		return nil
+	}
 	log := obs.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	log.Info("handoff starting", "version", app.Version(), "config", cfg.config)
 	// Embedded S3 changes the working directory: every path is absolute first.
 	if cfg.Data, err = filepath.Abs(cfg.Data); err != nil {
 		return err
@@ -150,6 +151,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	tokenGiven, secretGiven := cfg.APIToken != "", cfg.S3.SecretKey != ""
 	if cfg.APIToken == "" && cfg.runs("intake") {
 		if cfg.APIToken, err = secretFile(filepath.Join(cfg.Data, "api-token")); err != nil {
 			return err
@@ -246,7 +248,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ep.API = "http://" + ln.Addr().String()
 	if cfg.runs("intake") {
 		ep.TokenFile = filepath.Join(cfg.Data, "api-token")
-		if os.Getenv("HANDOFF_API_TOKEN") != "" {
+		if tokenGiven {
 			ep.TokenFile = ""
 		}
 	}
@@ -264,14 +266,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		g.Go(func() error { return r.Run(gctx) })
 	}
 	g.Go(func() error { return obs.Serve(gctx, srv, func() error { return srv.Serve(ln) }) })
-	printEndpoints(stdout, ep, cfg, gw != nil)
+	printEndpoints(stdout, ep, cfg, gw != nil && !secretGiven)
 	log.Info("handoff serving", "services", cfg.Services, "api", ep.API, "s3", ep.S3, "nats", ep.NATS)
 	err = g.Wait()
 	log.Info("handoff stopped")
 	return err
 }
 
-func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig, embeddedS3 bool) {
+func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig, generatedS3Keys bool) {
 	fmt.Fprintf(w, "Handoff is running (%s).\n", strings.Join(cfg.Services, ", "))
 	fmt.Fprintf(w, "  API   %s\n", ep.API)
 	if cfg.runs("intake") {
@@ -282,7 +284,7 @@ func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig, embeddedS3 bool)
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  S3    %s (access key %s", ep.S3, ep.S3Access)
-	if os.Getenv("HANDOFF_S3_SECRET_KEY") == "" && embeddedS3 {
+	if generatedS3Keys {
 		fmt.Fprintf(w, ", secret key in %s", filepath.Join(ep.Data, "s3-credentials"))
 	}
 	fmt.Fprintln(w, ")")

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"flag"
 	"net/http"
-	"os"
-	"runtime"
-	"strconv"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/config"
 	"github.com/handoffmed/handoff/services/dicom"
 	"github.com/handoffmed/handoff/services/intake"
 	"github.com/handoffmed/handoff/services/ocr"
@@ -26,21 +23,14 @@ type serviceFlags struct {
 	packagerWorkers  int
 }
 
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
-func (f *serviceFlags) register(fs *flag.FlagSet) {
-	fs.DurationVar(&f.bundleLinkExpiry, "bundle-link-expiry", envDuration("HANDOFF_BUNDLE_LINK_EXPIRY", 7*24*time.Hour), "how long a bundle stays downloadable through its link (env HANDOFF_BUNDLE_LINK_EXPIRY)")
-	fs.DurationVar(&f.quietPeriod, "quiet-period", envDuration("HANDOFF_QUIET_PERIOD", 15*time.Minute), "a case with a clean report is bundled automatically this long after its last upload; negative disables (env HANDOFF_QUIET_PERIOD)")
-	fs.IntVar(&f.intakeWorkers, "intake-workers", envInt("HANDOFF_INTAKE_WORKERS", 16), "bucket events handled at once (env HANDOFF_INTAKE_WORKERS)")
-	fs.IntVar(&f.dicomWorkers, "dicom-workers", envInt("HANDOFF_DICOM_WORKERS", 4), "DICOM instances indexed at once (env HANDOFF_DICOM_WORKERS)")
-	fs.IntVar(&f.ocrWorkers, "ocr-workers", envInt("HANDOFF_OCR_WORKERS", runtime.NumCPU()), "pages OCRed at once, one single-threaded Tesseract each (env HANDOFF_OCR_WORKERS)")
-	fs.StringVar(&f.ocrLanguages, "ocr-lang", envOr("HANDOFF_OCR_LANG", "eng"), "Tesseract languages, e.g. eng+fra (env HANDOFF_OCR_LANG)")
-	fs.IntVar(&f.packagerWorkers, "packager-workers", envInt("HANDOFF_PACKAGER_WORKERS", 1), "bundles made at once (env HANDOFF_PACKAGER_WORKERS)")
+func (f *serviceFlags) register(s *config.Set) {
+	config.Add(s, &f.bundleLinkExpiry, config.BundleLinkExpiry)
+	config.Add(s, &f.quietPeriod, config.QuietPeriod)
+	config.Add(s, &f.intakeWorkers, config.IntakeWorkers)
+	config.Add(s, &f.dicomWorkers, config.DICOMWorkers)
+	config.Add(s, &f.ocrWorkers, config.OCRWorkers)
+	config.Add(s, &f.ocrLanguages, config.OCRLang)
+	config.Add(s, &f.packagerWorkers, config.PackagerWorkers)
 }
 
 // build wires the services this process runs. mount adds their HTTP routes.

@@ -1,7 +1,7 @@
 // Package app is what every service's own binary shares: the common
-// flags (with environment defaults), connections to NATS and S3, the
-// streams and the case store, the ops endpoints (/healthz, /readyz,
-// /metrics), logging and signal handling. A service's main only adds its
+// settings (platform/config), --version and --healthcheck, connections to
+// NATS and S3, the streams and the case store, the ops endpoints (/healthz,
+// /readyz, /metrics), logging and signal handling. A service's main only adds its
 // own flags and wires its root package.
 package app
 
@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,14 +25,13 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
-	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/config"
 	"github.com/handoffmed/handoff/platform/obs"
 )
 
-// Flags are the settings every service binary takes. Each flag's default
-// comes from <PREFIX>_<NAME> in the environment (DICOM_NATS_URL, ...).
+// Flags are the settings every service binary takes, read from the same
+// HANDOFF_* variables as `handoff serve` (platform/config).
 type Flags struct {
-	prefix        string
 	NATSURL       string
 	NATSCreds     string
 	S3            blob.Config
@@ -42,55 +40,58 @@ type Flags struct {
 	LogLevel      string
 	Replicas      int
 	BucketSubject string
+
+	set         *config.Set
+	version     bool
+	healthcheck bool
 }
 
-// Env reads <PREFIX>_<key>, or def.
-func (f *Flags) Env(key, def string) string {
-	if v, ok := os.LookupEnv(f.prefix + "_" + key); ok {
-		return v
+// Register adds the common settings to s; httpAddr is the binary's default
+// ops address.
+func (f *Flags) Register(s *config.Set, fs *flag.FlagSet, httpAddr string) {
+	f.set = s
+	config.Add(s, &f.NATSURL, config.NATSURL.WithDefault("nats://127.0.0.1:4222"))
+	config.Add(s, &f.NATSCreds, config.NATSCreds)
+	config.Add(s, &f.S3.Endpoint, config.S3Endpoint.WithDefault("http://127.0.0.1:9000"))
+	config.Add(s, &f.S3.Region, config.S3Region)
+	config.Add(s, &f.S3.CAFile, config.S3CA)
+	config.Add(s, &f.S3.InsecureSkipVerify, config.S3Insecure)
+	config.Add(s, &f.S3.AccessKey, config.S3AccessKey)
+	config.Add(s, &f.S3.SecretKey, config.S3SecretKey)
+	config.Add(s, &f.HTTP, config.HTTP.WithDefault(httpAddr))
+	config.Add(s, &f.LogFormat, config.LogFormat.WithDefault("json"))
+	config.Add(s, &f.LogLevel, config.LogLevel)
+	config.Add(s, &f.Replicas, config.Replicas)
+	config.Add(s, &f.BucketSubject, config.BucketSubject)
+	VersionFlag(fs, &f.version)
+	fs.BoolVar(&f.healthcheck, "healthcheck", false, "ask this binary's /readyz on its --http address and exit 0 when ready (container health checks)")
+}
+
+// Parse parses the command line and the environment. --version and
+// --healthcheck are done here: after them it returns ErrDone, or the
+// health check's error.
+func (f *Flags) Parse(ctx context.Context, args []string) error {
+	if err := f.set.Parse(args); err != nil {
+		return err
 	}
-	return def
-}
-
-// EnvInt reads <PREFIX>_<key> as an integer, or def.
-func (f *Flags) EnvInt(key string, def int) int {
-	if v, err := strconv.Atoi(f.Env(key, "")); err == nil {
-		return v
+	if len(f.set.Args()) > 0 {
+		return fmt.Errorf("unexpected arguments %q", f.set.Args())
 	}
-	return def
-}
-
-// EnvDuration reads <PREFIX>_<key> as a duration, or def.
-func (f *Flags) EnvDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(f.Env(key, "")); err == nil {
-		return d
+	switch {
+	case f.version:
+		fmt.Fprintln(os.Stdout, Version())
+		return ErrDone
+	case f.healthcheck:
+		if err := Healthcheck(ctx, ReadyURL(f.HTTP)); err != nil {
+			return err
+		}
+		return ErrDone
 	}
-	return def
-}
-
-// Register adds the common flags to fs; prefix is the environment prefix
-// ("DICOM") and httpAddr the default ops address.
-func (f *Flags) Register(fs *flag.FlagSet, prefix, httpAddr string) {
-	f.prefix = prefix
-	e := func(k string) string { return " (env " + prefix + "_" + k + ")" }
-	fs.StringVar(&f.NATSURL, "nats-url", f.Env("NATS_URL", "nats://127.0.0.1:4222"), "NATS URL(s), comma-separated"+e("NATS_URL"))
-	fs.StringVar(&f.NATSCreds, "nats-creds", f.Env("NATS_CREDS", ""), "NATS credentials file"+e("NATS_CREDS"))
-	fs.StringVar(&f.S3.Endpoint, "s3-endpoint", f.Env("S3_ENDPOINT", "http://127.0.0.1:9000"), "S3/MinIO endpoint"+e("S3_ENDPOINT"))
-	fs.StringVar(&f.S3.Region, "s3-region", f.Env("S3_REGION", "us-east-1"), "S3 region"+e("S3_REGION"))
-	fs.StringVar(&f.S3.CAFile, "s3-ca", f.Env("S3_CA", ""), "extra CA certificate for the S3 endpoint's TLS"+e("S3_CA"))
-	fs.StringVar(&f.HTTP, "http", f.Env("HTTP", httpAddr), "listen address of /healthz, /readyz and /metrics"+e("HTTP"))
-	fs.StringVar(&f.LogFormat, "log-format", f.Env("LOG_FORMAT", "json"), "log format: json or text"+e("LOG_FORMAT"))
-	fs.StringVar(&f.LogLevel, "log-level", f.Env("LOG_LEVEL", "info"), "log level"+e("LOG_LEVEL"))
-	fs.IntVar(&f.Replicas, "replicas", f.EnvInt("REPLICAS", 1), "JetStream stream replicas (3 on a cluster)"+e("REPLICAS"))
-	fs.StringVar(&f.BucketSubject, "bucket-subject", f.Env("BUCKET_SUBJECT", event.DefaultBucketSubject), "subject bucket notifications arrive on"+e("BUCKET_SUBJECT"))
-}
-
-// Finish reads the secrets (from the environment only) after parsing.
-func (f *Flags) Finish() error {
-	f.S3.AccessKey = f.Env("S3_ACCESS_KEY", "")
-	f.S3.SecretKey = f.Env("S3_SECRET_KEY", "")
 	return f.S3.Validate()
 }
+
+// ErrDone ends a command that did all it had to (--version): Main exits 0.
+var ErrDone = errors.New("done")
 
 // Deps are a service's connections.
 type Deps struct {
@@ -111,7 +112,7 @@ type Service interface {
 // server (intake's API).
 func Run(ctx context.Context, name string, f Flags, buckets []string, build func(Deps) (Service, func(*http.ServeMux), error)) error {
 	log := obs.NewLogger(os.Stderr, f.LogFormat, f.LogLevel).With("service", name)
-	log.Info("starting", "nats_url", f.NATSURL, "s3", f.S3.String(), "http", f.HTTP, "replicas", f.Replicas)
+	log.Info("starting", "version", Version(), "config", f.set)
 	reg := obs.NewRegistry()
 	nc, err := bus.Connect(ctx, bus.ConnectOptions{URL: f.NATSURL, Name: "handoff-" + name, Creds: f.NATSCreds}, log)
 	if err != nil {
@@ -175,7 +176,7 @@ func Main(name string, run func(ctx context.Context, args []string) error) {
 	err := run(ctx, os.Args[1:])
 	stop()
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, ErrDone):
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
 	default:

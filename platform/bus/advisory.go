@@ -69,7 +69,7 @@ func (b *Bus) deadLetterBySeq(ctx context.Context, spec ConsumerSpec, adv maxDel
 		CaseID:      raw.Header.Get(event.HeaderSubject),
 		Headers:     flatten(raw.Header),
 	}
-	if err := b.Publish(ctx, dl); err != nil {
+	if err := b.publishDeadLetter(ctx, dl); err != nil {
 		return err
 	}
 	if st.CachedInfo().Config.Retention == jetstream.WorkQueuePolicy {

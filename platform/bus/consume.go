@@ -349,7 +349,27 @@ func (b *Bus) deadLetter(ctx context.Context, spec ConsumerSpec, m *Msg, cause e
 	if errors.As(cause, &re) {
 		dl.Error = re.Error()
 	}
-	return b.Publish(ctx, dl)
+	return b.publishDeadLetter(ctx, dl)
+}
+
+// publishDeadLetter stores a dead letter and counts it, unless JetStream
+// already had it (another process watching the same consumer's
+// max-deliveries advisory stored it first).
+func (b *Bus) publishDeadLetter(ctx context.Context, dl event.DeadLetter) error {
+	msg, err := event.Encode(dl, b.source, TraceParent(ctx))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withPublishTimeout(ctx)
+	defer cancel()
+	ack, err := b.js.PublishMsg(ctx, msg, retryNoResponders...)
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+	}
+	if !ack.Duplicate {
+		b.metrics.deadLettered(dl.Consumer)
+	}
+	return nil
 }
 
 func flatten(h nats.Header) map[string]string {

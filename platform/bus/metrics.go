@@ -17,6 +17,7 @@ type Metrics struct {
 	handled  *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	dead     *prometheus.CounterVec
 	depth    *DepthCollector
 }
 
@@ -36,11 +37,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to handle one message, by consumer.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
 		}, []string{"consumer"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "handoff_dead_letters_total",
+			Help: "Messages moved to the DEADLETTER stream, by consumer (counted once, by the process that stored the dead letter).",
+		}, []string{"consumer"}),
 	}
 	m.depth = &DepthCollector{desc: prometheus.NewDesc(
 		"handoff_queue_depth", "Messages waiting or in progress, by stream and consumer.",
 		[]string{"stream", "consumer", "state"}, nil)}
-	reg.MustRegister(m.handled, m.failures, m.duration, m.depth)
+	reg.MustRegister(m.handled, m.failures, m.duration, m.dead, m.depth)
 	return m
 }
 
@@ -82,6 +87,12 @@ func (m *Metrics) observe(consumer string, d time.Duration, err error) {
 		code = "timeout"
 	}
 	m.failures.WithLabelValues(consumer, code).Inc()
+}
+
+func (m *Metrics) deadLettered(consumer string) {
+	if m != nil {
+		m.dead.WithLabelValues(consumer).Inc()
+	}
 }
 
 // DepthCollector reports the depth of the consumers this process runs

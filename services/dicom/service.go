@@ -122,6 +122,9 @@ func (s *Service) ConsumerSpec() bus.ConsumerSpec {
 	}
 }
 
+// Consumers are ConsumerSpec as a list, like every service's.
+func (s *Service) Consumers() []bus.ConsumerSpec { return []bus.ConsumerSpec{s.ConsumerSpec()} }
+
 // Run consumes work items until ctx is done, then drains.
 func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("starting", "derived_bucket", s.cfg.DerivedBucket, "workers", s.cfg.Workers,

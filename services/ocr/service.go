@@ -211,6 +211,12 @@ func (s *Service) ConsumerSpecs() (file, page bus.ConsumerSpec) {
 	return file, page
 }
 
+// Consumers are ConsumerSpecs as a list, like every service's.
+func (s *Service) Consumers() []bus.ConsumerSpec {
+	file, page := s.ConsumerSpecs()
+	return []bus.ConsumerSpec{file, page}
+}
+
 // Start opens the progress bucket; Run calls it. Tests that drive the
 // handlers directly call it first.
 func (s *Service) Start(ctx context.Context) error {

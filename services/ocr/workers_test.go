@@ -59,7 +59,7 @@ func TestWorkerProcesses(t *testing.T) {
 			cmd := exec.CommandContext(ctx, bin, "--nats-url", e.URL, "--s3-endpoint", blobtest.Endpoint(t),
 				"--http", "127.0.0.1:0", "--derived-bucket", e.Derived, "--workers", "1", "--split-pages", "1",
 				"--work-dir", t.TempDir(), "--log-level", "info")
-			cmd.Env = append(os.Environ(), "OCR_S3_ACCESS_KEY="+blobtest.AccessKey, "OCR_S3_SECRET_KEY="+blobtest.SecretKey)
+			cmd.Env = append(os.Environ(), "HANDOFF_S3_ACCESS_KEY="+blobtest.AccessKey, "HANDOFF_S3_SECRET_KEY="+blobtest.SecretKey)
 			cmd.Stdout, cmd.Stderr = lf, lf
 			cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 			cmd.WaitDelay = 30 * time.Second

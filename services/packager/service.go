@@ -72,6 +72,17 @@ func (s *Service) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
+// Consumers are the packager's durable consumers: bundle requests, and
+// (unless automatic bundling is off) report updates. Deployments scale the
+// packager on the first.
+func (s *Service) Consumers() []bus.ConsumerSpec {
+	specs := []bus.ConsumerSpec{s.bundleSpec()}
+	if s.cfg.QuietPeriod > 0 {
+		specs = append(specs, s.autoSpec())
+	}
+	return specs
+}
+
 // pendingDeliveries is how many deliveries a request waits for pending files.
 func (s *Service) pendingDeliveries() int {
 	return int(s.cfg.PendingWait/s.cfg.PendingRetry) + 1

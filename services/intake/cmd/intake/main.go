@@ -2,8 +2,9 @@
 // and S3/MinIO: the API, bucket-event intake, sniffing and routing, archive
 // expansion, document understanding and the checklist report.
 //
-// Every flag's default comes from the environment (INTAKE_*); the API token
-// and S3 keys come only from the environment. See services/intake/README.md.
+// It reads the same HANDOFF_* settings as `handoff serve` (each flag's
+// variable is in -h); the API token and S3 keys come only from the
+// environment. See services/intake/README.md.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 	"os"
 
 	"github.com/handoffmed/handoff/platform/app"
-	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/config"
 	"github.com/handoffmed/handoff/services/intake"
 )
 
@@ -23,23 +24,20 @@ func run(ctx context.Context, args []string) error {
 	var f app.Flags
 	var c intake.Config
 	fs := flag.NewFlagSet("intake", flag.ContinueOnError)
-	f.Register(fs, "INTAKE", ":8080")
-	fs.StringVar(&c.IntakeBucket, "intake-bucket", f.Env("INTAKE_BUCKET", record.DefaultIntakeBucket), "bucket of uploads (env INTAKE_INTAKE_BUCKET)")
-	fs.StringVar(&c.DerivedBucket, "derived-bucket", f.Env("DERIVED_BUCKET", record.DefaultDerivedBucket), "bucket of derived outputs (env INTAKE_DERIVED_BUCKET)")
-	fs.IntVar(&c.BucketEventWorkers, "workers", f.EnvInt("WORKERS", 16), "bucket events handled at once (env INTAKE_WORKERS)")
-	fs.IntVar(&c.ArchiveWorkers, "archive-workers", f.EnvInt("ARCHIVE_WORKERS", 2), "archives expanded at once (env INTAKE_ARCHIVE_WORKERS)")
-	fs.IntVar(&c.DocumentWorkers, "document-workers", f.EnvInt("DOCUMENT_WORKERS", 4), "documents understood at once (env INTAKE_DOCUMENT_WORKERS)")
-	maxUpload := fs.Int("max-upload", f.EnvInt("MAX_UPLOAD", 8<<30), "largest upload through the API, bytes (env INTAKE_MAX_UPLOAD)")
-	fs.DurationVar(&c.ReconcileInterval, "reconcile", f.EnvDuration("RECONCILE", 2*60e9), "how often to look for uploads whose notification was lost; 0 disables (env INTAKE_RECONCILE)")
-	fs.DurationVar(&c.BundleLinkExpiry, "bundle-link-expiry", f.EnvDuration("BUNDLE_LINK_EXPIRY", 7*24*3600e9), "longest bundle download link (env INTAKE_BUNDLE_LINK_EXPIRY)")
-	if err := fs.Parse(args); err != nil {
+	s := config.NewSet(fs, os.LookupEnv)
+	f.Register(s, fs, ":8080")
+	config.Add(s, &c.APIToken, config.APIToken)
+	config.Add(s, &c.IntakeBucket, config.IntakeBucket)
+	config.Add(s, &c.DerivedBucket, config.DerivedBucket)
+	config.Add(s, &c.BucketEventWorkers, config.IntakeWorkers.As("workers"))
+	config.Add(s, &c.ArchiveWorkers, config.IntakeArchiveWorkers)
+	config.Add(s, &c.DocumentWorkers, config.IntakeDocumentWorkers)
+	config.Add(s, &c.MaxUploadBytes, config.IntakeMaxUpload)
+	config.Add(s, &c.ReconcileInterval, config.Reconcile)
+	config.Add(s, &c.BundleLinkExpiry, config.BundleLinkExpiry)
+	if err := f.Parse(ctx, args); err != nil {
 		return err
 	}
-	if err := f.Finish(); err != nil {
-		return err
-	}
-	c.MaxUploadBytes = int64(*maxUpload)
-	c.APIToken = os.Getenv("INTAKE_API_TOKEN")
 	return app.Run(ctx, "intake", f, []string{c.IntakeBucket, c.DerivedBucket}, func(d app.Deps) (app.Service, func(*http.ServeMux), error) {
 		svc, err := intake.New(c, intake.Deps{Log: d.Log, Bus: d.Bus, Blobs: d.Blobs, Cases: d.Cases, Registry: d.Registry})
 		if err != nil {

@@ -3,8 +3,9 @@
 // documents with every other OCR worker over handoff.work.ocrpage, against
 // an external NATS and S3.
 //
-// Every flag's default comes from the environment (OCR_*); S3 keys come only
-// from it. See services/ocr/README.md.
+// It reads the same HANDOFF_* settings as `handoff serve` (each flag's
+// variable is in -h); S3 keys come only from the environment. See
+// services/ocr/README.md.
 package main
 
 import (
@@ -13,10 +14,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime"
 
 	"github.com/handoffmed/handoff/platform/app"
-	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/config"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
@@ -33,26 +33,24 @@ func run(ctx context.Context, args []string) error {
 	var f app.Flags
 	var c ocr.Config
 	fs := flag.NewFlagSet("ocr", flag.ContinueOnError)
-	f.Register(fs, "OCR", ":8082")
-	fs.StringVar(&c.DerivedBucket, "derived-bucket", f.Env("DERIVED_BUCKET", record.DefaultDerivedBucket), "bucket for searchable PDFs, text sidecars and page results (env OCR_DERIVED_BUCKET)")
-	fs.IntVar(&c.Workers, "workers", f.EnvInt("WORKERS", runtime.NumCPU()), "pages recognised at once, one single-threaded Tesseract each (env OCR_WORKERS)")
-	fs.IntVar(&c.FileWorkers, "file-workers", f.EnvInt("FILE_WORKERS", 2), "documents taken at once (env OCR_FILE_WORKERS)")
-	fs.StringVar(&c.Languages, "lang", f.Env("LANG", "eng"), "Tesseract languages, e.g. eng+fra (env OCR_LANG)")
-	fs.IntVar(&c.SplitPages, "split-pages", f.EnvInt("SPLIT_PAGES", 2), "split a PDF with more pages to OCR than this into page work items; -1 never (env OCR_SPLIT_PAGES)")
-	fs.IntVar(&c.MaxPages, "max-pages", f.EnvInt("MAX_PAGES", 2000), "page-count cap (env OCR_MAX_PAGES)")
-	maxPixels := fs.Int("max-page-pixels", f.EnvInt("MAX_PAGE_PIXELS", 40_000_000), "pixels of one page image given to Tesseract (env OCR_MAX_PAGE_PIXELS)")
-	fs.DurationVar(&c.PageTimeout, "page-timeout", f.EnvDuration("PAGE_TIMEOUT", 3*60e9), "time cap for one page (env OCR_PAGE_TIMEOUT)")
-	maxBytes := fs.Int("max-bytes", f.EnvInt("MAX_BYTES", 2<<30), "largest input, bytes (env OCR_MAX_BYTES)")
-	fs.DurationVar(&c.AckWait, "ack-wait", f.EnvDuration("ACK_WAIT", 60e9), "redeliver a work item after this long without progress (env OCR_ACK_WAIT)")
-	fs.IntVar(&c.MaxDeliver, "max-deliver", f.EnvInt("MAX_DELIVER", 3), "tries of a page before it is dead-lettered (env OCR_MAX_DELIVER)")
-	fs.StringVar(&c.WorkDir, "work-dir", f.Env("WORK_DIR", os.TempDir()), "directory for the documents being processed (env OCR_WORK_DIR)")
-	if err := fs.Parse(args); err != nil {
+	s := config.NewSet(fs, os.LookupEnv)
+	f.Register(s, fs, ":8082")
+	config.Add(s, &c.DerivedBucket, config.DerivedBucket)
+	config.Add(s, &c.Workers, config.OCRWorkers.As("workers"))
+	config.Add(s, &c.FileWorkers, config.OCRFileWorkers)
+	config.Add(s, &c.Languages, config.OCRLang.As("lang"))
+	config.Add(s, &c.SplitPages, config.OCRSplitPages)
+	config.Add(s, &c.MaxPages, config.OCRMaxPages)
+	config.Add(s, &c.MaxPagePixels, config.OCRMaxPagePixels)
+	config.Add(s, &c.PageTimeout, config.OCRPageTimeout)
+	config.Add(s, &c.MaxBytes, config.OCRMaxBytes)
+	config.Add(s, &c.AckWait, config.OCRAckWait)
+	config.Add(s, &c.MaxDeliver, config.OCRMaxDeliver)
+	config.Add(s, &c.WorkDir, config.OCRWorkDir)
+	if err := f.Parse(ctx, args); err != nil {
 		return err
 	}
-	if err := f.Finish(); err != nil {
-		return err
-	}
-	c.MaxPagePixels, c.MaxBytes, c.Replicas = int64(*maxPixels), int64(*maxBytes), f.Replicas
+	c.Replicas = f.Replicas
 	if err := c.Validate(); err != nil {
 		return err
 	}
