@@ -126,7 +126,9 @@ func (h *harness) upload(caseID, name string, data []byte) {
 
 // apiKey is where an upload of path through the API is stored: under a
 // reference to the path, never the path itself.
-func apiKey(caseID, path string) string { return record.UploadPrefix(caseID) + record.UploadRef(caseID, path) }
+func apiKey(caseID, path string) string {
+	return record.UploadPrefix(caseID) + record.UploadRef(caseID, path)
+}
 
 // put writes data straight into the intake bucket under key, as a stock S3
 // client would, and returns the stored object.

@@ -53,8 +53,8 @@ type Origin struct {
 	// path in it.
 	ParentID   string
 	ParentETag string
-	CaseID   string
-	Path     string
+	CaseID     string
+	Path       string
 	// FirstSight says no earlier ingestion of this object revision is
 	// known (the first delivery of its notification): its record is then
 	// created without being read first. Should one exist after all, the
