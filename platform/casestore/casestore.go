@@ -7,6 +7,8 @@
 //	case.<case>          record.Case
 //	file.<case>.<file>   record.File
 //	report.<case>        record.Report
+//	name.<case>.<ref>    the path of an API upload stored under record.UploadRef
+//	path.<case>.<hash>   which upload reference holds a (cleaned) path
 package casestore
 
 import (
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,6 +35,8 @@ var (
 	ErrExists   = errors.New("already exists")
 	// ErrNoChange, returned by an update function, skips the write.
 	ErrNoChange = errors.New("no change")
+	// ErrChanged means a record changed since the revision a write expected.
+	ErrChanged = errors.New("changed since it was read")
 )
 
 // Store is the case state.
@@ -176,6 +181,29 @@ func (s *Store) CreateFile(ctx context.Context, f record.File) (record.File, err
 		return f, fmt.Errorf("create file %s/%s: %w", f.CaseID, f.ID, err)
 	}
 	f.Revision = rev
+	return f, nil
+}
+
+// ReplaceFile writes f over the file record at KV revision rev: ErrChanged
+// when the record is no longer at that revision.
+func (s *Store) ReplaceFile(ctx context.Context, f record.File, rev uint64) (record.File, error) {
+	now := s.now().UTC()
+	if f.Received.IsZero() {
+		f.Received = now
+	}
+	f.Updated = now
+	data, err := json.Marshal(f)
+	if err != nil {
+		return f, err
+	}
+	nrev, err := s.kv.Update(ctx, fileKey(f.CaseID, f.ID), data, rev)
+	if isWrongSequence(err) || errors.Is(err, jetstream.ErrKeyExists) {
+		return f, fmt.Errorf("file %s/%s: %w", f.CaseID, f.ID, ErrChanged)
+	}
+	if err != nil {
+		return f, fmt.Errorf("replace file %s/%s: %w", f.CaseID, f.ID, err)
+	}
+	f.Revision = nrev
 	return f, nil
 }
 
@@ -357,4 +385,73 @@ func isWrongSequence(err error) bool {
 		return true
 	}
 	return errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}
+
+// uploadName is the value of a name.<case>.<ref> key.
+type uploadName struct {
+	Path string `json:"path"`
+}
+
+func nameKey(caseID, ref string) string { return "name." + caseID + "." + ref }
+
+func pathKey(caseID, path string) string {
+	return "path." + caseID + "." + record.FileID("path", path)
+}
+
+// ClaimUploadName records the path of the upload stored under ref, taking
+// the first free one of path, "path (2)", "path (3)"... (the number before
+// the extension): two different uploads never share a path, even when
+// their names clean to the same one. A ref claims the same path again.
+func (s *Store) ClaimUploadName(ctx context.Context, caseID, ref, path string) (string, error) {
+	if got, err := s.UploadName(ctx, caseID, ref); err == nil {
+		return got, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	for n := 1; n <= 1000; n++ {
+		name := numbered(path, n)
+		_, err := s.kv.Create(ctx, pathKey(caseID, name), []byte(ref))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			e, gerr := s.kv.Get(ctx, pathKey(caseID, name))
+			if gerr != nil {
+				return "", fmt.Errorf("claim upload name: %w", gerr)
+			}
+			if string(e.Value()) != ref {
+				continue // another upload holds this path
+			}
+		} else if err != nil {
+			return "", fmt.Errorf("claim upload name: %w", err)
+		}
+		data, _ := json.Marshal(uploadName{Path: name})
+		if _, err := s.kv.Put(ctx, nameKey(caseID, ref), data); err != nil {
+			return "", fmt.Errorf("record upload name: %w", err)
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("claim upload name: %w", ErrExists)
+}
+
+// UploadName returns the path of the upload stored under ref.
+func (s *Store) UploadName(ctx context.Context, caseID, ref string) (string, error) {
+	var n uploadName
+	if _, err := s.get(ctx, nameKey(caseID, ref), &n); err != nil {
+		return "", err
+	}
+	return n.Path, nil
+}
+
+// numbered is path with " (n)" before its extension (n > 1).
+func numbered(path string, n int) string {
+	if n == 1 {
+		return path
+	}
+	dir, base := "", path
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		dir, base = path[:i+1], path[i+1:]
+	}
+	ext := ""
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		base, ext = base[:i], base[i:]
+	}
+	return fmt.Sprintf("%s%s (%d)%s", dir, base, n, ext)
 }

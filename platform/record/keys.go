@@ -55,6 +55,27 @@ func UploadPrefix(caseID string) string { return UploadsPrefix + caseID + "/uplo
 // UploadKey is where an upload of path to a case is stored in the intake bucket.
 func UploadKey(caseID, path string) string { return UploadPrefix(caseID) + path }
 
+// UploadRef is the key segment that stands for a file path in the keys of
+// uploads made through the API: the path is the patient's choice (patient
+// data), so the key holds a reference derived from it instead, and the
+// path itself is kept in the case store (casestore.UploadName). The same
+// path of a case gives the same reference, so a re-upload replaces the
+// file.
+func UploadRef(caseID, path string) string {
+	h := sha256.Sum256([]byte("upload\x00" + caseID + "\x00" + path))
+	return uploadRefPrefix + idEncoding.EncodeToString(h[:15])
+}
+
+const uploadRefPrefix = "u-"
+
+// IsUploadRef reports whether a key's path is an UploadRef.
+func IsUploadRef(path string) bool {
+	if len(path) != len(uploadRefPrefix)+24 || !strings.HasPrefix(path, uploadRefPrefix) {
+		return false
+	}
+	return ValidID(path[len(uploadRefPrefix):])
+}
+
 // ParseUploadKey splits an intake-bucket key "cases/{case}/uploads/{path}".
 func ParseUploadKey(key string) (caseID, path string, ok bool) {
 	rest, ok := strings.CutPrefix(key, UploadsPrefix)
@@ -73,9 +94,14 @@ func DerivedPrefix(caseID, fileID string) string {
 	return "cases/" + caseID + "/files/" + fileID + "/"
 }
 
-// ArchiveEntryKey is where an expanded archive entry is stored in the derived bucket.
-func ArchiveEntryKey(caseID, archiveID, entry string) string {
-	return "cases/" + caseID + "/archives/" + archiveID + "/" + entry
+// ArchiveEntryKey is where an expanded archive entry is stored in the
+// derived bucket: per revision of the archive (its ETag), and under a
+// reference to the entry's path rather than the path itself (patient
+// data, kept in the entry's file record).
+func ArchiveEntryKey(caseID, archiveID, archiveETag, entry string) string {
+	rev := sha256.Sum256([]byte(archiveETag))
+	e := sha256.Sum256([]byte("entry\x00" + entry))
+	return "cases/" + caseID + "/archives/" + archiveID + "/" + idEncoding.EncodeToString(rev[:5]) + "/" + idEncoding.EncodeToString(e[:15])
 }
 
 // DicomIndexKey is the derived-bucket key of a case's imaging index.
@@ -91,7 +117,9 @@ func FileSetPrefix(caseID string, basis uint64, folder string) string {
 // ReportKey is the derived-bucket key of a case's checklist report.
 func ReportKey(caseID string) string { return "cases/" + caseID + "/report.json" }
 
-// BundleKey is the bundles-bucket key of one bundle version.
-func BundleKey(caseID string, version int, name string) string {
-	return fmt.Sprintf("cases/%s/v%d/%s", caseID, version, name)
+// BundleKey is the bundles-bucket key of one bundle version. The readable
+// name (the patient's names and birth date) is never part of it: it is the
+// object's download file name (Content-Disposition) only.
+func BundleKey(caseID string, version int) string {
+	return fmt.Sprintf("cases/%s/bundles/v%d.zip", caseID, version)
 }

@@ -108,6 +108,11 @@ type Bundle struct {
 	Trigger string `json:"trigger"` // "request" or "auto"
 }
 
+// StageSuperseded is the stage of a skipped file that a newer upload
+// replaced: an entry of an archive's older revision. No stage writes its
+// results any more.
+const StageSuperseded = "superseded"
+
 // File statuses. A file is pending until its status is Done, Failed or Skipped.
 const (
 	StatusReceived   = "received"   // recorded, not yet sniffed
@@ -159,15 +164,17 @@ type File struct {
 	ID     string `json:"id"`
 	// Path is the patient's own path of the file within the case, kept as
 	// uploaded (for archive entries: the archive's path, "!/", the entry path).
-	Path     string    `json:"path"`
-	Bucket   string    `json:"bucket"`
-	Key      string    `json:"key"`
-	ETag     string    `json:"etag"`
-	Size     int64     `json:"size"`
-	ParentID string    `json:"parent_id,omitempty"` // the archive it came from
-	Source   string    `json:"source"`
-	Received time.Time `json:"received"`
-	Updated  time.Time `json:"updated"`
+	Path     string `json:"path"`
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	ETag     string `json:"etag"`
+	Size     int64  `json:"size"`
+	ParentID string `json:"parent_id,omitempty"` // the archive it came from
+	// ParentETag is the revision of the archive the entry came from.
+	ParentETag string    `json:"parent_etag,omitempty"`
+	Source     string    `json:"source"`
+	Received   time.Time `json:"received"`
+	Updated    time.Time `json:"updated"`
 
 	Type   string `json:"type,omitempty"`  // Type* constant
 	Route  string `json:"route,omitempty"` // Route* constant

@@ -38,22 +38,36 @@ type Tracker struct {
 // compare-and-set. ErrStale when the record holds another revision,
 // ErrNotRecorded (retry) when there is no record yet; fn may return
 // casestore.ErrNoChange.
+//
+// Intake writes a file's first record while it publishes the work item,
+// and a new revision's record just before it: a fast worker may find no
+// record, or the previous revision, for a moment. Both are waited for a
+// little before the item is given back (no record) or dropped as stale (a
+// moment only: a stale item is usually one a newer upload superseded).
 func (t Tracker) Update(ctx context.Context, ref event.FileRef, fn func(*record.File) error) (record.File, error) {
-	// Intake writes the record right after it publishes the work item: wait
-	// for it a little before giving the item back for a later retry.
 	wait := 2 * time.Millisecond
 	for {
+		otherRevision := false
 		f, err := t.Cases.UpdateFile(ctx, ref.CaseID, ref.FileID, func(f *record.File) error {
+			if f.Status == record.StatusSkipped && f.Stage == record.StageSuperseded {
+				return ErrStale
+			}
 			if f.ETag != ref.ETag {
+				otherRevision = true
 				return ErrStale
 			}
 			return fn(f)
 		})
-		if !errors.Is(err, casestore.ErrNotFound) {
+		notFound := errors.Is(err, casestore.ErrNotFound)
+		if !notFound && !otherRevision {
 			return f, err
 		}
-		if wait > 500*time.Millisecond {
+		switch {
+		case notFound && wait > 500*time.Millisecond:
 			return f, fmt.Errorf("%w: %w", ErrNotRecorded, err)
+		case otherRevision && wait > 64*time.Millisecond:
+			// Only two first revisions recorded at once race this way.
+			return f, err
 		}
 		select {
 		case <-ctx.Done():

@@ -124,6 +124,12 @@ func (h *harness) upload(caseID, name string, data []byte) {
 	}
 }
 
+// apiKey is where an upload of path through the API is stored: under a
+// reference to the path, never the path itself.
+func apiKey(caseID, path string) string {
+	return record.UploadPrefix(caseID) + record.UploadRef(caseID, path)
+}
+
 // put writes data straight into the intake bucket under key, as a stock S3
 // client would, and returns the stored object.
 func (h *harness) put(key string, data []byte) blob.Info {
@@ -358,7 +364,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// Originals are untouched.
 	for _, tc := range tests {
-		st, err := h.blobs.Stat(t.Context(), h.intakeB, record.UploadKey(id, "bad/"+tc.name))
+		st, err := h.blobs.Stat(t.Context(), h.intakeB, apiKey(id, "bad/"+tc.name))
 		if err != nil || st.Size != int64(len(tc.data)) {
 			t.Errorf("%s: original %+v, %v", tc.name, st, err)
 		}
@@ -426,7 +432,7 @@ func TestImagingCD(t *testing.T) {
 	if !slices.Equal(paths, want) {
 		t.Errorf("files:\n got %q\nwant %q", paths, want)
 	}
-	f, err := h.cases.File(t.Context(), id, record.FileID(h.intakeB, record.UploadKey(id, "cd.zip")))
+	f, err := h.cases.File(t.Context(), id, record.FileID(h.intakeB, apiKey(id, "cd.zip")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,8 +444,9 @@ func TestImagingCD(t *testing.T) {
 // Objects whose notification never arrived are found by reconciliation.
 func TestReconciliationFindsUnnotifiedUploads(t *testing.T) {
 	// The bucket publishes no events; reconciliation leaves uploads younger
-	// than a second to their notification.
-	h := startWith(t, false, intake.Config{ReconcileGrace: time.Second})
+	// than 3 s to their notification (object times have a resolution of a
+	// second).
+	h := startWith(t, false, intake.Config{ReconcileGrace: 3 * time.Second})
 	id := h.newCase()
 	for i := range 3 {
 		key := record.UploadKey(id, fmt.Sprintf("lost/%d.txt", i))
@@ -451,7 +458,6 @@ func TestReconciliationFindsUnnotifiedUploads(t *testing.T) {
 	if v := h.getCase(id); len(v.Files) != 0 {
 		t.Fatalf("files before reconciliation: %d", len(v.Files))
 	}
-	// Object times have a resolution of a second: past the grace within 3 s.
 	var n int
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); n == 0 && time.Now().Before(deadline); {

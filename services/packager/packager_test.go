@@ -436,7 +436,7 @@ func TestCompleteCase(t *testing.T) {
 		t.Errorf("BundleReady %+v does not match the record %+v", ev, v1)
 	}
 	if v1.Name != "Lukasiewicz_Zoe_1961-03-14_MedicalRecords.zip" || v1.Trigger != "request" ||
-		v1.Key != record.BundleKey(b.caseID, 1, v1.Name) || v1.Expires.Sub(v1.Created) != packager.DefaultLinkExpiry {
+		v1.Key != record.BundleKey(b.caseID, 1) || v1.Expires.Sub(v1.Created) != packager.DefaultLinkExpiry {
 		t.Errorf("bundle record: %+v", v1)
 	}
 

@@ -249,7 +249,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 
 	// Never overwrite an object: skip versions whose key is taken (a worker
 	// that died after its upload, before recording it).
-	key := record.BundleKey(caseID, version, job.Name())
+	key := record.BundleKey(caseID, version)
 	for {
 		_, err := s.deps.Blobs.Stat(ctx, s.cfg.BundleBucket, key)
 		if errors.Is(err, blob.ErrNotFound) {
@@ -259,7 +259,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 			return record.Bundle{}, fmt.Errorf("bundle: %w", cleanS3Err(err))
 		}
 		version++
-		key = record.BundleKey(caseID, version, job.Name())
+		key = record.BundleKey(caseID, version)
 	}
 	if version != job.Version() {
 		if job, err = bundler.Prepare(ctx, objs, job.WithVersion(version)); err != nil {

@@ -293,6 +293,13 @@ func (p *Pipeline) Do(method, path string, body io.Reader, out any) int {
 	return resp.StatusCode
 }
 
+// For returns the pipeline as seen by t (a subtest): its failures are t's.
+func (p *Pipeline) For(t testing.TB) *Pipeline {
+	q := *p
+	q.T = t
+	return &q
+}
+
 // CreateCase creates a case with the given JSON body ("" for none).
 func (p *Pipeline) CreateCase(body string) string {
 	p.T.Helper()

@@ -324,12 +324,15 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	name, warning := ingest.CleanName(r.PathValue("path"))
 	if r.ContentLength > s.cfg.MaxUploadBytes {
 		writeError(w, http.StatusRequestEntityTooLarge, record.CodeTooLarge, fmt.Sprintf("files of at most %d bytes are accepted", s.cfg.MaxUploadBytes))
 		return
 	}
-	key := record.UploadKey(id, name)
+	naming, ok := s.name(w, r, id, r.PathValue("path"))
+	if !ok {
+		return
+	}
+	key, warning := naming.Key, naming.Warning
 	head := &ingest.Head{}
 	body := &capped{r: io.TeeReader(r.Body, head), left: s.cfg.MaxUploadBytes}
 	size := r.ContentLength
@@ -348,7 +351,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.ingest.Ingest(r.Context(), ingest.Object{Bucket: s.cfg.IntakeBucket, Key: key, ETag: info.ETag, Size: info.Size,
 		Type: ingest.Sniffed(head.Bytes(), info.Size)},
-		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("path")})
+		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: naming.Path})
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -371,6 +374,21 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusCreated, fileView(f))
+}
+
+// name names an upload (ingest.NameUpload), answering 400 itself for a
+// path that cannot be taken.
+func (s *Server) name(w http.ResponseWriter, r *http.Request, caseID, raw string) (ingest.Naming, bool) {
+	n, err := ingest.NameUpload(r.Context(), s.cases, caseID, raw)
+	if errors.Is(err, ingest.ErrBadName) {
+		writeError(w, http.StatusBadRequest, record.CodeBadName, strings.TrimPrefix(err.Error(), ingest.ErrBadName.Error()+": "))
+		return n, false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return n, false
+	}
+	return n, true
 }
 
 // capped fails a body that grows past its limit (chunked uploads have no
@@ -410,15 +428,18 @@ func (s *Server) presignUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "request.invalid", `the body must be {"path": "folder/file.pdf"}`)
 		return
 	}
-	name, _ := ingest.CleanName(in.Path)
-	key := record.UploadKey(id, name)
+	naming, ok := s.name(w, r, id, in.Path)
+	if !ok {
+		return
+	}
+	key := naming.Key
 	u, err := s.blobs.PresignPut(r.Context(), s.cfg.IntakeBucket, key, s.cfg.PresignExpiry)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"url": u.String(), "method": http.MethodPut, "bucket": s.cfg.IntakeBucket, "key": key,
+		"url": u.String(), "method": http.MethodPut, "bucket": s.cfg.IntakeBucket, "key": key, "path": naming.Path,
 		"file_id": record.FileID(s.cfg.IntakeBucket, key), "expires": time.Now().Add(s.cfg.PresignExpiry).UTC(),
 	})
 }

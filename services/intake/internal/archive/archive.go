@@ -132,7 +132,9 @@ func (e *Expander) Handle(ctx context.Context, m *bus.Msg) error {
 		f.Type, f.Route = record.TypeZIP, record.RouteArchive
 	})
 	if errors.Is(err, stage.ErrStale) {
-		return nil
+		// Uploaded again while it was expanded: the entries written for this
+		// revision belong to no live file.
+		return ingest.SupersedeEntries(ctx, e.cases, ref.CaseID, ref.FileID, func(en record.File) bool { return en.ParentETag == ref.ETag })
 	}
 	e.log.Info("archive expanded", "case_id", ref.CaseID, "file_id", ref.FileID, "entries", sum.Entries, "skipped", sum.Skipped, "bytes", sum.Expanded)
 	return err
@@ -198,7 +200,7 @@ func (e *Expander) expand(ctx context.Context, parent record.File, en Entry, sum
 	case sum.ImagingCD && typ != record.TypeDICOM && typ != record.TypeDICOMDIR && typ != record.TypePDF:
 		return false, nil // an imaging CD's viewer, icons and help pages
 	}
-	key := record.ArchiveEntryKey(parent.CaseID, parent.ID, en.Path)
+	key := record.ArchiveEntryKey(parent.CaseID, parent.ID, parent.ETag, en.Path)
 	size := int64(en.File.UncompressedSize64)
 	st, err := e.blobs.Stat(ctx, e.derived, key)
 	if err != nil || st.Size != size {
@@ -221,7 +223,7 @@ func (e *Expander) expand(ctx context.Context, parent record.File, en Entry, sum
 	sum.Entries++
 	sum.Expanded += size
 	_, err = e.ingest.Ingest(ctx, ingest.Object{Bucket: e.derived, Key: key, ETag: st.ETag, Size: st.Size, Type: ingest.Sniffed(head, st.Size)},
-		ingest.Origin{Source: record.SourceArchive, ParentID: parent.ID, CaseID: parent.CaseID, Path: parent.Path + "!/" + en.Path})
+		ingest.Origin{Source: record.SourceArchive, ParentID: parent.ID, ParentETag: parent.ETag, CaseID: parent.CaseID, Path: parent.Path + "!/" + en.Path})
 	return true, err
 }
 

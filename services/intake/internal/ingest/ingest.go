@@ -49,10 +49,12 @@ func Sniffed(head []byte, size int64) string {
 // Origin says where an object came from.
 type Origin struct {
 	Source string // record.Source*
-	// For archive entries: the archive's file and the entry's path in it.
-	ParentID string
-	CaseID   string
-	Path     string
+	// For archive entries: the archive's file and revision, and the entry's
+	// path in it.
+	ParentID   string
+	ParentETag string
+	CaseID     string
+	Path       string
 	// FirstSight says no earlier ingestion of this object revision is
 	// known (the first delivery of its notification): its record is then
 	// created without being read first. Should one exist after all, the
@@ -109,55 +111,125 @@ func (r *Recorder) Upload(o Object) (Origin, error) {
 // Ingest records o on its case and routes it. It returns the file record
 // as it stands after ingestion.
 //
-// The work item is published while the record is written: the round trips
-// overlap. The record is the fact that the file arrived (watched live
-// through the case store, see api's events stream); no separate event
-// stores it a second time. Crash safety rests on the retry: an
-// ingestion that fails or dies midway leaves its notification unacked (or
-// its archive entry unexpanded), and when the retry finds the record
-// written but the file still waiting for its worker, it publishes the
-// work item again; JetStream drops the copy when the first was stored
-// (same message ID). A worker that gets its item before the record exists
-// retries (stage.ErrNotRecorded).
+// The first revision of a file: the work item is published while the
+// record is written, so the round trips overlap. The record is the fact
+// that the file arrived (watched live through the case store, see api's
+// events stream); no separate event stores it a second time. Crash safety
+// rests on the retry: an ingestion that fails or dies midway leaves its
+// notification unacked (or its archive entry unexpanded), and when the
+// retry finds the record written but the file still waiting for its
+// worker, it publishes the work item again; JetStream drops the copy when
+// the first was stored (same message ID). A worker that gets its item
+// before the record exists retries (stage.ErrNotRecorded).
+//
+// A new revision of a recorded file (the patient uploaded the same path
+// again): notifications may arrive late and in any order, so S3 decides
+// which revision is current, the record is replaced only with
+// compare-and-set on the revision the decision was made from (a lost race
+// decides again), and the work item follows the record, so that a worker
+// never sees the item while the record still holds the older revision.
 func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.File, error) {
 	fileID := record.FileID(o.Bucket, o.Key)
 	o.ETag = strings.Trim(o.ETag, `"`)
 	if o.Size <= 0 || o.ETag == "" {
-		st, err := r.blobs.Stat(ctx, o.Bucket, o.Key)
-		if errors.Is(err, blob.ErrNotFound) {
-			return record.File{}, fmt.Errorf("ingest %s: %w: %w", fileID, ErrGone, err)
-		}
-		if err != nil {
+		if err := r.current(ctx, &o); err != nil {
 			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
 		}
-		o.Size, o.ETag = st.Size, st.ETag
-		o.Type = "" // what the sender saw may be of another revision
 	}
 	var f record.File
 	err := casestore.ErrNotFound
 	if !from.FirstSight {
 		f, err = r.cases.File(ctx, from.CaseID, fileID)
 	}
-	switch {
-	case err == nil && f.ETag == o.ETag && f.Status != record.StatusReceived:
-		// Recorded already: a redelivery, or an upload the API ingested.
-		if err := r.announceAgain(ctx, f); err != nil {
+	for attempt := 0; ; attempt++ {
+		if attempt == maxDecisions {
+			return f, fmt.Errorf("ingest %s: the file changes faster than it can be recorded", fileID)
+		}
+		switch {
+		case err == nil && f.ETag == o.ETag && f.Status != record.StatusReceived:
+			// Recorded already: a redelivery, or an upload the API ingested.
+			if f, err = r.namePath(ctx, f, from); err != nil {
+				return f, fmt.Errorf("ingest %s: %w", fileID, err)
+			}
+			if err := r.announceAgain(ctx, f); err != nil {
+				return f, fmt.Errorf("ingest %s: %w", fileID, err)
+			}
+			r.remember(f)
+			return f, nil
+		case err == nil && f.ETag != o.ETag:
+			// Another revision is recorded: this notification may be late.
+			cur := o
+			if err := r.current(ctx, &cur); err != nil {
+				return f, fmt.Errorf("ingest %s: %w", fileID, err)
+			}
+			if cur.ETag == f.ETag {
+				o = cur
+				continue // the recorded revision is the current one
+			}
+			if cur.ETag != o.ETag {
+				o = cur // newer than the one notified
+			}
+		case err != nil && !errors.Is(err, casestore.ErrNotFound):
 			return f, fmt.Errorf("ingest %s: %w", fileID, err)
 		}
-		r.remember(f)
-		return f, nil
-	case err != nil && !errors.Is(err, casestore.ErrNotFound):
-		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+		var got record.File
+		var wrote bool
+		got, wrote, err = r.write(ctx, o, from, f, err == nil)
+		if errors.Is(err, errRaced) {
+			// Another ingestion changed the record meanwhile: decide again.
+			f, err = r.cases.File(ctx, from.CaseID, fileID)
+			continue
+		}
+		if err != nil {
+			return got, fmt.Errorf("ingest %s: %w", fileID, err)
+		}
+		if wrote && f.ETag != "" && f.ETag != got.ETag {
+			r.supersede(ctx, f, got.ETag)
+		}
+		r.remember(got)
+		return got, nil
 	}
+}
+
+// maxDecisions bounds how often an ingestion decides again after losing a
+// race to another ingestion of the same file.
+const maxDecisions = 20
+
+// errRaced means the record changed between its reading and its writing.
+var errRaced = errors.New("the record changed meanwhile")
+
+// current sets o to the object's current revision in S3 (size and ETag;
+// the type of another revision is forgotten).
+func (r *Recorder) current(ctx context.Context, o *Object) error {
+	st, err := r.blobs.Stat(ctx, o.Bucket, o.Key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrGone, err)
+	}
+	if err != nil {
+		return err
+	}
+	etag := strings.Trim(st.ETag, `"`)
+	if etag != o.ETag {
+		o.Type = "" // what the sender saw was another revision
+	}
+	o.Size, o.ETag = st.Size, etag
+	return nil
+}
+
+// write records revision o of a file and routes it. prev is the record as
+// read (exists says whether there was one); errRaced when it changed
+// before the write.
+func (r *Recorder) write(ctx context.Context, o Object, from Origin, prev record.File, exists bool) (record.File, bool, error) {
+	fileID := record.FileID(o.Bucket, o.Key)
 	if from.Source != record.SourceArchive {
 		if err := r.ensureCase(ctx, from.CaseID); err != nil {
-			return record.File{}, fmt.Errorf("ingest %s: %w", fileID, err)
+			return record.File{}, false, err
 		}
 	}
-	path, nameWarning := CleanName(from.Path)
+	path, nameWarning := CleanName(r.resolvePath(ctx, from))
 	typ, route, rejection, err := r.classify(ctx, o)
 	if err != nil {
-		return f, err
+		return prev, false, err
 	}
 	status, stage := record.StatusQueued, route
 	switch {
@@ -168,34 +240,139 @@ func (r *Recorder) Ingest(ctx context.Context, o Object, from Origin) (record.Fi
 	}
 	rec := record.File{
 		CaseID: from.CaseID, ID: fileID, Path: path, Bucket: o.Bucket, Key: o.Key, ETag: o.ETag, Size: o.Size,
-		ParentID: from.ParentID, Source: from.Source, Type: typ, Route: route, Status: status, Stage: stage, Error: rejection,
+		ParentID: from.ParentID, ParentETag: from.ParentETag, Source: from.Source, Type: typ, Route: route, Status: status, Stage: stage, Error: rejection,
 	}
 	if nameWarning != nil {
 		rec.Warnings = append(rec.Warnings, *nameWarning)
 	}
-	wait := r.bus.PublishAsync(ctx, routed(rec)...)
-	f, wrote, err := r.record(ctx, rec, f.Revision)
-	if werr := wait(); werr != nil {
-		return f, fmt.Errorf("ingest %s: %w", fileID, werr)
+	var f record.File
+	wrote := true
+	if !exists {
+		// The first revision: its work item goes out while it is recorded.
+		wait := r.bus.PublishAsync(ctx, routed(rec)...)
+		f, err = r.cases.CreateFile(ctx, rec)
+		if werr := wait(); werr != nil {
+			return f, false, werr
+		}
+		if errors.Is(err, casestore.ErrExists) {
+			return f, false, errRaced
+		}
+	} else {
+		// A replacement: the work item only once the record holds it.
+		rec.Received = time.Now().UTC()
+		f, err = r.cases.ReplaceFile(ctx, rec, prev.Revision)
+		if errors.Is(err, casestore.ErrChanged) {
+			return f, false, errRaced
+		}
+		if err == nil {
+			err = r.bus.PublishAsync(ctx, routed(f)...)()
+		}
 	}
 	if err != nil {
-		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+		return f, false, err
 	}
 	switch {
-	case !wrote:
-		// Another delivery recorded this revision: what it announced before
-		// the record was just published again, and its settling event,
-		// which may be missing if it died, is published below.
 	case rejection != nil:
 		r.log.Info("file rejected", "case_id", from.CaseID, "file_id", fileID, "source", from.Source, "code", rejection.Code)
 	case status == record.StatusQueued:
 		r.log.Debug("file routed", "case_id", from.CaseID, "file_id", fileID, "source", from.Source, "type", typ, "route", route, "size", o.Size)
 	}
 	if err := r.bus.PublishAsync(ctx, settled(f)...)(); err != nil {
-		return f, fmt.Errorf("ingest %s: %w", fileID, err)
+		return f, wrote, err
 	}
-	r.remember(f)
-	return f, nil
+	return f, wrote, nil
+}
+
+// resolvePath is the patient's path of an upload: an API upload's key holds
+// a reference to it (record.UploadRef), resolved from the case store.
+func (r *Recorder) resolvePath(ctx context.Context, from Origin) string {
+	if !record.IsUploadRef(from.Path) || from.Source == record.SourceArchive {
+		return from.Path
+	}
+	if p, err := r.cases.UploadName(ctx, from.CaseID, from.Path); err == nil {
+		return p
+	}
+	return from.Path // the API names it when it ingests the upload itself
+}
+
+// namePath gives a recorded file the patient's path when it was recorded
+// under its upload reference (its notification came before the API named
+// it).
+func (r *Recorder) namePath(ctx context.Context, f record.File, from Origin) (record.File, error) {
+	if !record.IsUploadRef(f.Path) {
+		return f, nil
+	}
+	path, _ := CleanName(r.resolvePath(ctx, from))
+	if path == f.Path || record.IsUploadRef(path) {
+		return f, nil
+	}
+	return r.cases.UpdateFile(ctx, f.CaseID, f.ID, func(cur *record.File) error {
+		if cur.ETag != f.ETag || !record.IsUploadRef(cur.Path) {
+			return casestore.ErrNoChange
+		}
+		cur.Path = path
+		return nil
+	})
+}
+
+// supersede marks the entries of an archive that was replaced by another
+// revision (newETag) as skipped: they belonged to the old revision. The
+// expansion of the new revision records its own entries.
+func (r *Recorder) supersede(ctx context.Context, old record.File, newETag string) {
+	if old.Route != record.RouteArchive && old.Type != record.TypeZIP {
+		return
+	}
+	err := SupersedeEntries(ctx, r.cases, old.CaseID, old.ID, func(e record.File) bool { return e.ParentETag != newETag })
+	if err != nil {
+		r.log.Warn("superseded archive entries", "case_id", old.CaseID, "file_id", old.ID, "err", err)
+	}
+}
+
+// SupersedeEntries marks the entries of an archive for which stale holds
+// as skipped (record.StageSuperseded), and every entry of the archives
+// among them in turn.
+func SupersedeEntries(ctx context.Context, cases *casestore.Store, caseID, archiveID string, stale func(record.File) bool) error {
+	files, err := cases.Files(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	children := map[string][]record.File{}
+	for _, f := range files {
+		if f.ParentID != "" {
+			children[f.ParentID] = append(children[f.ParentID], f)
+		}
+	}
+	var errs []error
+	var walk func(parent string, stale func(record.File) bool, depth int)
+	walk = func(parent string, stale func(record.File) bool, depth int) {
+		if depth > 8 {
+			return
+		}
+		for _, e := range children[parent] {
+			if !stale(e) {
+				continue
+			}
+			if !(e.Status == record.StatusSkipped && e.Stage == record.StageSuperseded) {
+				errs = append(errs, Supersede(ctx, cases, e))
+			}
+			walk(e.ID, func(record.File) bool { return true }, depth+1)
+		}
+	}
+	walk(archiveID, stale, 0)
+	return errors.Join(errs...)
+}
+
+// Supersede marks an archive entry as belonging to a replaced revision of
+// its archive, unless it changed since it was read.
+func Supersede(ctx context.Context, cases *casestore.Store, e record.File) error {
+	_, err := cases.UpdateFile(ctx, e.CaseID, e.ID, func(f *record.File) error {
+		if f.ETag != e.ETag || f.Status == record.StatusSkipped && f.Stage == record.StageSuperseded {
+			return casestore.ErrNoChange
+		}
+		f.Status, f.Stage, f.Error = record.StatusSkipped, record.StageSuperseded, nil
+		return nil
+	})
+	return err
 }
 
 // routed is what is published as a file is recorded: its work item, when
@@ -270,31 +447,6 @@ func (r *Recorder) remember(f record.File) {
 	r.done[f.ID] = f.ETag
 }
 
-// record writes a file's record: created when there was none (prev 0), else
-// replacing the older revision it read. It reports false when a concurrent
-// delivery recorded the same revision first.
-func (r *Recorder) record(ctx context.Context, f record.File, prev uint64) (record.File, bool, error) {
-	if prev == 0 {
-		got, err := r.cases.CreateFile(ctx, f)
-		if !errors.Is(err, casestore.ErrExists) {
-			return got, err == nil, err
-		}
-	}
-	if f.Received.IsZero() {
-		f.Received = time.Now().UTC()
-	}
-	wrote := false
-	got, err := r.cases.UpsertFile(ctx, f.CaseID, f.ID, func(cur *record.File, exists bool) error {
-		if exists && cur.ETag == f.ETag && cur.Status != record.StatusReceived {
-			return casestore.ErrNoChange // recorded meanwhile; a worker may be on it
-		}
-		*cur = f
-		wrote = true
-		return nil
-	})
-	return got, wrote, err
-}
-
 // ensureCase makes sure the case exists (a plain S3 upload may name a case
 // the API never saw), remembering the cases it has seen.
 func (r *Recorder) ensureCase(ctx context.Context, caseID string) error {
@@ -355,8 +507,63 @@ func Route(typ string) (string, *record.Error) {
 	return "", &record.Error{Code: record.CodeUnreadable, Message: "the content is not a PDF, picture, DICOM image, ZIP or text file"}
 }
 
-// MaxNameLen bounds a file path, in bytes.
-const MaxNameLen = 1024
+// Limits of an uploaded file's path, in bytes: the whole path and each of
+// its folder or file names (most file systems take 255).
+const (
+	MaxNameLen    = 1024
+	MaxSegmentLen = 255
+)
+
+// ErrBadName is the error of a path that cannot be taken: too long, or a
+// folder or file name too long (record.CodeBadName).
+var ErrBadName = errors.New("bad file name")
+
+// CheckName rejects a path that cannot be taken as it is: longer than
+// MaxNameLen, or with a folder or file name longer than MaxSegmentLen.
+func CheckName(path string) error {
+	if len(path) > MaxNameLen {
+		return fmt.Errorf("%w: the path is %d bytes long; at most %d are accepted", ErrBadName, len(path), MaxNameLen)
+	}
+	for _, seg := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if len(seg) > MaxSegmentLen {
+			return fmt.Errorf("%w: a folder or file name is %d bytes long; at most %d are accepted", ErrBadName, len(seg), MaxSegmentLen)
+		}
+	}
+	if strings.TrimSpace(path) == "" {
+		return fmt.Errorf("%w: the path is empty", ErrBadName)
+	}
+	return nil
+}
+
+// Naming is where an API upload goes and what it is called.
+type Naming struct {
+	Key  string // intake-bucket key: cases/{case}/uploads/{ref}, no patient data
+	Path string // the cleaned path, made unique within the case
+	// Warning is set when the path had to be cleaned or numbered.
+	Warning *record.Error
+}
+
+// NameUpload names an upload of the patient's raw path to a case: it
+// checks the path (ErrBadName), cleans it, makes it unique within the case
+// (two uploads whose names clean to the same path are both kept, the second
+// numbered "name (2).pdf") and records it in the case store under the
+// upload's key reference. The same raw path gets the same key again, so a
+// re-upload replaces the file.
+func NameUpload(ctx context.Context, cases *casestore.Store, caseID, raw string) (Naming, error) {
+	if err := CheckName(raw); err != nil {
+		return Naming{}, err
+	}
+	clean, warning := CleanName(raw)
+	ref := record.UploadRef(caseID, raw)
+	path, err := cases.ClaimUploadName(ctx, caseID, ref, clean)
+	if err != nil {
+		return Naming{}, err
+	}
+	if path != clean && warning == nil {
+		warning = &record.Error{Code: record.CodeBadName, Message: "another upload of the case has the same name once cleaned; this one was numbered"}
+	}
+	return Naming{Key: record.UploadPrefix(caseID) + ref, Path: path, Warning: warning}, nil
+}
 
 // CleanName makes a patient's file path safe to show and store: valid
 // UTF-8 (bytes of another encoding are read as Windows-1252), no control

@@ -269,7 +269,7 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 	}
 	var res bundler.Result
 	mo.ContentType, mo.SHA256 = "application/zip", true
-	key := record.BundleKey(bc.Case.ID, 1, job.Name())
+	key := record.BundleKey(bc.Case.ID, 1)
 	mres, err := multipart.Upload(ctx, s3io.NewUploads(s, time.Minute), bundles, key, mo, func(w io.Writer) error {
 		var err error
 		res, err = job.Write(ctx, objs, w)

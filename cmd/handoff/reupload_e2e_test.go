@@ -1,0 +1,96 @@
+package main
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+// Re-uploads of any type at the same path, in any order, end with the
+// newest version done: an empty file then a real one, a ZIP then a PDF, a
+// PDF then a ZIP, and two versions sent at once.
+func TestReuploadsEndWithTheNewestVersionDone(t *testing.T) {
+	t.Parallel()
+	p := e2e.Start(t, e2e.Options{})
+	zipA := e2e.Zip(t, [2]string{"visit.txt", "Visit summary\nSeen for right hip pain.\n"})
+	zipB := e2e.Zip(t, [2]string{"note.txt", "Progress note\nFollow-up in two weeks.\n"}, [2]string{"more.txt", "Second page\n"})
+	pdf := e2e.TextPDF("Operative report", "Procedure: right knee arthroscopy")
+	type step struct {
+		data []byte
+		kind string // the newest version's type
+	}
+	cases := []struct {
+		name  string
+		steps []step
+		both  bool // the last two steps are sent at once
+	}{
+		{name: "empty then zip", steps: []step{{nil, record.TypeUnknown}, {zipA, record.TypeZIP}}},
+		{name: "zip then pdf", steps: []step{{zipA, record.TypeZIP}, {pdf, record.TypePDF}}},
+		{name: "pdf then zip", steps: []step{{pdf, record.TypePDF}, {zipB, record.TypeZIP}}},
+		{name: "zip then another zip", steps: []step{{zipA, record.TypeZIP}, {zipB, record.TypeZIP}}},
+		{name: "empty then pdf then empty", steps: []step{{nil, ""}, {pdf, ""}, {nil, record.TypeUnknown}}},
+		{name: "two at once", steps: []step{{zipA, ""}, {pdf, ""}}, both: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := p.For(t)
+			id := p.CreateCase("")
+			const path = "records/a.zip"
+			if tc.both {
+				var wg sync.WaitGroup
+				for _, s := range tc.steps {
+					wg.Go(func() { p.Upload(id, path, s.data) })
+				}
+				wg.Wait()
+			} else {
+				for _, s := range tc.steps {
+					p.Upload(id, path, s.data)
+				}
+			}
+			v := p.WaitFor(id, "every file settled", 60*time.Second, func(v e2e.CaseView) bool {
+				return len(v.Files) > 0 && v.Pending == 0
+			})
+			var top *e2e.FileView
+			for i, f := range v.Files {
+				if f.Path == path {
+					top = &v.Files[i]
+				}
+			}
+			if top == nil {
+				t.Fatalf("no record of %s: %+v", path, v.Files)
+			}
+			if !record.Terminal(top.Status) || top.Status == record.StatusFailed && top.Error != nil && top.Error.Code != record.CodeEmpty {
+				t.Errorf("%s: status %s at %s (error %+v), want done", path, top.Status, top.Stage, top.Error)
+			}
+			want := tc.steps[len(tc.steps)-1].kind
+			if want != "" && top.Type != want {
+				t.Errorf("%s: type %s, want the newest version's %s", path, top.Type, want)
+			}
+			// Entries of a replaced archive are superseded: they no longer
+			// count as the case's files beside the new version's.
+			live := map[string]int{}
+			for _, f := range v.Files {
+				if !strings.HasPrefix(f.Path, path+"!/") {
+					continue
+				}
+				if f.Status == record.StatusSkipped && f.Stage == record.StageSuperseded {
+					continue
+				}
+				live[f.Path]++
+				if top.Type != record.TypeZIP {
+					t.Errorf("entry %s of a replaced archive is %s at %s, want skipped as superseded", f.Path, f.Status, f.Stage)
+				}
+			}
+			for p, n := range live {
+				if n > 1 {
+					t.Errorf("entry %s is a live file %d times", p, n)
+				}
+			}
+		})
+	}
+}
