@@ -202,11 +202,10 @@ func TestBundleThroughServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := e2e.Start(t, e2e.Options{Args: []string{"--quiet-period", "-1s"}})
-	nc, err := nats.Connect(p.NATS)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	var mu sync.Mutex
 	var ready []event.BundleReady
 	sub, err := nc.Subscribe(event.SubjectBundleReady, func(m *nats.Msg) {

@@ -72,6 +72,8 @@ type Config struct {
 	// Sidecar keeps object metadata in sidecar files even where the
 	// filesystem has extended attributes.
 	Sidecar bool
+	// CertFile and KeyFile, when set, serve S3 over TLS only.
+	CertFile, KeyFile string
 }
 
 // xattrs reports whether dir's filesystem stores user extended attributes.
@@ -98,6 +100,7 @@ func xattrs(dir string) bool {
 // Gateway is a running embedded S3 endpoint.
 type Gateway struct {
 	addr   string
+	tls    bool
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -164,7 +167,7 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	ready := make(chan struct{})
 	var once sync.Once
 	gctx, cancel := context.WithCancel(ctx)
-	g := &Gateway{addr: addr, cancel: cancel, done: make(chan struct{})}
+	g := &Gateway{addr: addr, cancel: cancel, done: make(chan struct{}), tls: cfg.CertFile != ""}
 	rootAccount := auth.Account{Access: cfg.AccessKey, Secret: cfg.SecretKey, Role: auth.RoleAdmin}
 	gwCfg := &embedgw.Config{
 		// One account, given directly: versitygw's own set-up of it prints
@@ -174,6 +177,8 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 		RootUserSecret:    cfg.SecretKey,
 		Region:            cfg.Region,
 		Ports:             []string{addr},
+		CertFile:          cfg.CertFile,
+		KeyFile:           cfg.KeyFile,
 		MaxConnections:    4096,
 		MaxRequests:       2048,
 		MultipartMaxParts: 10000,
@@ -211,7 +216,12 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 func (g *Gateway) Addr() string { return g.addr }
 
 // Endpoint is the gateway's URL.
-func (g *Gateway) Endpoint() string { return "http://" + g.addr }
+func (g *Gateway) Endpoint() string {
+	if g.tls {
+		return "https://" + g.addr
+	}
+	return "http://" + g.addr
+}
 
 // Close stops the gateway and waits for it.
 func (g *Gateway) Close() error {

@@ -23,7 +23,7 @@ type Capture struct {
 // test ends.
 func (p *Pipeline) CaptureMessages(t testing.TB) *Capture {
 	t.Helper()
-	nc, err := nats.Connect(p.NATS)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,6 @@ func (p *Pipeline) CaptureMessages(t testing.TB) *Capture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
 	return c
 }
 
