@@ -110,8 +110,8 @@ func GrantOf(r Role, o Options) Grant {
 		}
 	case OCR:
 		return Grant{
-			Consumers: []Consumer{{StreamWork, "ocr"}, {StreamWork, "ocr-page"}},
-			Publish:   []string{"handoff.ocr.>", "handoff.work.ocrpage", "handoff.file.done", "handoff.file.rejected"},
+			Consumers:  []Consumer{{StreamWork, "ocr"}, {StreamWork, "ocr-page"}},
+			Publish:    []string{"handoff.ocr.>", "handoff.work.ocrpage", "handoff.file.done", "handoff.file.rejected"},
 			KVRead:     map[string][]string{CasesBucket: {"file", "case"}, OCRBucket: {""}},
 			KVWrite:    map[string][]string{CasesBucket: {"file"}, OCRBucket: {""}},
 			OwnBuckets: []string{OCRBucket},

@@ -32,7 +32,7 @@ type External struct {
 	Keys     natsauth.Keys
 	natsConf string
 	common   []string
-	env       []string
+	env      []string
 }
 
 const (
