@@ -22,6 +22,10 @@ type serviceFlags struct {
 	ocrWorkers       int
 	ocrLanguages     string
 	packagerWorkers  int
+
+	cleanupInterval    time.Duration
+	uploadMaxAge       time.Duration
+	bundleUploadMaxAge time.Duration
 }
 
 func (f *serviceFlags) register(s *config.Set) {
@@ -32,6 +36,9 @@ func (f *serviceFlags) register(s *config.Set) {
 	config.Add(s, &f.ocrWorkers, config.OCRWorkers)
 	config.Add(s, &f.ocrLanguages, config.OCRLang)
 	config.Add(s, &f.packagerWorkers, config.PackagerWorkers)
+	config.Add(s, &f.cleanupInterval, config.CleanupInterval)
+	config.Add(s, &f.uploadMaxAge, config.UploadMaxAge)
+	config.Add(s, &f.bundleUploadMaxAge, config.BundleUploadMaxAge)
 }
 
 // build wires the services this process runs, each with the connections
@@ -47,6 +54,7 @@ func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners
 		ic.APIToken = c.APIToken
 		ic.BucketEventWorkers = c.services.intakeWorkers
 		ic.ReconcileInterval = c.Reconcile
+		ic.CleanupInterval, ic.UploadMaxAge = c.services.cleanupInterval, c.services.uploadMaxAge
 		svc, err := intake.New(ic, intake.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases, Registry: d.reg})
 		if err != nil {
 			return nil, nil, err
@@ -87,6 +95,7 @@ func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners
 		svc, err := packager.New(packager.Config{
 			IntakeBucket: c.Intake.IntakeBucket, DerivedBucket: c.Intake.DerivedBucket, BundleBucket: c.services.bundleBucket,
 			LinkExpiry: c.services.bundleLinkExpiry, QuietPeriod: c.services.quietPeriod, Workers: c.services.packagerWorkers,
+			CleanupInterval: c.services.cleanupInterval, UploadMaxAge: c.services.bundleUploadMaxAge,
 		}, packager.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err

@@ -317,3 +317,55 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// Upload is an unfinished multipart upload.
+type Upload struct {
+	Key       string
+	ID        string
+	Initiated time.Time
+}
+
+// IncompleteUploads lists a bucket's unfinished multipart uploads under prefix.
+func (s *Store) IncompleteUploads(ctx context.Context, bucket, prefix string) ([]Upload, error) {
+	core := minio.Core{Client: s.mc}
+	var out []Upload
+	keyMarker, idMarker := "", ""
+	for {
+		res, err := core.ListMultipartUploads(ctx, bucket, prefix, keyMarker, idMarker, "", 1000)
+		if err != nil {
+			return out, fmt.Errorf("list multipart uploads of %s: %w", bucket, mapErr(err))
+		}
+		for _, u := range res.Uploads {
+			out = append(out, Upload{Key: u.Key, ID: u.UploadID, Initiated: u.Initiated})
+		}
+		if !res.IsTruncated || res.NextKeyMarker == "" && res.NextUploadIDMarker == "" {
+			return out, nil
+		}
+		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+}
+
+// AbortIncompleteUploads aborts a bucket's unfinished multipart uploads
+// started more than olderThan ago (a crashed upload's parts stay on disk
+// until then), and reports how many.
+func (s *Store) AbortIncompleteUploads(ctx context.Context, bucket string, olderThan time.Duration) (int, error) {
+	ups, err := s.IncompleteUploads(ctx, bucket, "")
+	if err != nil {
+		return 0, err
+	}
+	core := minio.Core{Client: s.mc}
+	cutoff := time.Now().Add(-olderThan)
+	n := 0
+	var errs []error
+	for _, u := range ups {
+		if u.Initiated.After(cutoff) {
+			continue
+		}
+		if err := core.AbortMultipartUpload(ctx, bucket, u.Key, u.ID); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+			errs = append(errs, fmt.Errorf("abort multipart upload of %s: %w", bucket, mapErr(err)))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}

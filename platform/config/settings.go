@@ -105,7 +105,13 @@ var (
 	Reconcile = Var[time.Duration]{Flag: "reconcile", Env: "HANDOFF_RECONCILE", Default: 2 * time.Minute,
 		Help: "how often intake looks for uploads whose notification was lost; 0 disables"}
 	BundleLinkExpiry = Var[time.Duration]{Flag: "bundle-link-expiry", Env: "HANDOFF_BUNDLE_LINK_EXPIRY", Default: 7 * 24 * time.Hour,
-		Help: "how long a bundle stays downloadable through its link"}
+		Help: "how long a bundle stays downloadable through its link; then it is deleted"}
+	CleanupInterval = Var[time.Duration]{Flag: "cleanup-interval", Env: "HANDOFF_CLEANUP_INTERVAL", Default: time.Hour,
+		Help: "how often unfinished uploads and expired bundles are cleaned up (and at start)"}
+	UploadMaxAge = Var[time.Duration]{Flag: "upload-max-age", Env: "HANDOFF_UPLOAD_MAX_AGE", Default: 24 * time.Hour,
+		Help: "an unfinished multipart upload older than this is aborted (until then a client may resume it)"}
+	BundleUploadMaxAge = Var[time.Duration]{Flag: "bundle-upload-max-age", Env: "HANDOFF_BUNDLE_UPLOAD_MAX_AGE", Default: 2 * time.Hour,
+		Help: "an unfinished bundle upload older than this (a packager killed mid-bundle) is aborted"}
 )
 
 // DICOM.

@@ -144,6 +144,7 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepTemp(root)
 	// Object metadata goes in extended attributes where the filesystem has
 	// them (several times cheaper per PUT), else in sidecar files.
 	opts := posix.PosixOpts{NewDirPerm: 0o750, NewFilePerm: 0o640, CopyObjectThreshold: 5 << 30}
@@ -210,6 +211,31 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return g, nil
+}
+
+// sweepTemp removes the named temporary files a killed gateway left in its
+// buckets (where the filesystem has no O_TMPFILE, uploads are written to
+// <bucket>/.sgwtmp first). Unfinished multipart uploads stay: they can be
+// resumed, and are aborted after their age by the pipeline's clean-up.
+// The gateway is not running yet and owns the directory.
+func sweepTemp(root string) {
+	buckets, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, b := range buckets {
+		tmp := filepath.Join(root, b.Name(), posix.MetaTmpDir)
+		entries, err := os.ReadDir(tmp)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if filepath.Join(posix.MetaTmpDir, e.Name()) == posix.MetaTmpMultipartDir {
+				continue
+			}
+			_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
+	}
 }
 
 // Addr is the host:port the gateway listens on.

@@ -67,6 +67,11 @@ type Config struct {
 	OpTimeout time.Duration
 	// JobTimeout bounds one bundle (default 2 h).
 	JobTimeout time.Duration
+	// CleanupInterval is how often expired bundles are deleted and bundle
+	// uploads left unfinished for UploadMaxAge are aborted (defaults 1 hour
+	// and JobTimeout).
+	CleanupInterval time.Duration
+	UploadMaxAge    time.Duration
 
 	// Fonts: the CJK TrueType font and the Latin regular and bold ones
 	// ("" takes the Debian paths in package render).
@@ -117,6 +122,12 @@ func (c *Config) Defaults() {
 	if c.JobTimeout == 0 {
 		c.JobTimeout = 2 * time.Hour
 	}
+	if c.CleanupInterval == 0 {
+		c.CleanupInterval = time.Hour
+	}
+	if c.UploadMaxAge == 0 {
+		c.UploadMaxAge = c.JobTimeout
+	}
 }
 
 // DefaultLinkExpiry is how long a bundle link works unless configured.
@@ -131,8 +142,8 @@ func (c Config) Validate() error {
 	if c.BundleBucket == c.IntakeBucket || c.BundleBucket == c.DerivedBucket {
 		errs = append(errs, errors.New("the bundles bucket must be a bucket of its own"))
 	}
-	if c.LinkExpiry < time.Minute || c.LinkExpiry > MaxLinkExpiry {
-		errs = append(errs, fmt.Errorf("link expiry %s: must be between 1m and %s", c.LinkExpiry, MaxLinkExpiry))
+	if c.LinkExpiry < time.Second || c.LinkExpiry > MaxLinkExpiry {
+		errs = append(errs, fmt.Errorf("link expiry %s: must be between 1s and %s", c.LinkExpiry, MaxLinkExpiry))
 	}
 	if c.PartSize < multipart.MinPartSize {
 		errs = append(errs, fmt.Errorf("part size %d: S3 needs at least %d", c.PartSize, multipart.MinPartSize))
@@ -215,10 +226,11 @@ func PresignBundle(ctx context.Context, blobs *blob.Store, b record.Bundle, expi
 // ErrExpired means a bundle's link time is over.
 var ErrExpired = errors.New("bundle expired")
 
-// Latest returns the newest bundle of a case that has not expired.
-func Latest(c record.Case, now time.Time) (record.Bundle, bool) {
-	for i := len(c.Bundles) - 1; i >= 0; i-- {
-		if b := c.Bundles[i]; b.Expires.IsZero() || now.Before(b.Expires) {
+// Latest returns the newest of a case's bundles (casestore.Bundles) that
+// has not expired.
+func Latest(bundles []record.Bundle, now time.Time) (record.Bundle, bool) {
+	for i := len(bundles) - 1; i >= 0; i-- {
+		if b := bundles[i]; b.Expires.IsZero() || now.Before(b.Expires) {
 			return b, true
 		}
 	}
