@@ -15,8 +15,11 @@ import (
 // Stream names.
 const (
 	// StreamBucket keeps bucket notifications (from MinIO, versitygw or the
-	// embedded S3 endpoint) for 14 days: intake's consumer records them, and
-	// they stay as a record of what S3 said.
+	// embedded S3 endpoint) for an hour: intake's consumer records them.
+	// What S3 sends holds object keys (a stock client's may name the
+	// patient's files), so it is not kept longer than needed: uploads whose
+	// notification expired unread are found by the reconciliation, which
+	// lists the bucket itself.
 	StreamBucket = "BUCKET_EVENTS"
 	// StreamWork is the work queue: handoff.work.<kind>, one consumer per kind.
 	StreamWork = "WORK"
@@ -70,7 +73,7 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			Description: "S3 bucket notifications (MinIO or plain S3 shape)",
 			Subjects:    []string{bucketSubject},
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      14 * 24 * time.Hour,
+			MaxAge:      time.Hour,
 			Storage:     t.storage(),
 			Replicas:    t.replicas(),
 			Duplicates:  2 * time.Minute,
