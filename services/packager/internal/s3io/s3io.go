@@ -1,9 +1,11 @@
 // Package s3io adapts the platform's S3 store to what the bundler reads
-// and the multipart writer writes.
+// and writes the bundle into S3.
 package s3io
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"io"
 	"time"
 
@@ -78,3 +80,61 @@ func (u Uploads) Complete(ctx context.Context, bucket, key, id string, parts []m
 func (u Uploads) Abort(ctx context.Context, bucket, key, id string) error {
 	return u.Core.AbortMultipartUpload(ctx, bucket, key, id)
 }
+
+// StreamOptions tune Stream.
+type StreamOptions struct {
+	ContentType string
+	// PartSize is the multipart part size (at least 5 MiB): an object of
+	// unknown size can have 10,000 parts, so at most 10,000 × PartSize bytes.
+	PartSize int64
+	// Buffers is how many parts minio-go holds, filled one after the other
+	// and uploaded in parallel: the upload's memory is Buffers × PartSize.
+	Buffers int
+}
+
+// StreamResult is a completed streamed upload.
+type StreamResult struct {
+	Size   int64
+	SHA256 [sha256.Size]byte
+}
+
+// Stream uploads what fill writes as bucket/key with minio-go's streaming
+// PutObject (size -1: a multipart upload of PartSize parts, Buffers of them
+// uploaded in parallel while the next fills). The object's SHA-256 is
+// computed as minio-go reads it, beside fill. On any error minio-go aborts
+// the upload and fill's writes fail.
+func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamOptions, fill func(io.Writer) error) (StreamResult, error) {
+	pr, pw := io.Pipe()
+	filled := make(chan error, 1)
+	go func() {
+		err := fill(pw)
+		if err == nil {
+			_ = pw.Close()
+		} else {
+			pw.CloseWithError(err)
+		}
+		filled <- err
+	}()
+	h := sha256.New()
+	info, err := mc.PutObject(ctx, bucket, key, io.TeeReader(pr, h), -1, minio.PutObjectOptions{
+		ContentType: o.ContentType, PartSize: uint64(o.PartSize),
+		NumThreads: uint(max(o.Buffers, 2)), ConcurrentStreamParts: true,
+		DisableContentSha256: true,
+	})
+	// Stops fill if the upload stopped first.
+	pr.CloseWithError(errUploadStopped)
+	ferr := <-filled
+	switch {
+	case ferr != nil && !errors.Is(ferr, errUploadStopped):
+		return StreamResult{}, ferr
+	case err != nil:
+		return StreamResult{}, err
+	case ferr != nil:
+		return StreamResult{}, ferr
+	}
+	res := StreamResult{Size: info.Size}
+	copy(res.SHA256[:], h.Sum(nil))
+	return res, nil
+}
+
+var errUploadStopped = errors.New("upload stopped")

@@ -105,6 +105,10 @@ type Options struct {
 	// a caller that hashes what it writes elsewhere.
 	NoSum bool
 
+	// ArchiveZip makes New return a StdWriter (archive/zip's framing)
+	// instead of a Writer.
+	ArchiveZip bool
+
 	// forceZip64 writes ZIP64 records for every entry and the end of the
 	// archive, so tests can exercise them with small data.
 	forceZip64 bool
@@ -605,7 +609,9 @@ type hashReader struct {
 func (h *hashReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	if n > 0 {
-		h.crc.Write(p[:n])
+		if h.crc != nil {
+			h.crc.Write(p[:n])
+		}
 		h.sha.Write(p[:n])
 		h.n += int64(n)
 	}
