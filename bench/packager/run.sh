@@ -105,4 +105,4 @@ for c in 100 1g; do
 	echo "  ${line[zip=own upload=own|$c]}"
 	echo "  ${line[zip=archive-zip upload=minio|$c]}"
 done
-echo "vs_copy: the copy with the same uploader's best wall time / the step's; vs_own: the own/own packager's / the step's"
+echo "vs_copy: best wall time of the copy with the same uploader (for copy/minio: of copy/own) / the step's; vs_own: of the own/own packager / the step's"

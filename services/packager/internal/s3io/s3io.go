@@ -3,6 +3,7 @@
 package s3io
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -107,7 +108,13 @@ func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamO
 	pr, pw := io.Pipe()
 	filled := make(chan error, 1)
 	go func() {
-		err := fill(pw)
+		// Small writes (ZIP headers, deflate blocks) are gathered so that the
+		// pipe hands minio-go's reader big chunks.
+		bw := bufio.NewWriterSize(pw, pipeBuffer)
+		err := fill(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
 		if err == nil {
 			_ = pw.Close()
 		} else {
@@ -138,3 +145,6 @@ func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamO
 }
 
 var errUploadStopped = errors.New("upload stopped")
+
+// pipeBuffer gathers fill's writes before they cross the pipe.
+const pipeBuffer = 1 << 20
