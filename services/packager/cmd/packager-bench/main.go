@@ -5,14 +5,10 @@
 //
 //	packager-bench gateway -dir D -addr 127.0.0.1:0 -endpoint-file F   run the embedded S3 endpoint
 //	packager-bench seed -endpoint E -corpus DIR -max-bytes N -case F    upload a case, write its records to F
-//	packager-bench package -endpoint E -case F [-zip W] [-upload U]    stream the case's bundle into S3
-//	packager-bench copy -endpoint E -case F [-upload U]                the plain copy: the same objects, read
+//	packager-bench package -endpoint E -case F                         stream the case's bundle into S3
+//	packager-bench copy -endpoint E -case F                            the plain copy: the same objects, read
 //	                                                                   ahead the same way, concatenated into
 //	                                                                   one multipart upload
-//
-// -zip picks the ZIP framing (own: package zipstream's; archive-zip:
-// archive/zip's) and -upload the multipart uploader (own: package
-// multipart; minio: minio-go's streaming PutObject).
 package main
 
 import (
@@ -44,7 +40,6 @@ import (
 
 	"github.com/handoffmed/handoff/services/packager/internal/bundler"
 	"github.com/handoffmed/handoff/services/packager/internal/layout"
-	"github.com/handoffmed/handoff/services/packager/internal/multipart"
 	"github.com/handoffmed/handoff/services/packager/internal/render"
 	"github.com/handoffmed/handoff/services/packager/internal/s3io"
 	"github.com/handoffmed/handoff/services/packager/internal/zipstream"
@@ -88,8 +83,6 @@ func run(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 0, "package: items prepared at once (0: GOMAXPROCS)")
 	minGain := fs.Float64("min-gain", 0.10, "package: deflate when a sample shrinks by this share")
 	memLimit := fs.Int64("memory-limit", 96<<20, "package, copy: Go memory limit, bytes, as cmd/packager sets it (0: none)")
-	zipW := fs.String("zip", "own", "package: ZIP framing, own or archive-zip")
-	upload := fs.String("upload", "own", "package, copy: multipart uploader, own or minio")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -106,22 +99,11 @@ func run(ctx context.Context, args []string) error {
 			*workers = runtime.GOMAXPROCS(0)
 		}
 		s := store(*endpoint)
-		var up uploader
-		switch *upload {
-		case "own":
-			up = ownUploader(s, *partSize, *conc)
-		case "minio":
-			up = minioUploader(s, *partSize, *conc)
-		default:
-			return fmt.Errorf("-upload %q: own or minio", *upload)
-		}
+		up := s3io.StreamOptions{ContentType: "application/zip", PartSize: *partSize, Buffers: *conc + 1}
 		if args[0] == "copy" {
 			return copyAll(ctx, s, *caseFile, up, *prefetch, *workers)
 		}
-		if *zipW != "own" && *zipW != "archive-zip" {
-			return fmt.Errorf("-zip %q: own or archive-zip", *zipW)
-		}
-		return pack(ctx, s, *caseFile, up, *zipW == "archive-zip", *prefetch, *workers, *minGain)
+		return pack(ctx, s, *caseFile, up, *prefetch, *workers, *minGain)
 	}
 	return fmt.Errorf("unknown step %q", args[0])
 }
@@ -271,41 +253,8 @@ func load(caseFile string) (benchCase, error) {
 	return bc, json.Unmarshal(data, &bc)
 }
 
-// uploader streams what fill writes into bucket/key; sum asks for the
-// object's SHA-256 beside the upload (the packager records it).
-type uploader func(ctx context.Context, bucket, key string, sum bool, fill func(io.Writer) error) (size int64, sha [32]byte, err error)
-
-// ownUploader is package multipart: conc parts upload while the next fills.
-func ownUploader(s *blob.Store, partSize int64, conc int) uploader {
-	return func(ctx context.Context, bucket, key string, sum bool, fill func(io.Writer) error) (int64, [32]byte, error) {
-		res, err := multipart.Upload(ctx, s3io.NewUploads(s, time.Minute), bucket, key,
-			multipart.Options{PartSize: partSize, Concurrency: conc, ContentType: "application/zip", SHA256: sum}, fill)
-		return res.Size, res.SHA256, err
-	}
-}
-
-// minioUploader is minio-go's streaming PutObject with the same memory:
-// conc+1 part buffers, filled in turn and uploaded in parallel.
-func minioUploader(s *blob.Store, partSize int64, conc int) uploader {
-	return func(ctx context.Context, bucket, key string, sum bool, fill func(io.Writer) error) (int64, [32]byte, error) {
-		o := s3io.StreamOptions{ContentType: "application/zip", PartSize: partSize, Buffers: conc + 1}
-		if sum {
-			res, err := s3io.Stream(ctx, s.Client(), bucket, key, o, fill)
-			return res.Size, res.SHA256, err
-		}
-		// The plain copy hashes nothing: PutObject straight from the pipe.
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(fill(pw)) }()
-		info, err := s.Client().PutObject(ctx, bucket, key, pr, -1, minio.PutObjectOptions{
-			ContentType: o.ContentType, PartSize: uint64(o.PartSize), NumThreads: uint(o.Buffers),
-			ConcurrentStreamParts: true, DisableContentSha256: true})
-		pr.CloseWithError(errors.New("upload stopped"))
-		return info.Size, [32]byte{}, err
-	}
-}
-
 // pack makes the bundle exactly as the service does, minus NATS.
-func pack(ctx context.Context, s *blob.Store, caseFile string, up uploader, archiveZip bool, prefetch, workers int, minGain float64) error {
+func pack(ctx context.Context, s *blob.Store, caseFile string, up s3io.StreamOptions, prefetch, workers int, minGain float64) error {
 	bc, err := load(caseFile)
 	if err != nil {
 		return err
@@ -320,7 +269,7 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, up uploader, arch
 		Input:   layout.Input{Case: bc.Case, Files: bc.Files, Index: &bc.Index, DerivedBucket: derived},
 		Report:  &record.Report{CaseID: bc.Case.ID, Digest: "bench", Parts: []record.PartStatus{}, Findings: []record.Finding{}},
 		Version: 1, Fonts: fonts, Prefetch: prefetch, Workers: workers,
-		Zip: zipstream.Options{MinGain: minGain, NoSum: true, ArchiveZip: archiveZip},
+		Zip: zipstream.Options{MinGain: minGain, NoSum: true},
 	})
 	if err != nil {
 		return err
@@ -331,7 +280,7 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, up uploader, arch
 	}
 	var res bundler.Result
 	key := record.BundleKey(bc.Case.ID, 1, job.Name())
-	size, sum, err := up(ctx, bundles, key, true, func(w io.Writer) error {
+	ures, err := s3io.Stream(ctx, s.Client(), bundles, key, up, func(w io.Writer) error {
 		var err error
 		res, err = job.Write(ctx, objs, w)
 		return err
@@ -339,8 +288,8 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, up uploader, arch
 	if err != nil {
 		return err
 	}
-	if size != res.Size {
-		return fmt.Errorf("uploaded %d bytes of a %d-byte ZIP", size, res.Size)
+	if ures.Size != res.Size {
+		return fmt.Errorf("uploaded %d bytes of a %d-byte ZIP", ures.Size, res.Size)
 	}
 	secs := time.Since(start).Seconds()
 	deflated := 0
@@ -350,18 +299,18 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, up uploader, arch
 		}
 	}
 	fmt.Printf("package: in=%d out=%d entries=%d deflated=%d seconds=%.3f MBps=%.1f sha256=%x\n",
-		in, res.Size, res.Entries, deflated, secs, float64(in)/1e6/secs, sum)
+		in, res.Size, res.Entries, deflated, secs, float64(in)/1e6/secs, ures.SHA256)
 	return nil
 }
 
 // copyAll is the plain copy the packager is measured against: it moves the
-// same source objects into one object of the bundles bucket the way the
-// packager moves them, minus the bundle. Objects are fetched in order with
-// the packager's read-ahead (workers GETs at once, small objects read whole
-// within a 32 MiB budget, prefetch objects in flight), concatenated, and
-// uploaded with the same uploader, part size and parallel parts. Nothing is
-// hashed, compressed or rendered.
-func copyAll(ctx context.Context, s *blob.Store, caseFile string, up uploader, prefetch, workers int) error {
+// same source objects into one object the way the packager moves them,
+// minus the bundle. Objects are fetched in order with the packager's
+// read-ahead (workers GETs at once, small objects read whole within a
+// 32 MiB budget, prefetch objects in flight), concatenated, and uploaded
+// with minio-go's streaming PutObject with the packager's part size and
+// part buffers. Nothing is hashed, compressed or rendered.
+func copyAll(ctx context.Context, s *blob.Store, caseFile string, up s3io.StreamOptions, prefetch, workers int) error {
 	bc, err := load(caseFile)
 	if err != nil {
 		return err
@@ -372,14 +321,17 @@ func copyAll(ctx context.Context, s *blob.Store, caseFile string, up uploader, p
 	for _, it := range plan.Items {
 		n += it.Source.Size
 	}
-	size, _, err := up(ctx, copies, "copy/"+bc.Case.ID, false, func(w io.Writer) error {
-		return concat(ctx, s, plan.Items, w, prefetch, workers)
-	})
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(concat(ctx, s, plan.Items, pw, prefetch, workers)) }()
+	info, err := s.Client().PutObject(ctx, copies, "copy/"+bc.Case.ID, pr, -1, minio.PutObjectOptions{
+		ContentType: up.ContentType, PartSize: uint64(up.PartSize), NumThreads: uint(up.Buffers),
+		ConcurrentStreamParts: true, DisableContentSha256: true})
+	pr.CloseWithError(errors.New("upload stopped"))
 	if err != nil {
 		return err
 	}
-	if size != n {
-		return fmt.Errorf("copied %d bytes of %d", size, n)
+	if info.Size != n {
+		return fmt.Errorf("copied %d bytes of %d", info.Size, n)
 	}
 	secs := time.Since(start).Seconds()
 	fmt.Printf("copy: bytes=%d objects=%d seconds=%.3f MBps=%.1f\n", n, len(plan.Items), secs, float64(n)/1e6/secs)

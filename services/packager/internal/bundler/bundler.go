@@ -227,7 +227,7 @@ const (
 
 // Write streams the bundle's ZIP into w.
 func (j *Job) Write(ctx context.Context, objs Objects, w io.Writer) (Result, error) {
-	zw := zipstream.New(w, j.in.Zip)
+	zw := zipstream.NewWriter(w, j.in.Zip)
 	root := j.plan.Name + "/"
 	man := Manifest{
 		Bundle: j.plan.Name, CaseID: j.in.Case.ID, Version: j.in.Version, Created: j.stamp,

@@ -220,28 +220,6 @@ func TestBundleDeterministic(t *testing.T) {
 	}
 }
 
-// TestBundleArchiveZip makes the example bundle with archive/zip's framing:
-// the same tree, every tool reads it, the sums check, and streaming every
-// item writes the same bytes as preparing them.
-func TestBundleArchiveZip(t *testing.T) {
-	in := exampleInput(t)
-	in.Zip.ArchiveZip = true
-	objs := fixture.Memory(fixture.Objects(in.Input))
-	path, job, r1 := build(t, in, objs)
-	ziptest.Verify(t, path)
-	golden(t, "example.tree", ziptest.Run(t, "zipinfo", "-1", path))
-	dir := t.TempDir()
-	ziptest.Run(t, "unzip", "-q", path, "-d", dir)
-	out := ziptest.Run(t, "sh", "-c", "cd '"+filepath.Join(dir, strings.TrimSuffix(job.Name(), ".zip"))+"' && sha256sum -c --strict SHA256SUMS")
-	if strings.Contains(out, "FAILED") || !strings.Contains(out, "MANIFEST.json: OK") {
-		t.Errorf("sha256sum -c:\n%s", out)
-	}
-	in.SmallMax = 1
-	if _, _, r2 := build(t, in, objs); r2.SHA256 != r1.SHA256 {
-		t.Errorf("streamed bundle differs from the prepared one")
-	}
-}
-
 func TestBundleMissingSource(t *testing.T) {
 	in := exampleInput(t)
 	objs := fixture.Memory(fixture.Objects(in.Input))

@@ -86,7 +86,7 @@ func build(t *testing.T, opts Options, srcs []source) (string, []Entry, Result) 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := New(f, opts)
+	w := NewWriter(f, opts)
 	var entries []Entry
 	for _, s := range srcs {
 		if s.dir {
@@ -172,49 +172,27 @@ func TestWriterTools(t *testing.T) {
 		opts Options
 	}{
 		{"default", Options{}},
-		{"zip64 records everywhere", Options{forceZip64: true}},
 		{"small sample, level 6", Options{SampleSize: 4096, Level: 6}},
-		{"archive/zip", Options{ArchiveZip: true}},
-		{"archive/zip, small sample, level 6", Options{SampleSize: 4096, Level: 6, ArchiveZip: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srcs := mixedSources()
 			path, entries, res := build(t, tc.opts, srcs)
 			checkArchive(t, path, srcs, entries, res)
-			if tc.opts.forceZip64 {
-				info := ziptest.Run(t, "zipinfo", "-v", path)
-				if !strings.Contains(info, "Zip64") && !strings.Contains(info, "zip64") && !strings.Contains(info, "ZIP64") {
-					t.Errorf("zipinfo -v shows no Zip64 record:\n%.2000s", info)
-				}
-			}
 		})
 	}
 }
 
 func TestMethodChoice(t *testing.T) {
-	for _, wr := range writers {
-		t.Run(wr.name, func(t *testing.T) {
-			srcs := mixedSources()
-			_, entries, _ := build(t, wr.opts, srcs)
-			got := map[string]uint16{}
-			for _, e := range entries {
-				got[e.Name] = e.Method
-			}
-			if d := cmp.Diff(wantMethods, got); d != "" {
-				t.Errorf("methods (-want +got):\n%s", d)
-			}
-		})
+	srcs := mixedSources()
+	_, entries, _ := build(t, Options{}, srcs)
+	got := map[string]uint16{}
+	for _, e := range entries {
+		got[e.Name] = e.Method
 	}
-}
-
-// writers are the two ZIP framings the tests run with.
-var writers = []struct {
-	name string
-	opts Options
-}{
-	{"own", Options{}},
-	{"archive/zip", Options{ArchiveZip: true}},
+	if d := cmp.Diff(wantMethods, got); d != "" {
+		t.Errorf("methods (-want +got):\n%s", d)
+	}
 }
 
 var wantMethods = func() map[string]uint16 {
@@ -234,42 +212,38 @@ var wantMethods = func() map[string]uint16 {
 }()
 
 func TestManyEntriesZip64(t *testing.T) {
-	for _, wr := range writers {
-		t.Run(wr.name, func(t *testing.T) {
-			t.Parallel()
-			const n = 70_000 // more than 65535: needs the ZIP64 end records
-			path := filepath.Join(t.TempDir(), "many.zip")
-			f, err := os.Create(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := New(f, wr.opts)
-			for i := range n {
-				data := fmt.Appendf(nil, "%d\n", i)
-				if _, err := w.Add(Header{Name: fmt.Sprintf("d%02d/f%06d.txt", i%50, i), Modified: modTime, Size: int64(len(data)), Method: Store}, bytes.NewReader(data)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			res, err := w.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			if res.Entries != n {
-				t.Fatalf("Entries = %d, want %d", res.Entries, n)
-			}
-			got := ziptest.Verify(t, path)
-			if len(got) != n {
-				t.Fatalf("tools see %d entries, want %d", len(got), n)
-			}
-			if e := got["d07/f012357.txt"]; e.SHA256 != sum([]byte("12357\n")) {
-				t.Errorf("entry content wrong: %+v", e)
-			}
-			info := ziptest.Run(t, "zipinfo", "-t", path)
-			if !strings.Contains(info, fmt.Sprintf("%d files", n)) {
-				t.Errorf("zipinfo -t: %s", info)
-			}
-		})
+	t.Parallel()
+	const n = 70_000 // more than 65535: needs the ZIP64 end records
+	path := filepath.Join(t.TempDir(), "many.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(f, Options{})
+	for i := range n {
+		data := fmt.Appendf(nil, "%d\n", i)
+		if _, err := w.Add(Header{Name: fmt.Sprintf("d%02d/f%06d.txt", i%50, i), Modified: modTime, Size: int64(len(data)), Method: Store}, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if res.Entries != n {
+		t.Fatalf("Entries = %d, want %d", res.Entries, n)
+	}
+	got := ziptest.Verify(t, path)
+	if len(got) != n {
+		t.Fatalf("tools see %d entries, want %d", len(got), n)
+	}
+	if e := got["d07/f012357.txt"]; e.SHA256 != sum([]byte("12357\n")) {
+		t.Errorf("entry content wrong: %+v", e)
+	}
+	info := ziptest.Run(t, "zipinfo", "-t", path)
+	if !strings.Contains(info, fmt.Sprintf("%d files", n)) {
+		t.Errorf("zipinfo -t: %s", info)
 	}
 }
 
@@ -295,55 +269,41 @@ func TestHugeEntry(t *testing.T) {
 	if os.Getenv("PACKAGER_BIG_TESTS") == "" {
 		t.Skip("set PACKAGER_BIG_TESTS=1 to write a > 4 GiB entry")
 	}
-	for _, wr := range writers {
-		t.Run(wr.name, func(t *testing.T) {
-			const size = 4<<30 + 12345
-			path := filepath.Join(t.TempDir(), "huge.zip")
-			f, err := os.Create(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := New(f, wr.opts)
-			if _, err := w.Add(Header{Name: "small-before.txt", Modified: modTime, Size: 3}, strings.NewReader("abc")); err != nil {
-				t.Fatal(err)
-			}
-			e, err := w.Add(Header{Name: "huge.bin", Modified: modTime, Size: size}, &zeros{size})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e.Method != zipDeflate {
-				t.Errorf("huge entry: method %d, want deflated", e.Method)
-			}
-			if _, ok := w.(*Writer); ok && !e.zip64 {
-				t.Errorf("huge entry has no ZIP64 extra in its local header")
-			}
-			if _, err := w.Add(Header{Name: "small-after.txt", Modified: modTime, Size: 3}, strings.NewReader("xyz")); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			got := ziptest.Verify(t, path)
-			if got["huge.bin"].Size != size {
-				t.Errorf("huge.bin size %d, want %d", got["huge.bin"].Size, size)
-			}
-		})
+	const size = 4<<30 + 12345
+	path := filepath.Join(t.TempDir(), "huge.zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(f, Options{})
+	if _, err := w.Add(Header{Name: "small-before.txt", Modified: modTime, Size: 3}, strings.NewReader("abc")); err != nil {
+		t.Fatal(err)
+	}
+	e, err := w.Add(Header{Name: "huge.bin", Modified: modTime, Size: size}, &zeros{size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Method != zipDeflate {
+		t.Errorf("huge entry: method %d, want deflated", e.Method)
+	}
+	if _, err := w.Add(Header{Name: "small-after.txt", Modified: modTime, Size: 3}, strings.NewReader("xyz")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got := ziptest.Verify(t, path)
+	if got["huge.bin"].Size != size {
+		t.Errorf("huge.bin size %d, want %d", got["huge.bin"].Size, size)
 	}
 }
 
 var errSource = errors.New("source broke")
 
 func TestWriterErrors(t *testing.T) {
-	for _, wr := range writers {
-		t.Run(wr.name, func(t *testing.T) { testWriterErrors(t, wr.opts) })
-	}
-}
-
-func testWriterErrors(t *testing.T, opts Options) {
-	wr := struct{ opts Options }{opts}
 	t.Run("size mismatch", func(t *testing.T) {
-		w := New(io.Discard, wr.opts)
+		w := NewWriter(io.Discard, Options{})
 		_, err := w.Add(Header{Name: "a", Size: 10}, strings.NewReader("short"))
 		if !errors.Is(err, ErrSizeMismatch) {
 			t.Fatalf("got %v, want ErrSizeMismatch", err)
@@ -356,7 +316,7 @@ func testWriterErrors(t *testing.T, opts Options) {
 		}
 	})
 	t.Run("source error", func(t *testing.T) {
-		w := New(io.Discard, wr.opts)
+		w := NewWriter(io.Discard, Options{})
 		_, err := w.Add(Header{Name: "a", Size: -1}, iotest.ErrReader(errSource))
 		if !errors.Is(err, errSource) {
 			t.Fatalf("got %v, want the source's error", err)
@@ -364,14 +324,14 @@ func testWriterErrors(t *testing.T, opts Options) {
 	})
 	t.Run("bad names", func(t *testing.T) {
 		for _, name := range []string{"", "/abs", "a/../b", "a//b", "./a", "a\\b", "dir/", "\xff"} {
-			w := New(io.Discard, wr.opts)
+			w := NewWriter(io.Discard, Options{})
 			if _, err := w.Add(Header{Name: name, Size: 0}, strings.NewReader("")); !errors.Is(err, ErrBadName) {
 				t.Errorf("%q: got %v, want ErrBadName", name, err)
 			}
 		}
 	})
 	t.Run("duplicate", func(t *testing.T) {
-		w := New(io.Discard, wr.opts)
+		w := NewWriter(io.Discard, Options{})
 		if _, err := w.Add(Header{Name: "a", Size: 0}, strings.NewReader("")); err != nil {
 			t.Fatal(err)
 		}
@@ -383,7 +343,7 @@ func testWriterErrors(t *testing.T, opts Options) {
 		}
 	})
 	t.Run("closed", func(t *testing.T) {
-		w := New(io.Discard, wr.opts)
+		w := NewWriter(io.Discard, Options{})
 		if _, err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -398,11 +358,9 @@ func FuzzWriter(f *testing.F) {
 	f.Add([]byte("hello"), uint8(0), true)
 	f.Add(textBytes(5000), uint8(1), false)
 	f.Add(randomBytes(3000, 3), uint8(2), true)
-	f.Add(textBytes(5000), uint8(9), false)
-	f.Add(randomBytes(3000, 3), uint8(10), true)
 	f.Fuzz(func(t *testing.T, data []byte, m uint8, known bool) {
 		var buf bytes.Buffer
-		w := New(&buf, Options{SampleSize: 1024, forceZip64: m&4 != 0, ArchiveZip: m&8 != 0})
+		w := NewWriter(&buf, Options{SampleSize: 1024})
 		size := int64(len(data))
 		if !known {
 			size = -1
@@ -445,20 +403,14 @@ func FuzzWriter(f *testing.F) {
 // TestPrepared adds entries prepared in parallel goroutines, mixed with
 // streamed ones, and checks the archive with every tool.
 func TestPrepared(t *testing.T) {
-	for _, wr := range writers {
-		t.Run(wr.name, func(t *testing.T) { testPrepared(t, wr.opts) })
-	}
-}
-
-func testPrepared(t *testing.T, opts Options) {
-	opts.Level = HuffmanOnly
+	opts := Options{Level: HuffmanOnly}
 	srcs := mixedSources()
 	path := filepath.Join(t.TempDir(), "prepared.zip")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(f, opts)
+	w := NewWriter(f, opts)
 	prepared := make([]*Prepared, len(srcs))
 	done := make(chan int, len(srcs))
 	for i, s := range srcs {
@@ -503,7 +455,7 @@ func testPrepared(t *testing.T, opts Options) {
 	if methods["Case/random.bin"] != zipStore || methods["Case/pixels.dcm"] != zipDeflate {
 		t.Errorf("prepared methods: %v", methods)
 	}
-	if _, err := New(io.Discard, opts).AddPrepared(Header{Name: "x", Size: 5}, NewCompressor(Options{}).Prepare(Auto, 0, []byte("abc"), nil)); !errors.Is(err, ErrSizeMismatch) {
+	if _, err := NewWriter(io.Discard, opts).AddPrepared(Header{Name: "x", Size: 5}, NewCompressor(Options{}).Prepare(Auto, 0, []byte("abc"), nil)); !errors.Is(err, ErrSizeMismatch) {
 		t.Errorf("got %v, want ErrSizeMismatch", err)
 	}
 }
@@ -511,37 +463,33 @@ func testPrepared(t *testing.T, opts Options) {
 // TestPreparedSameBytes checks that an entry prepared ahead and the same
 // entry streamed make the same archive, byte for byte.
 func TestPreparedSameBytes(t *testing.T) {
-	for _, wr := range writers {
-		t.Run(wr.name, func(t *testing.T) {
-			var srcs []source
-			for _, s := range mixedSources() {
-				if !s.dir && s.size != -1 {
-					srcs = append(srcs, s)
-				}
+	var srcs []source
+	for _, s := range mixedSources() {
+		if !s.dir && s.size != -1 {
+			srcs = append(srcs, s)
+		}
+	}
+	write := func(prepare bool) []byte {
+		var buf bytes.Buffer
+		w := NewWriter(&buf, Options{})
+		for _, s := range srcs {
+			h := Header{Name: s.name, Modified: modTime, Size: int64(len(s.data)), Method: s.method, Level: HuffmanOnly}
+			var err error
+			if prepare {
+				_, err = w.AddPrepared(h, NewCompressor(Options{}).Prepare(s.method, HuffmanOnly, s.data, nil))
+			} else {
+				_, err = w.Add(h, iotest.HalfReader(bytes.NewReader(s.data)))
 			}
-			write := func(prepare bool) []byte {
-				var buf bytes.Buffer
-				w := New(&buf, wr.opts)
-				for _, s := range srcs {
-					h := Header{Name: s.name, Modified: modTime, Size: int64(len(s.data)), Method: s.method, Level: HuffmanOnly}
-					var err error
-					if prepare {
-						_, err = w.AddPrepared(h, NewCompressor(wr.opts).Prepare(s.method, HuffmanOnly, s.data, nil))
-					} else {
-						_, err = w.Add(h, iotest.HalfReader(bytes.NewReader(s.data)))
-					}
-					if err != nil {
-						t.Fatalf("%s: %v", s.name, err)
-					}
-				}
-				if _, err := w.Close(); err != nil {
-					t.Fatal(err)
-				}
-				return buf.Bytes()
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
 			}
-			if streamed, prepared := write(false), write(true); !bytes.Equal(streamed, prepared) {
-				t.Errorf("streamed (%d bytes) and prepared (%d bytes) archives differ", len(streamed), len(prepared))
-			}
-		})
+		}
+		if _, err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	if streamed, prepared := write(false), write(true); !bytes.Equal(streamed, prepared) {
+		t.Errorf("streamed (%d bytes) and prepared (%d bytes) archives differ", len(streamed), len(prepared))
 	}
 }
