@@ -23,8 +23,9 @@
 // An entry of 4 GiB or more gets ZIP64 sizes in its data descriptor and in
 // the central directory but, written before its size is known, no ZIP64
 // extra field in its local header: readers that use the central directory
-// (unzip, 7-Zip, Windows, Python's and Go's zipfile) read it; libarchive
-// reading the archive from a pipe does not (docs/adr/0004).
+// (Info-ZIP unzip, Python's zipfile, Go's archive/zip, bsdtar reading a
+// file) read it; bsdtar reading the archive from a pipe does not
+// (docs/adr/0004).
 //
 // Error messages name entries by number, never by name: names may hold
 // patient data.
