@@ -23,7 +23,6 @@ import (
 	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 
-	"github.com/handoffmed/handoff/services/packager/internal/multipart"
 	"github.com/handoffmed/handoff/services/packager/internal/render"
 	"github.com/handoffmed/handoff/services/packager/internal/zipstream"
 )
@@ -53,9 +52,11 @@ type Config struct {
 
 	// Workers is how many bundles are made at once (default 1).
 	Workers int
-	// PartSize is the multipart part size (default 8 MiB) and
-	// UploadConcurrency how many parts upload at once (default 2): the
-	// upload holds UploadConcurrency+1 parts in memory.
+	// PartSize is the multipart part size (default 8 MiB, at least 5 MiB).
+	// A bundle has at most 10,000 parts: 78 GiB at 8 MiB.
+	// UploadConcurrency is how many parts upload at once while the next
+	// fills (default 2): the upload holds UploadConcurrency+1 parts in
+	// memory, each uploading once full.
 	PartSize          int64
 	UploadConcurrency int
 	// Prefetch is how many source objects are opened ahead (default 4).
@@ -130,6 +131,12 @@ func (c *Config) Defaults() {
 	}
 }
 
+// S3's bounds on a multipart part's size (but for the last part).
+const (
+	MinPartSize = 5 << 20
+	MaxPartSize = 5 << 30
+)
+
 // DefaultLinkExpiry is how long a bundle link works unless configured.
 const DefaultLinkExpiry = 7 * 24 * time.Hour
 
@@ -145,8 +152,8 @@ func (c Config) Validate() error {
 	if c.LinkExpiry < time.Second || c.LinkExpiry > MaxLinkExpiry {
 		errs = append(errs, fmt.Errorf("link expiry %s: must be between 1s and %s", c.LinkExpiry, MaxLinkExpiry))
 	}
-	if c.PartSize < multipart.MinPartSize {
-		errs = append(errs, fmt.Errorf("part size %d: S3 needs at least %d", c.PartSize, multipart.MinPartSize))
+	if c.PartSize < MinPartSize || c.PartSize > MaxPartSize {
+		errs = append(errs, fmt.Errorf("part size %d: S3 needs %d to %d", c.PartSize, MinPartSize, MaxPartSize))
 	}
 	if c.Workers < 1 || c.UploadConcurrency < 1 || c.Prefetch < 1 {
 		errs = append(errs, errors.New("workers, upload concurrency and prefetch must be at least 1"))

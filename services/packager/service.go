@@ -21,7 +21,6 @@ import (
 
 	"github.com/handoffmed/handoff/services/packager/internal/bundler"
 	"github.com/handoffmed/handoff/services/packager/internal/layout"
-	"github.com/handoffmed/handoff/services/packager/internal/multipart"
 	"github.com/handoffmed/handoff/services/packager/internal/s3io"
 )
 
@@ -273,10 +272,10 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	}
 
 	var res bundler.Result
-	up := s3io.NewUploads(s.deps.Blobs, s.cfg.OpTimeout)
-	// The ZIP's SHA-256 is computed part by part beside the upload.
-	mres, err := multipart.Upload(ctx, up, s.cfg.BundleBucket, key,
-		multipart.Options{PartSize: s.cfg.PartSize, Concurrency: s.cfg.UploadConcurrency, ContentType: "application/zip", SHA256: true},
+	// The ZIP streams into a multipart upload (minio-go's streaming
+	// PutObject); its SHA-256 is computed as the upload reads it.
+	ures, err := s3io.Stream(ctx, s.deps.Blobs.Client(), s.cfg.BundleBucket, key,
+		s3io.StreamOptions{ContentType: "application/zip", PartSize: s.cfg.PartSize, Buffers: s.cfg.UploadConcurrency + 1},
 		func(w io.Writer) error {
 			var err error
 			res, err = job.Write(ctx, objs, w)
@@ -285,11 +284,11 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	if err != nil {
 		return record.Bundle{}, fmt.Errorf("bundle case %s version %d: %w", caseID, version, cleanS3Err(err))
 	}
-	if mres.Size != res.Size {
-		return record.Bundle{}, fmt.Errorf("bundle case %s: uploaded %d bytes of a %d-byte ZIP", caseID, mres.Size, res.Size)
+	if ures.Size != res.Size {
+		return record.Bundle{}, fmt.Errorf("bundle case %s: uploaded %d bytes of a %d-byte ZIP", caseID, ures.Size, res.Size)
 	}
 	b := record.Bundle{
-		Version: version, Bucket: s.cfg.BundleBucket, Key: key, Name: job.Name(), Size: res.Size, SHA256: hex.EncodeToString(mres.SHA256[:]),
+		Version: version, Bucket: s.cfg.BundleBucket, Key: key, Name: job.Name(), Size: res.Size, SHA256: hex.EncodeToString(ures.SHA256[:]),
 		Created: now, Expires: now.Add(s.cfg.LinkExpiry), Inputs: job.Inputs(), Trigger: o.Trigger,
 	}
 	_, err = s.deps.Cases.UpdateBundles(ctx, caseID, func(bundles *[]record.Bundle) error {

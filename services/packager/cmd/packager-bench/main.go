@@ -6,7 +6,9 @@
 //	packager-bench gateway -dir D -addr 127.0.0.1:0 -endpoint-file F   run the embedded S3 endpoint
 //	packager-bench seed -endpoint E -corpus DIR -max-bytes N -case F    upload a case, write its records to F
 //	packager-bench package -endpoint E -case F                         stream the case's bundle into S3
-//	packager-bench copy -endpoint E -case F                            GET and PUT every source object
+//	packager-bench copy -endpoint E -case F                            the plain copy: the same objects, read
+//	                                                                   ahead the same way, concatenated into
+//	                                                                   one multipart upload
 package main
 
 import (
@@ -18,12 +20,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,7 +40,6 @@ import (
 
 	"github.com/handoffmed/handoff/services/packager/internal/bundler"
 	"github.com/handoffmed/handoff/services/packager/internal/layout"
-	"github.com/handoffmed/handoff/services/packager/internal/multipart"
 	"github.com/handoffmed/handoff/services/packager/internal/render"
 	"github.com/handoffmed/handoff/services/packager/internal/s3io"
 	"github.com/handoffmed/handoff/services/packager/internal/zipstream"
@@ -78,7 +82,7 @@ func run(ctx context.Context, args []string) error {
 	prefetch := fs.Int("prefetch", 4, "package: objects opened ahead")
 	workers := fs.Int("workers", 0, "package: items prepared at once (0: GOMAXPROCS)")
 	minGain := fs.Float64("min-gain", 0.10, "package: deflate when a sample shrinks by this share")
-	memLimit := fs.Int64("memory-limit", 96<<20, "package: Go memory limit, bytes, as cmd/packager sets it (0: none)")
+	memLimit := fs.Int64("memory-limit", 96<<20, "package, copy: Go memory limit, bytes, as cmd/packager sets it (0: none)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -87,13 +91,19 @@ func run(ctx context.Context, args []string) error {
 		return gateway(ctx, *dir, *addr, *endpointFile)
 	case "seed":
 		return seed(ctx, store(*endpoint), *corpus, *pdfs, *maxBytes, *caseFile)
-	case "package":
+	case "package", "copy":
 		if *memLimit > 0 {
 			debug.SetMemoryLimit(*memLimit)
 		}
-		return pack(ctx, store(*endpoint), *caseFile, multipart.Options{PartSize: *partSize, Concurrency: *conc}, *prefetch, *workers, *minGain)
-	case "copy":
-		return copyAll(ctx, store(*endpoint), *caseFile)
+		if *workers <= 0 {
+			*workers = runtime.GOMAXPROCS(0)
+		}
+		s := store(*endpoint)
+		up := s3io.StreamOptions{ContentType: "application/zip", PartSize: *partSize, Buffers: *conc + 1}
+		if args[0] == "copy" {
+			return copyAll(ctx, s, *caseFile, up, *prefetch, *workers)
+		}
+		return pack(ctx, s, *caseFile, up, *prefetch, *workers, *minGain)
 	}
 	return fmt.Errorf("unknown step %q", args[0])
 }
@@ -244,7 +254,7 @@ func load(caseFile string) (benchCase, error) {
 }
 
 // pack makes the bundle exactly as the service does, minus NATS.
-func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Options, prefetch, workers int, minGain float64) error {
+func pack(ctx context.Context, s *blob.Store, caseFile string, up s3io.StreamOptions, prefetch, workers int, minGain float64) error {
 	bc, err := load(caseFile)
 	if err != nil {
 		return err
@@ -258,7 +268,8 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 	job, err := bundler.Prepare(ctx, objs, bundler.Input{
 		Input:   layout.Input{Case: bc.Case, Files: bc.Files, Index: &bc.Index, DerivedBucket: derived},
 		Report:  &record.Report{CaseID: bc.Case.ID, Digest: "bench", Parts: []record.PartStatus{}, Findings: []record.Finding{}},
-		Version: 1, Fonts: fonts, Zip: zipstream.Options{MinGain: minGain, NoSum: true}, Prefetch: prefetch, Workers: workers,
+		Version: 1, Fonts: fonts, Prefetch: prefetch, Workers: workers,
+		Zip: zipstream.Options{MinGain: minGain, NoSum: true},
 	})
 	if err != nil {
 		return err
@@ -268,15 +279,17 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 		in += it.Source.Size
 	}
 	var res bundler.Result
-	mo.ContentType, mo.SHA256 = "application/zip", true
 	key := record.BundleKey(bc.Case.ID, 1)
-	mres, err := multipart.Upload(ctx, s3io.NewUploads(s, time.Minute), bundles, key, mo, func(w io.Writer) error {
+	ures, err := s3io.Stream(ctx, s.Client(), bundles, key, up, func(w io.Writer) error {
 		var err error
 		res, err = job.Write(ctx, objs, w)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if ures.Size != res.Size {
+		return fmt.Errorf("uploaded %d bytes of a %d-byte ZIP", ures.Size, res.Size)
 	}
 	secs := time.Since(start).Seconds()
 	deflated := 0
@@ -286,14 +299,18 @@ func pack(ctx context.Context, s *blob.Store, caseFile string, mo multipart.Opti
 		}
 	}
 	fmt.Printf("package: in=%d out=%d entries=%d deflated=%d seconds=%.3f MBps=%.1f sha256=%x\n",
-		in, res.Size, res.Entries, deflated, secs, float64(in)/1e6/secs, mres.SHA256)
+		in, res.Size, res.Entries, deflated, secs, float64(in)/1e6/secs, ures.SHA256)
 	return nil
 }
 
-// copyAll GETs every object the bundle is made of and PUTs it into another
-// bucket, one at a time, streaming: the plain S3 copy the packager is
-// measured against.
-func copyAll(ctx context.Context, s *blob.Store, caseFile string) error {
+// copyAll is the plain copy the packager is measured against: it moves the
+// same source objects into one object the way the packager moves them,
+// minus the bundle. Objects are fetched in order with the packager's
+// read-ahead (workers GETs at once, small objects read whole within a
+// 32 MiB budget, prefetch objects in flight), concatenated, and uploaded
+// with minio-go's streaming PutObject with the packager's part size and
+// part buffers. Nothing is hashed, compressed or rendered.
+func copyAll(ctx context.Context, s *blob.Store, caseFile string, up s3io.StreamOptions, prefetch, workers int) error {
 	bc, err := load(caseFile)
 	if err != nil {
 		return err
@@ -301,20 +318,182 @@ func copyAll(ctx context.Context, s *blob.Store, caseFile string) error {
 	plan := layout.Build(layout.Input{Case: bc.Case, Files: bc.Files, Index: &bc.Index, DerivedBucket: derived})
 	start := time.Now()
 	var n int64
-	for i, it := range plan.Items {
-		rc, err := s.GetRange(ctx, it.Source.Bucket, it.Source.Key, 0, -1)
-		if err != nil {
-			return err
-		}
-		_, err = s.Client().PutObject(ctx, copies, fmt.Sprintf("copy/%06d", i), rc, it.Source.Size,
-			minio.PutObjectOptions{DisableContentSha256: true})
-		rc.Close()
-		if err != nil {
-			return err
-		}
+	for _, it := range plan.Items {
 		n += it.Source.Size
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(concat(ctx, s, plan.Items, pw, prefetch, workers)) }()
+	info, err := s.Client().PutObject(ctx, copies, "copy/"+bc.Case.ID, pr, -1, minio.PutObjectOptions{
+		ContentType: up.ContentType, PartSize: uint64(up.PartSize), NumThreads: uint(up.Buffers),
+		ConcurrentStreamParts: true, DisableContentSha256: true})
+	pr.CloseWithError(errors.New("upload stopped"))
+	if err != nil {
+		return err
+	}
+	if info.Size != n {
+		return fmt.Errorf("copied %d bytes of %d", info.Size, n)
 	}
 	secs := time.Since(start).Seconds()
 	fmt.Printf("copy: bytes=%d objects=%d seconds=%.3f MBps=%.1f\n", n, len(plan.Items), secs, float64(n)/1e6/secs)
 	return nil
+}
+
+const (
+	smallMax    = 8 << 20  // as bundler.Input.SmallMax
+	aheadBudget = 32 << 20 // as bundler.Input.Budget
+)
+
+// slot is one object on its way into the copy.
+type slot struct {
+	it   *layout.Item
+	data *[]byte // a small object, read whole
+	body io.ReadCloser
+	err  error
+	cost int64
+	done chan struct{}
+}
+
+// concat writes the items' objects into w in order while workers fetch the
+// next ones.
+func concat(ctx context.Context, s *blob.Store, items []layout.Item, w io.Writer, prefetch, workers int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan *slot, max(prefetch, workers+2))
+	work := make(chan *slot)
+	b := &budget{free: aheadBudget, total: aheadBudget, wake: make(chan struct{})}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for sl := range work {
+				sl.err = fetch(ctx, s, sl)
+				close(sl.done)
+			}
+		})
+	}
+	wg.Go(func() {
+		defer close(queue)
+		defer close(work)
+		for i := range items {
+			sl := &slot{it: &items[i], done: make(chan struct{})}
+			if sl.it.Source.Size <= smallMax {
+				sl.cost = sl.it.Source.Size
+			}
+			if !b.acquire(ctx, sl.cost) {
+				return
+			}
+			select {
+			case queue <- sl:
+			case <-ctx.Done():
+				b.release(sl.cost)
+				return
+			}
+			select {
+			case work <- sl:
+			case <-ctx.Done():
+				sl.err = ctx.Err()
+				close(sl.done)
+				return
+			}
+		}
+	})
+	buf := make([]byte, 256<<10)
+	var err error
+	for sl := range queue {
+		<-sl.done
+		if err == nil {
+			err = sl.err
+		}
+		if err == nil {
+			if sl.body != nil {
+				_, err = io.CopyBuffer(w, sl.body, buf)
+			} else {
+				_, err = w.Write(*sl.data)
+			}
+		}
+		if sl.body != nil {
+			_ = sl.body.Close()
+		}
+		putBuf(sl.data)
+		b.release(sl.cost)
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// fetch opens a slot's object and reads a small one whole.
+func fetch(ctx context.Context, s *blob.Store, sl *slot) error {
+	body, err := s.GetRange(ctx, sl.it.Source.Bucket, sl.it.Source.Key, 0, -1)
+	if err != nil {
+		return err
+	}
+	if sl.cost == 0 && sl.it.Source.Size > 0 {
+		sl.body = body
+		return nil
+	}
+	defer body.Close()
+	sl.data = getBuf(int(sl.it.Source.Size))
+	_, err = io.ReadFull(body, *sl.data)
+	return err
+}
+
+// Buffers by power-of-two size class, reused across objects.
+var pools [32]sync.Pool
+
+func getBuf(n int) *[]byte {
+	c := bits.Len(uint(n))
+	if b, ok := pools[c].Get().(*[]byte); ok {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<c)
+	return &b
+}
+
+func putBuf(b *[]byte) {
+	if b != nil {
+		pools[bits.Len(uint(cap(*b)-1))].Put(b)
+	}
+}
+
+// budget bounds the bytes of small objects read ahead; one larger than the
+// whole budget passes alone.
+type budget struct {
+	mu          sync.Mutex
+	free, total int64
+	wake        chan struct{}
+}
+
+func (b *budget) acquire(ctx context.Context, n int64) bool {
+	for {
+		b.mu.Lock()
+		if n <= b.free || b.free == b.total {
+			b.free -= n
+			b.mu.Unlock()
+			return true
+		}
+		wake := b.wake
+		b.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (b *budget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	close(b.wake)
+	b.wake = make(chan struct{})
+	b.mu.Unlock()
 }

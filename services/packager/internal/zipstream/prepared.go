@@ -1,10 +1,12 @@
 package zipstream
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"hash/crc32"
+	"strings"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -19,13 +21,6 @@ type Prepared struct {
 	size   int64
 	data   []byte // what goes into the archive: compressed or stored bytes
 }
-
-// Read makes *Prepared an io.Reader only so that add can take it; it is
-// never read.
-func (p *Prepared) Read([]byte) (int, error) { return 0, fmt.Errorf("zipstream: Prepared is not read") }
-
-// Data is the buffer holding the entry's bytes, to reuse once added.
-func (p *Prepared) Data() []byte { return p.data }
 
 // Compressor prepares entries; it is not safe for concurrent use: each
 // goroutine has its own.
@@ -50,22 +45,7 @@ func (c *Compressor) Prepare(method Method, level int, data, out []byte) *Prepar
 		return p
 	}
 	c.buf = bytes.NewBuffer(out[:0])
-	if level == 0 {
-		level = c.opts.Level
-	}
-	if c.fws == nil {
-		c.fws = map[int]*flate.Writer{}
-	}
-	fw := c.fws[level]
-	if fw == nil {
-		var err error
-		if fw, err = flate.NewWriter(c.buf, level); err != nil {
-			fw, _ = flate.NewWriter(c.buf, flate.BestSpeed)
-		}
-		c.fws[level] = fw
-	} else {
-		fw.Reset(c.buf)
-	}
+	fw := flateWriter(&c.fws, c.buf, level, c.opts.Level)
 	n := len(data)
 	if method == Auto {
 		n = min(len(data), c.opts.SampleSize)
@@ -83,26 +63,45 @@ func (c *Compressor) Prepare(method Method, level int, data, out []byte) *Prepar
 	return p
 }
 
-// AddPrepared adds an entry prepared by a Compressor.
+// AddPrepared adds an entry prepared by a Compressor: its bytes go in as
+// they are (zip.Writer.CreateRaw), under the same local header and data
+// descriptor zip.Writer.CreateHeader writes for a streamed entry.
 func (w *Writer) AddPrepared(h Header, p *Prepared) (Entry, error) {
 	if h.Size >= 0 && h.Size != p.size {
-		return Entry{}, fmt.Errorf("entry %d: got %d bytes, want %d: %w", len(w.dir), p.size, h.Size, ErrSizeMismatch)
+		return Entry{}, fmt.Errorf("entry %d: got %d bytes, want %d: %w", w.count, p.size, h.Size, ErrSizeMismatch)
 	}
-	return w.add(h, p, false)
-}
-
-func (w *Writer) writePrepared(h Header, p *Prepared) (Entry, error) {
-	e := Entry{Name: h.Name, Offset: w.out.n, modified: h.Modified, Method: p.method,
-		CRC32: p.crc, SHA256: p.sha, Size: p.size, CompressedSize: int64(len(p.data))}
-	e.zip64 = w.opts.forceZip64 || e.Size >= u32max || e.CompressedSize >= u32max
-	if err := w.writeLocal(e, e.Method); err != nil {
-		return e, err
+	if strings.HasSuffix(h.Name, "/") {
+		return Entry{}, fmt.Errorf("%w: a file name ends with /", ErrBadName)
 	}
-	if _, err := w.out.Write(p.data); err != nil {
-		return e, fmt.Errorf("write entry %d: %w", len(w.dir), err)
+	if err := w.check(h.Name); err != nil {
+		return Entry{}, err
 	}
-	if err := w.writeDescriptor(e); err != nil {
-		return e, err
+	fh := &zip.FileHeader{
+		Name: h.Name, Method: p.method, Flags: flagDescriptor,
+		CRC32: p.crc, CompressedSize64: uint64(len(p.data)), UncompressedSize64: uint64(p.size),
+		ReaderVersion: versionZip20,
 	}
-	return e, nil
+	fh.SetMode(0o644)
+	fh.CreatorVersion |= versionZip20
+	if requiresUTF8(h.Name) {
+		fh.Flags |= flagUTF8
+	}
+	if t := h.Modified; !t.IsZero() {
+		// What CreateHeader does with Modified: its MS-DOS date and time as
+		// given, and the extended timestamp.
+		fh.Modified = t
+		fh.ModifiedDate = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
+		fh.ModifiedTime = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
+		fh.Extra = timestampExtra(t)
+	}
+	fw, err := w.zw.CreateRaw(fh)
+	if err == nil {
+		_, err = fw.Write(p.data)
+	}
+	if err != nil {
+		w.err = fmt.Errorf("write entry %d: %w", w.count, err)
+		return Entry{}, w.err
+	}
+	w.added(h.Name)
+	return Entry{Name: h.Name, Method: p.method, SHA256: p.sha, Size: p.size}, nil
 }
