@@ -282,12 +282,26 @@ func (s *Store) Remove(ctx context.Context, bucket, key string) error {
 	return nil
 }
 
+// Attachment is the Content-Disposition that saves a download as name
+// (RFC 6266: a plain ASCII name, and the UTF-8 one beside it).
+func Attachment(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
+	return fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s", ascii, url.PathEscape(name))
+}
+
 // PresignGet returns a URL that downloads the object until it expires.
-// name, when set, is the file name browsers save it as.
+// name, when set, is the file name browsers save it as: it then stands in
+// the link's query, so only for names that are not patient data (a
+// bundle's name is: it is stored with the object instead, see Attachment).
 func (s *Store) PresignGet(ctx context.Context, bucket, key, name string, expiry time.Duration) (*url.URL, error) {
 	params := url.Values{}
 	if name != "" {
-		params.Set("response-content-disposition", fmt.Sprintf("attachment; filename=%q", name))
+		params.Set("response-content-disposition", Attachment(name))
 	}
 	u, err := s.mc.PresignedGetObject(ctx, bucket, key, expiry, params)
 	if err != nil {

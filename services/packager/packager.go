@@ -227,7 +227,7 @@ func PresignBundle(ctx context.Context, blobs *blob.Store, b record.Bundle, expi
 		}
 		expiry = min(expiry, left)
 	}
-	return blobs.PresignGet(ctx, b.Bucket, b.Key, b.Name, expiry)
+	return blobs.PresignGet(ctx, b.Bucket, b.Key, "", expiry) // the name is stored with the object
 }
 
 // ErrExpired means a bundle's link time is over.

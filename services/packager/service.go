@@ -275,7 +275,8 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	// The ZIP streams into a multipart upload (minio-go's streaming
 	// PutObject); its SHA-256 is computed as the upload reads it.
 	ures, err := s3io.Stream(ctx, s.deps.Blobs.Client(), s.cfg.BundleBucket, key,
-		s3io.StreamOptions{ContentType: "application/zip", PartSize: s.cfg.PartSize, Buffers: s.cfg.UploadConcurrency + 1},
+		s3io.StreamOptions{ContentType: "application/zip", ContentDisposition: blob.Attachment(job.Name()),
+			PartSize: s.cfg.PartSize, Buffers: s.cfg.UploadConcurrency + 1},
 		func(w io.Writer) error {
 			var err error
 			res, err = job.Write(ctx, objs, w)

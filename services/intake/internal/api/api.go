@@ -608,7 +608,7 @@ func (s *Server) bundleLink(w http.ResponseWriter, r *http.Request) {
 		if !b.Expires.IsZero() {
 			expiry = min(expiry, b.Expires.Sub(now))
 		}
-		u, err := s.blobs.PresignGet(r.Context(), b.Bucket, b.Key, b.Name, expiry)
+		u, err := s.blobs.PresignGet(r.Context(), b.Bucket, b.Key, "", expiry) // the name is stored with the object
 		if err != nil {
 			s.internal(w, r, err)
 			return
