@@ -485,4 +485,3 @@ func abs(x int) int {
 	}
 	return x
 }
-
