@@ -106,13 +106,21 @@ func downloadBundle(t *testing.T, p *e2e.Pipeline, id string, b record.Bundle) s
 	if code := p.Do(http.MethodGet, "/v1/cases/"+id+"/bundle?version="+strconv.Itoa(b.Version), nil, &link); code != http.StatusFound {
 		t.Fatalf("GET bundle link: %d", code)
 	}
-	resp, err := http.Get(link) //nolint:noctx // a test download
+	// The readable name (the patient's names and birth date) is the
+	// download's file name, never part of the link.
+	if strings.Contains(link, strings.SplitN(b.Name, "_", 2)[0]) {
+		t.Errorf("the bundle link holds the patient's name: %s", link)
+	}
+	resp, err := p.HTTP.Get(link) //nolint:noctx // a test download
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET presigned link: %s", resp.Status)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, b.Name) {
+		t.Errorf("download saved as %q, want the bundle's name %q", cd, b.Name)
 	}
 	path := filepath.Join(t.TempDir(), b.Name)
 	f, err := os.Create(path)
@@ -202,11 +210,10 @@ func TestBundleThroughServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := e2e.Start(t, e2e.Options{Args: []string{"--quiet-period", "-1s"}})
-	nc, err := nats.Connect(p.NATS)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	var mu sync.Mutex
 	var ready []event.BundleReady
 	sub, err := nc.Subscribe(event.SubjectBundleReady, func(m *nats.Msg) {

@@ -8,6 +8,7 @@
 //	handoff check DIR                  run the pipeline on a folder and print its report
 //	handoff bundle CASE_ID             ask for a case's bundle and print its link
 //	handoff health [URL]               exit 0 when a running process is ready (container health checks)
+//	handoff nats-auth --keys DIR       make the services' NATS keys and print an external NATS's authorization
 //	handoff --version                  print the version
 package main
 
@@ -37,6 +38,8 @@ commands:
   check DIR                   run the whole pipeline on a folder and print its report
   bundle CASE_ID              ask for a case's bundle and print its download link
   health [URL]                exit 0 when a running handoff is ready (default: /readyz on HANDOFF_HTTP)
+  nats-auth --keys DIR        make each service's NATS key in DIR and print the authorization
+                              block of an external nats-server configuration
 
   --version                   print the version
 
@@ -95,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBundle(ctx, rest, stdout, stderr)
 	case "health":
 		return runHealth(ctx, rest, stderr)
+	case "nats-auth":
+		return runNATSAuth(rest, stdout, stderr)
 	case "--version", "-version", "version":
 		fmt.Fprintln(stdout, app.Version())
 		return nil

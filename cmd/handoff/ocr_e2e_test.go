@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
@@ -34,7 +33,7 @@ func TestOCRTwoWorkersThroughServe(t *testing.T) {
 	p := e2e.Start(t, e2e.Options{Args: []string{"--ocr-workers", "1"}})
 	worker := e2e.StartProc(t, "handoff serve --services ocr",
 		[]string{"HANDOFF_S3_ACCESS_KEY=" + p.S3Access, "HANDOFF_S3_SECRET_KEY=" + p.S3Secret},
-		e2e.Binary(t), "serve", "--services", "ocr", "--nats-url", p.NATS, "--s3-endpoint", p.S3,
+		e2e.Binary(t), "serve", "--services", "ocr", "--nats-url", p.Endpoints.NATS, "--nats-keys", p.NATSKeys, "--s3-endpoint", p.S3,
 		"--data", filepath.Join(dir, "worker"), "--http", "127.0.0.1:0", "--ocr-workers", "1", "--log-format", "json")
 
 	id := p.CreateCase("")
@@ -55,7 +54,7 @@ func TestOCRTwoWorkersThroughServe(t *testing.T) {
 	}
 
 	// The completion event names the searchable PDF in the derived bucket.
-	done := ocrDone(t, p.NATS, id, f.ID)
+	done := ocrDone(t, p, id, f.ID)
 	if done.Pages != 20 || done.OCRPages != 20 || done.FailedPages != 0 || done.OutputBucket != p.Derived {
 		t.Errorf("ocr.done = %+v", done)
 	}
@@ -90,13 +89,12 @@ func TestOCRTwoWorkersThroughServe(t *testing.T) {
 }
 
 // ocrDone finds a file's handoff.ocr.done event in the EVENTS stream.
-func ocrDone(t *testing.T, natsURL, caseID, fileID string) event.OCRDone {
+func ocrDone(t *testing.T, p *e2e.Pipeline, caseID, fileID string) event.OCRDone {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

@@ -40,17 +40,19 @@ func textOf(t *testing.T, path string, data []byte) []byte {
 }
 
 // While a case is processed through `handoff serve` (debug logging on), no
-// patient name, birth date or document text reaches the pipeline's log or
-// any message on its subjects (events and work items). The documents are
-// uploaded as their text (the text route: understanding, report) next to
-// the DICOM series (the DICOM service), and as the original PDFs and photo
-// (sniffing and routing to OCR).
+// patient name, birth date, file name or document text reaches the
+// pipeline's log or any message on any subject (events, work items, bucket
+// notifications, dead letters, bundle announcements): messages carry IDs.
+// The documents are uploaded as their text (the text route: understanding,
+// report) next to the DICOM series (the DICOM service, with the patient's
+// name in its tags), and as the original PDFs and photo under file names
+// that hold the patient's name (sniffing, OCR, the bundle, which is built).
 func TestNoPatientDataInLogsOrMessages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}
 	testenv.Tools(t, "tesseract", "pdftotext")
-	p := e2e.Start(t, e2e.Options{Args: []string{"--log-level", "debug"}})
+	p := e2e.Start(t, e2e.Options{Args: []string{"--log-level", "debug", "--quiet-period", "-1s"}})
 	msgs := p.CaptureMessages(t)
 
 	c := loadExample(t, "complete")
@@ -59,11 +61,16 @@ func TestNoPatientDataInLogsOrMessages(t *testing.T) {
 		paths = append(paths, path)
 	}
 	sort.Strings(paths)
+	// File names chosen by the patient, with the patient's name in them.
+	folder := c.patient.GivenName + " " + c.patient.FamilyName + " records/"
+	named := func(path string) string { return folder + c.patient.FamilyName + " " + path }
 	asText := p.CreateCase(string(c.fields))
 	originals := p.CreateCase(string(c.fields))
+	var fileNames []string
 	for _, path := range paths {
 		data := c.files[path]
-		p.Upload(originals, path, data)
+		p.Upload(originals, named(path), data)
+		fileNames = append(fileNames, filepath.Base(path))
 		if strings.HasPrefix(path, "Imaging CD/") {
 			p.Upload(asText, path, data)
 			continue
@@ -82,29 +89,33 @@ func TestNoPatientDataInLogsOrMessages(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// The originals are at least sniffed and routed.
-	p.WaitFor(originals, "every original routed", time.Minute, func(v e2e.CaseView) bool {
-		n := 0
-		for _, f := range v.Files {
-			if f.Route != "" {
-				n++
-			}
-		}
-		return n >= len(paths)
-	})
+	// The originals go all the way: processed, then bundled.
+	p.WaitIdle(originals, len(paths), 3*time.Minute)
+	if code := p.Do(http.MethodPost, "/v1/cases/"+originals+"/bundle", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("bundle request: %d", code)
+	}
+	v := p.WaitFor(originals, "a bundle", 3*time.Minute, func(v e2e.CaseView) bool { return len(v.Bundles) > 0 })
+	if b := v.Bundles[0]; !strings.Contains(b.Name, c.patient.FamilyName) || strings.Contains(b.Key, c.patient.FamilyName) {
+		t.Errorf("bundle %q at key %q: the readable name is the download's, never the key's", b.Name, b.Key)
+	}
 	time.Sleep(time.Second) // let in-flight log lines and messages land
 	events := msgs.String()
 	logs := p.Serve.Output()
-	if !strings.Contains(events, "handoff.report.updated") || !strings.Contains(logs, asText) {
-		t.Fatalf("nothing captured: %d bytes of messages, %d of logs", len(events), len(logs))
+	for _, subject := range []string{"handoff.report.updated", "handoff.bundle.ready", "handoff.work.bundle", "handoff.bucket.events", "handoff.work.ocr"} {
+		if !strings.Contains(events, subject) {
+			t.Errorf("no message on %s captured", subject)
+		}
 	}
-	for _, s := range append(phiStrings(c), documentText...) {
-		re := regexp.MustCompile(`(?i)\b` + regexp.QuoteMeta(s) + `\b`)
+	if !strings.Contains(logs, asText) {
+		t.Fatalf("nothing logged: %d bytes of logs", len(logs))
+	}
+	for _, s := range append(append(phiStrings(c), documentText...), fileNames...) {
+		re := regexp.MustCompile(`(?i)(^|\W)` + regexp.QuoteMeta(s) + `($|\W)`)
 		if re.MatchString(logs) {
-			t.Errorf("the pipeline's log holds patient data or document text %q", s)
+			t.Errorf("the pipeline's log holds patient data, a file name or document text %q", s)
 		}
 		if re.MatchString(events) {
-			t.Errorf("a message holds patient data or document text %q", s)
+			t.Errorf("a message holds patient data, a file name or document text %q", s)
 		}
 	}
 }

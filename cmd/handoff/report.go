@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/localca"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -26,34 +27,45 @@ type apiClient struct {
 
 // clientFlags are the flags of the commands that talk to a running pipeline.
 type clientFlags struct {
-	api, data string
+	api, data, ca string
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.api, "api", envOr("HANDOFF_API", ""), "API base URL (env HANDOFF_API); default: the one `handoff serve --data DIR` wrote to DIR/endpoints.json, else http://127.0.0.1:8080")
 	fs.StringVar(&c.data, "data", envOr("HANDOFF_DATA", "./data"), "data directory of `handoff serve`, for its endpoints and API token (env HANDOFF_DATA)")
+	fs.StringVar(&c.ca, "ca", envOr("HANDOFF_CA", ""), "CA certificate to trust for the API's TLS (env HANDOFF_CA); default: the local CA of `handoff serve --tls auto` in DIR")
 }
 
 // client resolves the API address and token: flags and env first, then the
 // files `handoff serve` writes into its data directory.
 func (c clientFlags) client() (*apiClient, error) {
-	base := c.api
+	base, ca := c.api, c.ca
+	var ep Endpoints
+	if b, err := os.ReadFile(filepath.Join(c.data, "endpoints.json")); err == nil {
+		_ = json.Unmarshal(b, &ep)
+	}
 	if base == "" {
 		base = "http://127.0.0.1:8080"
-		if b, err := os.ReadFile(filepath.Join(c.data, "endpoints.json")); err == nil {
-			var ep Endpoints
-			if json.Unmarshal(b, &ep) == nil && ep.API != "" {
-				base = ep.API
-			}
+		if ep.API != "" {
+			base = ep.API
 		}
 	}
+	if ca == "" && ep.CA != "" && strings.EqualFold(strings.TrimRight(base, "/"), strings.TrimRight(ep.API, "/")) {
+		ca = ep.CA
+	}
+	tc, err := localca.ClientTLS(ca)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
 	token := os.Getenv("HANDOFF_API_TOKEN")
 	if token == "" {
 		if b, err := os.ReadFile(filepath.Join(c.data, "api-token")); err == nil {
 			token = strings.TrimSpace(string(b))
 		}
 	}
-	return &apiClient{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second}}, nil
+	return &apiClient{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second, Transport: tr}}, nil
 }
 
 // apiError is a non-2xx answer of the API.

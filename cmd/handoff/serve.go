@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,8 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
@@ -29,6 +28,8 @@ import (
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/config"
+	"github.com/handoffmed/handoff/platform/localca"
+	"github.com/handoffmed/handoff/platform/natsauth"
 	"github.com/handoffmed/handoff/platform/obs"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/s3gw"
@@ -55,6 +56,14 @@ type serveConfig struct {
 	Replicas      int
 
 	PprofAddr string
+
+	// TLS is off, auto (a local CA in <data>/tls) or cert (TLSCert, TLSKey).
+	TLS, TLSCert, TLSKey string
+	// NATSKeys is the directory of per-role nkey seeds (external NATS);
+	// NATSCA, NATSCert and NATSKey its TLS.
+	NATSKeys, NATSCA, NATSCert, NATSKey string
+	// NATSStoreKeyFile and NATSStoreKey give the embedded NATS's storage key.
+	NATSStoreKeyFile, NATSStoreKey string
 
 	config *config.Set // for the startup log, secrets masked
 
@@ -94,6 +103,15 @@ func parseServe(args []string, stderr io.Writer, lookupEnv func(string) (string,
 	config.Add(s, &c.LogFormat, config.LogFormat)
 	config.Add(s, &c.LogLevel, config.LogLevel)
 	config.Add(s, &c.PprofAddr, config.Pprof)
+	config.Add(s, &c.TLS, config.TLS)
+	config.Add(s, &c.TLSCert, config.TLSCert)
+	config.Add(s, &c.TLSKey, config.TLSKey)
+	config.Add(s, &c.NATSKeys, config.NATSKeys)
+	config.Add(s, &c.NATSCA, config.NATSCA)
+	config.Add(s, &c.NATSCert, config.NATSCert)
+	config.Add(s, &c.NATSKey, config.NATSKey)
+	config.Add(s, &c.NATSStoreKeyFile, config.NATSStoreKeyFile)
+	config.Add(s, &c.NATSStoreKey, config.NATSStoreKey)
 	c.services.register(s)
 	app.VersionFlag(fs, &showVersion)
 	if err := s.Parse(args); err != nil {
@@ -106,6 +124,12 @@ func parseServe(args []string, stderr io.Writer, lookupEnv func(string) (string,
 		return c, false, usageError{"serve takes no arguments"}
 	}
 	c.config = s
+	if c.TLS == "cert" && (c.TLSCert == "" || c.TLSKey == "") {
+		return c, false, usageError{"--tls cert needs --tls-cert and --tls-key"}
+	}
+	if c.TLS != "cert" && (c.TLSCert != "" || c.TLSKey != "") {
+		return c, false, usageError{"--tls-cert and --tls-key are taken with --tls cert"}
+	}
 	c.Intake.BundleLinkExpiry = c.services.bundleLinkExpiry
 	if services == "all" {
 		c.Services = allServices
@@ -131,6 +155,12 @@ type Endpoints struct {
 	Data      string `json:"data"`
 	S3Access  string `json:"s3_access_key"`
 	TokenFile string `json:"api_token_file,omitempty"`
+	// CA is the local CA's certificate (--tls auto): clients trust it.
+	CA string `json:"ca,omitempty"`
+	// NATSKeys is the directory of the NATS identities' nkey seeds.
+	NATSKeys string `json:"nats_keys,omitempty"`
+	// PID is the process serving.
+	PID int `json:"pid"`
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -145,51 +175,50 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := obs.NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	log.Info("handoff starting", "version", app.Version(), "config", cfg.config)
 	// Embedded S3 changes the working directory: every path is absolute first.
-	if cfg.Data, err = filepath.Abs(cfg.Data); err != nil {
-		return err
+	for _, p := range []*string{&cfg.Data, &cfg.TLSCert, &cfg.TLSKey, &cfg.NATSKeys, &cfg.NATSCA, &cfg.NATSCert, &cfg.NATSKey, &cfg.NATSStoreKeyFile, &cfg.S3.CAFile} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return err
+			}
+		}
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	unlock, err := lockData(cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tokenGiven, secretGiven := cfg.APIToken != "", cfg.S3.SecretKey != ""
+	tokenMade := false
 	if cfg.APIToken == "" && cfg.runs("intake") {
-		if cfg.APIToken, err = secretFile(filepath.Join(cfg.Data, "api-token")); err != nil {
+		if cfg.APIToken, tokenMade, err = secretFile(filepath.Join(cfg.Data, "api-token")); err != nil {
 			return err
 		}
 	}
-	var ep Endpoints
-	ep.Data = cfg.Data
+	ep := Endpoints{Data: cfg.Data, PID: os.Getpid()}
 	reg := obs.NewRegistry()
 
-	// NATS: embedded unless --nats-url.
-	var nc *nats.Conn
-	var ns *server.Server
-	if cfg.NATSURL == "" {
-		ns, err = startNATS(cfg.NATSAddr, filepath.Join(cfg.Data, "nats"))
-		if err != nil {
-			return err
-		}
-		defer ns.Shutdown()
-		ep.NATS = ns.ClientURL()
-		nc, err = bus.Connect(ctx, bus.ConnectOptions{Name: "handoff", InProcess: ns}, log)
-	} else {
-		ep.NATS = cfg.NATSURL
-		nc, err = bus.Connect(ctx, bus.ConnectOptions{URL: cfg.NATSURL, Name: "handoff-" + strings.Join(cfg.Services, "-"), Creds: cfg.NATSCreds}, log)
-	}
+	tlsFiles, err := cfg.tlsFiles()
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	b, err := bus.New(nc, "/handoff/"+strings.Join(cfg.Services, "+"), log, bus.Options{Metrics: bus.NewMetrics(reg)})
+	ep.CA = tlsFiles.CA
+
+	// NATS: embedded unless --nats-url; every service on a connection of
+	// its own role.
+	nb, err := cfg.startBus(ctx, log, tlsFiles)
 	if err != nil {
 		return err
 	}
-	topo := bus.Topology{BucketSubject: cfg.BucketSubject, Replicas: cfg.Replicas}
-	if err := b.Setup(ctx, topo); err != nil {
-		return err
+	defer nb.close()
+	ep.NATS, ep.NATSKeys = nb.url, nb.keys.Dir
+	if !nb.secured {
+		ep.NATSKeys = ""
 	}
-	cases, err := casestore.Open(ctx, b.JetStream(), casestore.Options{Replicas: cfg.Replicas})
-	if err != nil {
+	metrics := bus.NewMetrics(reg)
+	if err := nb.setup(ctx, log, metrics, cfg); err != nil {
 		return err
 	}
 
@@ -201,15 +230,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 		}
+		notifier, err := nb.roleBus(ctx, log, metrics, natsauth.S3)
+		if err != nil {
+			return err
+		}
 		gw, err = s3gw.Start(ctx, s3gw.Config{
 			Addr: cfg.S3Addr, Dir: filepath.Join(cfg.Data, "s3"), AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-			Region: cfg.S3.Region, Notifier: s3gw.NewJetStreamNotifier(b, cfg.BucketSubject, cfg.Intake.IntakeBucket).WithPrefix(record.UploadsPrefix),
+			Region: cfg.S3.Region, CertFile: tlsFiles.Cert, KeyFile: tlsFiles.Key,
+			Notifier: s3gw.NewJetStreamNotifier(notifier, cfg.BucketSubject, cfg.Intake.IntakeBucket).WithPrefix(record.UploadsPrefix),
 		})
 		if err != nil {
 			return err
 		}
 		defer gw.Close()
 		cfg.S3.Endpoint = gw.Endpoint()
+		if cfg.S3.CAFile == "" {
+			cfg.S3.CAFile = tlsFiles.CA
+		}
 	}
 	ep.S3, ep.S3Access = cfg.S3.Endpoint, cfg.S3.AccessKey
 	blobs, err := blob.New(cfg.S3)
@@ -221,8 +258,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	deps := depsFor{log: log, bus: b, blobs: blobs, cases: cases, reg: reg}
-	runners, mount, err := cfg.build(deps)
+	runners, mount, err := cfg.build(func(role natsauth.Role) (depsFor, error) {
+		b, err := nb.roleBus(ctx, log, metrics, role)
+		if err != nil {
+			return depsFor{}, err
+		}
+		cases, err := casestore.Open(ctx, b.JetStream(), casestore.Options{Replicas: cfg.Replicas})
+		if err != nil {
+			return depsFor{}, err
+		}
+		return depsFor{log: log, bus: b, blobs: blobs, cases: cases, reg: reg}, nil
+	})
 	if err != nil {
 		return err
 	}
@@ -230,12 +276,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux := http.NewServeMux()
 	mount(mux)
 	obs.Mount(mux, reg, map[string]obs.Check{
-		"nats": func(context.Context) error {
-			if !nc.IsConnected() {
-				return errors.New("not connected")
-			}
-			return nil
-		},
+		"nats": func(context.Context) error { return nb.ready() },
 		"s3": func(ctx context.Context) error {
 			_, err := blobs.Client().BucketExists(ctx, cfg.Intake.IntakeBucket)
 			return err
@@ -245,7 +286,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTP, err)
 	}
-	ep.API = "http://" + ln.Addr().String()
+	var handler http.Handler = mux
+	scheme := "http"
+	var serverTLS *tls.Config
+	if tlsFiles.Cert != "" {
+		if serverTLS, err = localca.ServerTLS(tlsFiles.Cert, tlsFiles.Key); err != nil {
+			return err
+		}
+		scheme, handler = "https", hsts(mux)
+	}
+	ep.API = scheme + "://" + ln.Addr().String()
 	if cfg.runs("intake") {
 		ep.TokenFile = filepath.Join(cfg.Data, "api-token")
 		if tokenGiven {
@@ -255,7 +305,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := writeEndpoints(cfg.Data, ep); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(handler, serverTLS)
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {
@@ -265,31 +315,80 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, r := range runners {
 		g.Go(func() error { return r.Run(gctx) })
 	}
-	g.Go(func() error { return obs.Serve(gctx, srv, func() error { return srv.Serve(ln) }) })
-	printEndpoints(stdout, ep, cfg, gw != nil && !secretGiven)
-	log.Info("handoff serving", "services", cfg.Services, "api", ep.API, "s3", ep.S3, "nats", ep.NATS)
+	g.Go(func() error {
+		return obs.Serve(gctx, srv, func() error {
+			if serverTLS != nil {
+				return srv.ServeTLS(ln, "", "")
+			}
+			return srv.Serve(ln)
+		})
+	})
+	printEndpoints(stdout, ep, cfg, banner{token: tokenMade, s3Keys: gw != nil && !secretGiven, storeKey: nb.storeKeyFile, storeKeyMade: nb.storeKeyMade})
+	log.Info("handoff serving", "services", cfg.Services, "api", ep.API, "s3", ep.S3, "nats", ep.NATS, "tls", cfg.TLS)
 	err = g.Wait()
 	log.Info("handoff stopped")
 	return err
 }
 
-func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig, generatedS3Keys bool) {
+// newHTTPServer is the API's server, with timeouts: a client that sends
+// its headers or body too slowly, or keeps an idle connection, is dropped
+// (uploads and event streams set their own deadlines as data flows).
+func newHTTPServer(h http.Handler, tc *tls.Config) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tc,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// hsts tells browsers to come back over TLS only.
+func hsts(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// banner says what printEndpoints may show: secrets only when this run
+// made them.
+type banner struct {
+	token, s3Keys bool
+	storeKey      string
+	storeKeyMade  bool
+}
+
+func printEndpoints(w io.Writer, ep Endpoints, cfg serveConfig, b banner) {
 	fmt.Fprintf(w, "Handoff is running (%s).\n", strings.Join(cfg.Services, ", "))
 	fmt.Fprintf(w, "  API   %s\n", ep.API)
 	if cfg.runs("intake") {
-		fmt.Fprintf(w, "        token: %s", cfg.APIToken)
-		if ep.TokenFile != "" {
-			fmt.Fprintf(w, " (in %s)", ep.TokenFile)
+		switch {
+		case b.token:
+			fmt.Fprintf(w, "        token: %s (made now, kept in %s)\n", cfg.APIToken, ep.TokenFile)
+		case ep.TokenFile != "":
+			fmt.Fprintf(w, "        token in %s\n", ep.TokenFile)
+		default:
+			fmt.Fprintln(w, "        token from HANDOFF_API_TOKEN")
 		}
-		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  S3    %s (access key %s", ep.S3, ep.S3Access)
-	if generatedS3Keys {
+	if b.s3Keys {
 		fmt.Fprintf(w, ", secret key in %s", filepath.Join(ep.Data, "s3-credentials"))
 	}
 	fmt.Fprintln(w, ")")
-	fmt.Fprintf(w, "  NATS  %s\n", ep.NATS)
+	fmt.Fprintf(w, "  NATS  %s", ep.NATS)
+	if ep.NATSKeys != "" {
+		fmt.Fprintf(w, " (each service with its own key, in %s)", ep.NATSKeys)
+	}
+	fmt.Fprintln(w)
+	if ep.CA != "" {
+		fmt.Fprintf(w, "  TLS   local CA %s (the handoff CLI trusts it; add it to a browser to open the web page without a warning)\n", ep.CA)
+	}
 	fmt.Fprintf(w, "  Data  %s\n", ep.Data)
+	if b.storeKeyMade {
+		fmt.Fprintf(w, "        NATS storage is encrypted with the key in %s: back it up, the data cannot be read without it.\n", b.storeKey)
+	}
 	fmt.Fprintln(w, "Ctrl-C drains in-flight work and stops.")
 }
 
@@ -305,45 +404,19 @@ func writeEndpoints(dir string, ep Endpoints) error {
 	return os.Rename(tmp, filepath.Join(dir, "endpoints.json"))
 }
 
-func startNATS(addr, dir string) (*server.Server, error) {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("nats address %q: %w", addr, err)
-	}
-	port := 0
-	if _, err := fmt.Sscan(portStr, &port); err != nil {
-		return nil, fmt.Errorf("nats address %q: %w", addr, err)
-	}
-	if port == 0 {
-		port = server.RANDOM_PORT
-	}
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "handoff", Host: host, Port: port, JetStream: true, StoreDir: dir,
-		NoSigs: true, NoLog: true, MaxPayload: 8 << 20,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("nats: %w", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		ns.Shutdown()
-		return nil, errors.New("nats: not ready")
-	}
-	return ns, nil
-}
-
-// secretFile reads a secret from path, creating a random one there first.
-func secretFile(path string) (string, error) {
+// secretFile reads a secret from path, creating a random one there first
+// (made reports that).
+func secretFile(path string) (secret string, made bool, err error) {
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
-		return strings.TrimSpace(string(b)), nil
+		return strings.TrimSpace(string(b)), false, nil
 	}
 	var raw [24]byte
 	_, _ = rand.Read(raw[:])
 	s := hex.EncodeToString(raw[:])
 	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
+		return "", false, fmt.Errorf("write %s: %w", path, err)
 	}
-	return s, nil
+	return s, true, nil
 }
 
 // s3Keys returns the embedded S3's keys, generated once per data directory.

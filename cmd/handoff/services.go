@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/handoffmed/handoff/platform/config"
+	"github.com/handoffmed/handoff/platform/natsauth"
 	"github.com/handoffmed/handoff/services/dicom"
 	"github.com/handoffmed/handoff/services/intake"
 	"github.com/handoffmed/handoff/services/ocr"
@@ -21,6 +22,10 @@ type serviceFlags struct {
 	ocrWorkers       int
 	ocrLanguages     string
 	packagerWorkers  int
+
+	cleanupInterval    time.Duration
+	uploadMaxAge       time.Duration
+	bundleUploadMaxAge time.Duration
 }
 
 func (f *serviceFlags) register(s *config.Set) {
@@ -31,16 +36,25 @@ func (f *serviceFlags) register(s *config.Set) {
 	config.Add(s, &f.ocrWorkers, config.OCRWorkers)
 	config.Add(s, &f.ocrLanguages, config.OCRLang)
 	config.Add(s, &f.packagerWorkers, config.PackagerWorkers)
+	config.Add(s, &f.cleanupInterval, config.CleanupInterval)
+	config.Add(s, &f.uploadMaxAge, config.UploadMaxAge)
+	config.Add(s, &f.bundleUploadMaxAge, config.BundleUploadMaxAge)
 }
 
-// build wires the services this process runs. mount adds their HTTP routes.
-func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeMux), err error) {
+// build wires the services this process runs, each with the connections
+// of its own NATS role (depsOf). mount adds their HTTP routes.
+func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners []runner, mount func(*http.ServeMux), err error) {
 	var mounts []func(*http.ServeMux)
 	if c.runs("intake") {
+		d, err := depsOf(natsauth.Intake)
+		if err != nil {
+			return nil, nil, err
+		}
 		ic := c.Intake
 		ic.APIToken = c.APIToken
 		ic.BucketEventWorkers = c.services.intakeWorkers
 		ic.ReconcileInterval = c.Reconcile
+		ic.CleanupInterval, ic.UploadMaxAge = c.services.cleanupInterval, c.services.uploadMaxAge
 		svc, err := intake.New(ic, intake.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases, Registry: d.reg})
 		if err != nil {
 			return nil, nil, err
@@ -49,6 +63,10 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		mounts = append(mounts, svc.Mount)
 	}
 	if c.runs("dicom") {
+		d, err := depsOf(natsauth.DICOM)
+		if err != nil {
+			return nil, nil, err
+		}
 		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers},
 			dicom.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
@@ -57,6 +75,10 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		runners = append(runners, svc)
 	}
 	if c.runs("ocr") {
+		d, err := depsOf(natsauth.OCR)
+		if err != nil {
+			return nil, nil, err
+		}
 		svc, err := ocr.New(ocr.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.ocrWorkers,
 			Languages: c.services.ocrLanguages, Replicas: c.Replicas},
 			ocr.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
@@ -66,9 +88,14 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		runners = append(runners, svc)
 	}
 	if c.runs("packager") {
+		d, err := depsOf(natsauth.Packager)
+		if err != nil {
+			return nil, nil, err
+		}
 		svc, err := packager.New(packager.Config{
 			IntakeBucket: c.Intake.IntakeBucket, DerivedBucket: c.Intake.DerivedBucket, BundleBucket: c.services.bundleBucket,
 			LinkExpiry: c.services.bundleLinkExpiry, QuietPeriod: c.services.quietPeriod, Workers: c.services.packagerWorkers,
+			CleanupInterval: c.services.cleanupInterval, UploadMaxAge: c.services.bundleUploadMaxAge,
 		}, packager.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err

@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +27,8 @@ import (
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/config"
+	"github.com/handoffmed/handoff/platform/localca"
+	"github.com/handoffmed/handoff/platform/natsauth"
 	"github.com/handoffmed/handoff/platform/obs"
 )
 
@@ -34,6 +37,10 @@ import (
 type Flags struct {
 	NATSURL       string
 	NATSCreds     string
+	NATSKeys      string // directory of the roles' nkey seeds
+	NATSCA        string
+	NATSCert      string
+	NATSKey       string
 	S3            blob.Config
 	HTTP          string // ops endpoints
 	LogFormat     string
@@ -52,6 +59,10 @@ func (f *Flags) Register(s *config.Set, fs *flag.FlagSet, httpAddr string) {
 	f.set = s
 	config.Add(s, &f.NATSURL, config.NATSURL.WithDefault("nats://127.0.0.1:4222"))
 	config.Add(s, &f.NATSCreds, config.NATSCreds)
+	config.Add(s, &f.NATSKeys, config.NATSKeys)
+	config.Add(s, &f.NATSCA, config.NATSCA)
+	config.Add(s, &f.NATSCert, config.NATSCert)
+	config.Add(s, &f.NATSKey, config.NATSKey)
 	config.Add(s, &f.S3.Endpoint, config.S3Endpoint.WithDefault("http://127.0.0.1:9000"))
 	config.Add(s, &f.S3.Region, config.S3Region)
 	config.Add(s, &f.S3.CAFile, config.S3CA)
@@ -90,6 +101,35 @@ func (f *Flags) Parse(ctx context.Context, args []string) error {
 	return f.S3.Validate()
 }
 
+// connectOptions are the NATS connection of the service name: its role's
+// nkey when a keys directory is given, and TLS.
+func (f *Flags) connectOptions(name string) (bus.ConnectOptions, error) {
+	o := bus.ConnectOptions{URL: f.NATSURL, Name: "handoff-" + name, Creds: f.NATSCreds}
+	if f.NATSKeys != "" {
+		role, err := natsauth.ParseRole(name)
+		if err != nil {
+			return o, err
+		}
+		o.NKeySeedFile = natsauth.Keys{Dir: f.NATSKeys}.SeedFile(role)
+		o.InboxPrefix = natsauth.InboxPrefix(role)
+	}
+	if f.NATSCA != "" || f.NATSCert != "" {
+		tc, err := localca.ClientTLS(f.NATSCA)
+		if err != nil {
+			return o, err
+		}
+		if f.NATSCert != "" {
+			pair, err := tls.LoadX509KeyPair(f.NATSCert, f.NATSKey)
+			if err != nil {
+				return o, fmt.Errorf("nats client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{pair}
+		}
+		o.TLS = tc
+	}
+	return o, nil
+}
+
 // ErrDone ends a command that did all it had to (--version): Main exits 0.
 var ErrDone = errors.New("done")
 
@@ -114,7 +154,11 @@ func Run(ctx context.Context, name string, f Flags, buckets []string, build func
 	log := obs.NewLogger(os.Stderr, f.LogFormat, f.LogLevel).With("service", name)
 	log.Info("starting", "version", Version(), "config", f.set)
 	reg := obs.NewRegistry()
-	nc, err := bus.Connect(ctx, bus.ConnectOptions{URL: f.NATSURL, Name: "handoff-" + name, Creds: f.NATSCreds}, log)
+	co, err := f.connectOptions(name)
+	if err != nil {
+		return err
+	}
+	nc, err := bus.Connect(ctx, co, log)
 	if err != nil {
 		return err
 	}

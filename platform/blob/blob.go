@@ -282,12 +282,26 @@ func (s *Store) Remove(ctx context.Context, bucket, key string) error {
 	return nil
 }
 
+// Attachment is the Content-Disposition that saves a download as name
+// (RFC 6266: a plain ASCII name, and the UTF-8 one beside it).
+func Attachment(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
+	return fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s", ascii, url.PathEscape(name))
+}
+
 // PresignGet returns a URL that downloads the object until it expires.
-// name, when set, is the file name browsers save it as.
+// name, when set, is the file name browsers save it as: it then stands in
+// the link's query, so only for names that are not patient data (a
+// bundle's name is: it is stored with the object instead, see Attachment).
 func (s *Store) PresignGet(ctx context.Context, bucket, key, name string, expiry time.Duration) (*url.URL, error) {
 	params := url.Values{}
 	if name != "" {
-		params.Set("response-content-disposition", fmt.Sprintf("attachment; filename=%q", name))
+		params.Set("response-content-disposition", Attachment(name))
 	}
 	u, err := s.mc.PresignedGetObject(ctx, bucket, key, expiry, params)
 	if err != nil {
@@ -316,4 +330,56 @@ func mapErr(err error) error {
 		}
 	}
 	return err
+}
+
+// Upload is an unfinished multipart upload.
+type Upload struct {
+	Key       string
+	ID        string
+	Initiated time.Time
+}
+
+// IncompleteUploads lists a bucket's unfinished multipart uploads under prefix.
+func (s *Store) IncompleteUploads(ctx context.Context, bucket, prefix string) ([]Upload, error) {
+	core := minio.Core{Client: s.mc}
+	var out []Upload
+	keyMarker, idMarker := "", ""
+	for {
+		res, err := core.ListMultipartUploads(ctx, bucket, prefix, keyMarker, idMarker, "", 1000)
+		if err != nil {
+			return out, fmt.Errorf("list multipart uploads of %s: %w", bucket, mapErr(err))
+		}
+		for _, u := range res.Uploads {
+			out = append(out, Upload{Key: u.Key, ID: u.UploadID, Initiated: u.Initiated})
+		}
+		if !res.IsTruncated || res.NextKeyMarker == "" && res.NextUploadIDMarker == "" {
+			return out, nil
+		}
+		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+}
+
+// AbortIncompleteUploads aborts a bucket's unfinished multipart uploads
+// started more than olderThan ago (a crashed upload's parts stay on disk
+// until then), and reports how many.
+func (s *Store) AbortIncompleteUploads(ctx context.Context, bucket string, olderThan time.Duration) (int, error) {
+	ups, err := s.IncompleteUploads(ctx, bucket, "")
+	if err != nil {
+		return 0, err
+	}
+	core := minio.Core{Client: s.mc}
+	cutoff := time.Now().Add(-olderThan)
+	n := 0
+	var errs []error
+	for _, u := range ups {
+		if u.Initiated.After(cutoff) {
+			continue
+		}
+		if err := core.AbortMultipartUpload(ctx, bucket, u.Key, u.ID); err != nil && !errors.Is(mapErr(err), ErrNotFound) {
+			errs = append(errs, fmt.Errorf("abort multipart upload of %s: %w", bucket, mapErr(err)))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }

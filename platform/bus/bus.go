@@ -135,6 +135,14 @@ type ConnectOptions struct {
 	Name string
 	// Creds is a .creds file (JWT + NKey seed) for per-service credentials.
 	Creds string
+	// User and Password authenticate with a password.
+	User, Password string
+	// NKeySeedFile authenticates with the nkey whose seed the file holds
+	// (platform/natsauth: one per service role).
+	NKeySeedFile string
+	// InboxPrefix replaces "_INBOX" in the connection's reply subjects, so
+	// that its permissions can allow only its own replies.
+	InboxPrefix string
 	// TLS, when set, is the client TLS configuration.
 	TLS *tls.Config
 	// InProcess connects to an embedded server without a socket.
@@ -159,6 +167,28 @@ func Connect(ctx context.Context, o ConnectOptions, log *slog.Logger) (*nats.Con
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))
 	}
+	if o.User != "" {
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.NKeySeedFile != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("connect nats: %w", err)
+		}
+		opts = append(opts, opt)
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
+	}
+	// A permission violation arrives asynchronously: say so, or a request
+	// would only time out.
+	opts = append(opts, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		if sub != nil {
+			log.Error("nats", "subject", sub.Subject, "err", err)
+			return
+		}
+		log.Error("nats", "err", err)
+	}))
 	if o.TLS != nil {
 		opts = append(opts, nats.Secure(o.TLS))
 	}

@@ -2,7 +2,9 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,8 +15,11 @@ import (
 // Stream names.
 const (
 	// StreamBucket keeps bucket notifications (from MinIO, versitygw or the
-	// embedded S3 endpoint) for 14 days: intake's consumer records them, and
-	// they stay as a record of what S3 said.
+	// embedded S3 endpoint) for an hour: intake's consumer records them.
+	// What S3 sends holds object keys (a stock client's may name the
+	// patient's files), so it is not kept longer than needed: uploads whose
+	// notification expired unread are found by the reconciliation, which
+	// lists the bucket itself.
 	StreamBucket = "BUCKET_EVENTS"
 	// StreamWork is the work queue: handoff.work.<kind>, one consumer per kind.
 	StreamWork = "WORK"
@@ -68,7 +73,7 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			Description: "S3 bucket notifications (MinIO or plain S3 shape)",
 			Subjects:    []string{bucketSubject},
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      14 * 24 * time.Hour,
+			MaxAge:      time.Hour,
 			Storage:     t.storage(),
 			Replicas:    t.replicas(),
 			Duplicates:  2 * time.Minute,
@@ -107,12 +112,52 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 }
 
 // Setup creates or updates the pipeline's streams. Every service calls it at
-// start; it is idempotent.
+// start; it is idempotent, and only writes when a stream is missing or its
+// settings differ.
 func (b *Bus) Setup(ctx context.Context, t Topology) error {
 	for _, cfg := range t.Streams() {
-		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := b.ensureStream(ctx, cfg); err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
 	return nil
+}
+
+// ensureStream creates a stream, or updates it when its settings that
+// matter differ. Reading it first keeps a service whose credentials may
+// not manage streams from trying (only the set-up identity creates them).
+func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	st, err := b.js.Stream(ctx, cfg.Name)
+	if err == nil && sameStream(st.CachedInfo().Config, cfg) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return err
+	}
+	_, err = b.js.CreateOrUpdateStream(ctx, cfg)
+	return err
+}
+
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Replicas == max(want.Replicas, 1) &&
+		have.MaxAge == want.MaxAge && have.Retention == want.Retention && have.Duplicates == want.Duplicates
+}
+
+// EnsureKeyValue binds a key-value bucket, creating it (or updating its
+// replicas, history and TTL) when it is missing or differs. Like the
+// streams, only the set-up identity creates one; the services bind.
+func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if err == nil {
+		st, serr := js.Stream(ctx, "KV_"+cfg.Bucket)
+		if serr == nil {
+			c := st.CachedInfo().Config
+			if c.Replicas == max(cfg.Replicas, 1) && c.MaxAge == cfg.TTL && c.MaxMsgsPerSubject == int64(max(cfg.History, 1)) {
+				return kv, nil
+			}
+		}
+	} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, err
+	}
+	return js.CreateOrUpdateKeyValue(ctx, cfg)
 }

@@ -7,6 +7,7 @@
 //	case.<case>          record.Case
 //	file.<case>.<file>   record.File
 //	report.<case>        record.Report
+//	bundles.<case>       the case's bundle versions (written by the packager)
 //	name.<case>.<ref>    the path of an API upload stored under record.UploadRef
 //	path.<case>.<hash>   which upload reference holds a (cleaned) path
 package casestore
@@ -23,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -63,7 +65,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 	if o.Memory {
 		storage = jetstream.MemoryStorage
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      o.Bucket,
 		Description: "Handoff case state: cases, files, reports",
 		History:     3,
@@ -454,4 +456,41 @@ func numbered(path string, n int) string {
 		base, ext = base[:i], base[i:]
 	}
 	return fmt.Sprintf("%s%s (%d)%s", dir, base, n, ext)
+}
+
+// bundleSet is the value of a bundles.<case> key: a case's bundle versions,
+// kept apart from the case record so that the packager, which writes them,
+// may not write the case (the patient's fields).
+type bundleSet struct {
+	CaseID  string          `json:"case_id"`
+	Bundles []record.Bundle `json:"bundles"`
+}
+
+func bundlesKey(caseID string) string { return "bundles." + caseID }
+
+// Bundles returns a case's bundle versions, oldest first (none when it has
+// no bundle yet).
+func (s *Store) Bundles(ctx context.Context, caseID string) ([]record.Bundle, error) {
+	var b bundleSet
+	if _, err := s.get(ctx, bundlesKey(caseID), &b); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return b.Bundles, nil
+}
+
+// UpdateBundles applies fn to a case's bundle versions with
+// compare-and-set; fn may return ErrNoChange.
+func (s *Store) UpdateBundles(ctx context.Context, caseID string, fn func(*[]record.Bundle) error) ([]record.Bundle, error) {
+	var b bundleSet
+	_, err := s.update(ctx, bundlesKey(caseID), true, func(bool) (any, error) {
+		b = bundleSet{}
+		return &b, nil
+	}, func(bool) error {
+		b.CaseID = caseID
+		return fn(&b.Bundles)
+	})
+	return b.Bundles, err
 }

@@ -1,6 +1,7 @@
 package ccda
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -86,7 +87,7 @@ func (rd *reader) allergy(o, concern int32) record.Allergy {
 		code := t.attr(t.child(so, "code"), "code")
 		switch {
 		case t.attr(er, "typeCode") == "MFST" || t.templates(so, tplReaction, tplReaction1):
-			if r := rd.coded(t.child(so, "value"), true); r != "" && !contains(reactions, r) {
+			if r := rd.coded(t.child(so, "value"), true); r != "" && !slices.Contains(reactions, r) {
 				reactions = append(reactions, r)
 			}
 			t.each(so, "entryRelationship", func(er2 int32) {
@@ -113,15 +114,6 @@ func (rd *reader) allergy(o, concern int32) record.Allergy {
 		}
 	}
 	return a
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (rd *reader) procedure(p int32) record.Procedure {

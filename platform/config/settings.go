@@ -23,7 +23,15 @@ var (
 	NATSURL = Var[string]{Flag: "nats-url", Env: "HANDOFF_NATS_URL",
 		Help: "NATS URL(s), comma-separated; handoff serve runs NATS embedded when empty"}
 	NATSCreds = Var[string]{Flag: "nats-creds", Env: "HANDOFF_NATS_CREDS",
-		Help: "NATS credentials file (.creds)"}
+		Help: "NATS credentials file (.creds, JWT), for a NATS run in operator mode"}
+	NATSKeys = Var[string]{Flag: "nats-keys", Env: "HANDOFF_NATS_KEYS",
+		Help: "directory of the services' NATS nkey seeds (<role>.nk, written by handoff nats-auth); handoff serve keeps its own in <data>/nats-keys"}
+	NATSCA = Var[string]{Flag: "nats-ca", Env: "HANDOFF_NATS_CA",
+		Help: "CA certificate (PEM file) to trust for NATS's TLS; handoff serve --tls auto uses its own"}
+	NATSCert = Var[string]{Flag: "nats-cert", Env: "HANDOFF_NATS_CERT",
+		Help: "client certificate (PEM file) for NATS servers that verify clients"}
+	NATSKey = Var[string]{Flag: "nats-key", Env: "HANDOFF_NATS_KEY",
+		Help: "client certificate's key (PEM file)"}
 	S3Endpoint = Var[string]{Flag: "s3-endpoint", Env: "HANDOFF_S3_ENDPOINT",
 		Help: "S3/MinIO endpoint, http(s)://host:port; handoff serve runs S3 embedded when empty"}
 	S3Region = Var[string]{Flag: "s3-region", Env: "HANDOFF_S3_REGION", Default: "us-east-1",
@@ -70,6 +78,16 @@ var (
 		Help: "services this process runs: all, or a comma-separated list of intake,dicom,ocr,packager"}
 	Pprof = Var[string]{Flag: "pprof", Env: "HANDOFF_PPROF",
 		Help: "serve Go profiling endpoints on this address; off when empty"}
+	TLS = Var[string]{Flag: "tls", Env: "HANDOFF_TLS", Default: "off", Choices: []string{"off", "auto", "cert"},
+		Help: "TLS for the API, the embedded S3 and NATS: auto makes a local CA in <data>/tls (the handoff CLI trusts it), cert takes --tls-cert and --tls-key, off is plain (loopback)"}
+	TLSCert = Var[string]{Flag: "tls-cert", Env: "HANDOFF_TLS_CERT",
+		Help: "server certificate (PEM file) with --tls cert"}
+	TLSKey = Var[string]{Flag: "tls-key", Env: "HANDOFF_TLS_KEY",
+		Help: "server certificate's key (PEM file) with --tls cert"}
+	NATSStoreKeyFile = Var[string]{Flag: "nats-store-key", Env: "HANDOFF_NATS_STORE_KEY_FILE",
+		Help: "file holding the key that encrypts the embedded NATS's storage; default: made once in the user's configuration directory, outside the data it protects"}
+	NATSStoreKey = Var[string]{Env: "HANDOFF_NATS_STORE_KEY", Secret: true,
+		Help: "the key that encrypts the embedded NATS's storage (instead of a file)"}
 )
 
 // Intake.
@@ -87,7 +105,13 @@ var (
 	Reconcile = Var[time.Duration]{Flag: "reconcile", Env: "HANDOFF_RECONCILE", Default: 2 * time.Minute,
 		Help: "how often intake looks for uploads whose notification was lost; 0 disables"}
 	BundleLinkExpiry = Var[time.Duration]{Flag: "bundle-link-expiry", Env: "HANDOFF_BUNDLE_LINK_EXPIRY", Default: 7 * 24 * time.Hour,
-		Help: "how long a bundle stays downloadable through its link"}
+		Help: "how long a bundle stays downloadable through its link; then it is deleted"}
+	CleanupInterval = Var[time.Duration]{Flag: "cleanup-interval", Env: "HANDOFF_CLEANUP_INTERVAL", Default: time.Hour,
+		Help: "how often unfinished uploads and expired bundles are cleaned up (and at start)"}
+	UploadMaxAge = Var[time.Duration]{Flag: "upload-max-age", Env: "HANDOFF_UPLOAD_MAX_AGE", Default: 24 * time.Hour,
+		Help: "an unfinished multipart upload older than this is aborted (until then a client may resume it)"}
+	BundleUploadMaxAge = Var[time.Duration]{Flag: "bundle-upload-max-age", Env: "HANDOFF_BUNDLE_UPLOAD_MAX_AGE", Default: 2 * time.Hour,
+		Help: "an unfinished bundle upload older than this (a packager killed mid-bundle) is aborted"}
 )
 
 // DICOM.

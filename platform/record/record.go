@@ -28,7 +28,9 @@ type Case struct {
 	ReferenceDate string  `json:"reference_date,omitempty"`
 	Patient       Patient `json:"patient,omitzero"`
 	Summary       Summary `json:"summary,omitzero"`
-	// Bundles are the bundle versions made so far, oldest first.
+	// Bundles are no longer kept on the case: read them from the case store
+	// (casestore.Bundles), which the packager writes without being allowed
+	// to write the case. The field stays for records written before.
 	Bundles []Bundle `json:"bundles,omitempty"`
 
 	// Revision is the KV revision the record was read at (not stored).

@@ -72,6 +72,8 @@ type Config struct {
 	// Sidecar keeps object metadata in sidecar files even where the
 	// filesystem has extended attributes.
 	Sidecar bool
+	// CertFile and KeyFile, when set, serve S3 over TLS only.
+	CertFile, KeyFile string
 }
 
 // xattrs reports whether dir's filesystem stores user extended attributes.
@@ -98,6 +100,7 @@ func xattrs(dir string) bool {
 // Gateway is a running embedded S3 endpoint.
 type Gateway struct {
 	addr   string
+	tls    bool
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -141,6 +144,7 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepTemp(root)
 	// Object metadata goes in extended attributes where the filesystem has
 	// them (several times cheaper per PUT), else in sidecar files.
 	opts := posix.PosixOpts{NewDirPerm: 0o750, NewFilePerm: 0o640, CopyObjectThreshold: 5 << 30}
@@ -164,7 +168,7 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	ready := make(chan struct{})
 	var once sync.Once
 	gctx, cancel := context.WithCancel(ctx)
-	g := &Gateway{addr: addr, cancel: cancel, done: make(chan struct{})}
+	g := &Gateway{addr: addr, cancel: cancel, done: make(chan struct{}), tls: cfg.CertFile != ""}
 	rootAccount := auth.Account{Access: cfg.AccessKey, Secret: cfg.SecretKey, Role: auth.RoleAdmin}
 	gwCfg := &embedgw.Config{
 		// One account, given directly: versitygw's own set-up of it prints
@@ -174,6 +178,8 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 		RootUserSecret:    cfg.SecretKey,
 		Region:            cfg.Region,
 		Ports:             []string{addr},
+		CertFile:          cfg.CertFile,
+		KeyFile:           cfg.KeyFile,
 		MaxConnections:    4096,
 		MaxRequests:       2048,
 		MultipartMaxParts: 10000,
@@ -207,11 +213,41 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
+// sweepTemp removes the named temporary files a killed gateway left in its
+// buckets (where the filesystem has no O_TMPFILE, uploads are written to
+// <bucket>/.sgwtmp first). Unfinished multipart uploads stay: they can be
+// resumed, and are aborted after their age by the pipeline's clean-up.
+// The gateway is not running yet and owns the directory.
+func sweepTemp(root string) {
+	buckets, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, b := range buckets {
+		tmp := filepath.Join(root, b.Name(), posix.MetaTmpDir)
+		entries, err := os.ReadDir(tmp)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if filepath.Join(posix.MetaTmpDir, e.Name()) == posix.MetaTmpMultipartDir {
+				continue
+			}
+			_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
+	}
+}
+
 // Addr is the host:port the gateway listens on.
 func (g *Gateway) Addr() string { return g.addr }
 
 // Endpoint is the gateway's URL.
-func (g *Gateway) Endpoint() string { return "http://" + g.addr }
+func (g *Gateway) Endpoint() string {
+	if g.tls {
+		return "https://" + g.addr
+	}
+	return "http://" + g.addr
+}
 
 // Close stops the gateway and waits for it.
 func (g *Gateway) Close() error {

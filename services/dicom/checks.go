@@ -6,9 +6,8 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/transform"
-
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textfold"
 )
 
 // The checks below are pure functions of record fields, so that any stage
@@ -79,10 +78,7 @@ func latin(words []string) bool {
 
 // nameWords splits a name into lower-case words without accents or punctuation.
 func nameWords(s string) []string {
-	if f, _, err := transform.String(foldAccents(), s); err == nil {
-		s = f
-	}
-	s = strings.ToLower(s)
+	s = strings.ToLower(textfold.Fold(s))
 	words := strings.FieldsFunc(s, func(r rune) bool {
 		return r == '^' || r == ',' || r == '-' || r == '/' || unicode.IsSpace(r)
 	})

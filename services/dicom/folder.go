@@ -6,11 +6,8 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textfold"
 )
 
 // modalityNames are the readable modality names of scan folders.
@@ -145,19 +142,11 @@ func FolderNames(studies []record.Study) []string {
 	return names
 }
 
-// foldAccents returns a transformer that drops accents. A chain keeps
-// state, so each call gets its own: workers name folders concurrently.
-func foldAccents() transform.Transformer {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-}
-
 // safe makes s a filesystem-safe folder part: accents folded, ASCII letters
 // and digits kept (lower-cased when lower), everything else one "_",
 // at most 40 characters.
 func safe(s string, lower bool) string {
-	if f, _, err := transform.String(foldAccents(), s); err == nil {
-		s = f
-	}
+	s = textfold.ASCII(s)
 	var b strings.Builder
 	under := false
 	for _, r := range s {

@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -335,7 +336,7 @@ func (s *Service) currentIndex(ctx context.Context, caseID string) (*record.Dico
 // markDuplicates records on each duplicate upload which file it repeats.
 func (s *Service) markDuplicates(ctx context.Context, caseID string, items []Item) error {
 	sorted := slices.Clone(items)
-	slices.SortStableFunc(sorted, func(a, b Item) int { return cmpString(a.FileID, b.FileID) })
+	slices.SortStableFunc(sorted, func(a, b Item) int { return cmp.Compare(a.FileID, b.FileID) })
 	_, dupOf := Dedupe(sorted)
 	for _, it := range sorted {
 		first := dupOf[it.FileID] // "" for the first upload of each instance
@@ -355,16 +356,6 @@ func (s *Service) markDuplicates(ctx context.Context, caseID string, items []Ite
 		}
 	}
 	return nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // writeFileSet writes a study's DICOMDIR and the Part 10 copies of the

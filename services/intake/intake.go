@@ -31,6 +31,7 @@ import (
 	"github.com/handoffmed/handoff/services/intake/internal/ingest"
 	"github.com/handoffmed/handoff/services/intake/internal/reconcile"
 	"github.com/handoffmed/handoff/services/intake/internal/report"
+	"github.com/handoffmed/handoff/services/intake/internal/retention"
 )
 
 // Config configures intake.
@@ -63,6 +64,11 @@ type Config struct {
 	// ReconcileGrace leaves uploads younger than this to their bucket
 	// notification (default 10 s).
 	ReconcileGrace time.Duration
+	// CleanupInterval is how often unfinished multipart uploads older than
+	// UploadMaxAge are aborted in the intake and derived buckets (defaults 1
+	// hour and 24 hours; a client may resume an upload until then).
+	CleanupInterval time.Duration
+	UploadMaxAge    time.Duration
 	// PresignExpiry is how long a presigned upload URL works.
 	PresignExpiry time.Duration
 	// BundleLinkExpiry caps how long a bundle download link works.
@@ -91,6 +97,12 @@ func (c *Config) Defaults() {
 	}
 	if c.ReconcileGrace == 0 {
 		c.ReconcileGrace = 10 * time.Second
+	}
+	if c.CleanupInterval == 0 {
+		c.CleanupInterval = time.Hour
+	}
+	if c.UploadMaxAge == 0 {
+		c.UploadMaxAge = 24 * time.Hour
 	}
 	if c.PresignExpiry == 0 {
 		c.PresignExpiry = time.Hour
@@ -142,6 +154,7 @@ type Service struct {
 	docs      *docs.Worker
 	report    *report.Worker
 	reconcile *reconcile.Reconciler
+	retention *retention.Sweeper
 }
 
 // New wires intake.
@@ -171,6 +184,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.report = report.New(log, d.Cases, d.Blobs, d.Bus, cfg.DerivedBucket)
 	s.reconcile = reconcile.New(log, d.Blobs, d.Cases, rec, cfg.IntakeBucket)
 	s.reconcile.Grace = cfg.ReconcileGrace
+	s.retention = retention.New(log, d.Blobs, cfg.UploadMaxAge, cfg.IntakeBucket, cfg.DerivedBucket)
 	return s, nil
 }
 
@@ -218,6 +232,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	if s.cfg.ReconcileInterval > 0 {
 		g.Go(func() error { return s.reconcile.Run(ctx, s.cfg.ReconcileInterval) })
+	}
+	if s.cfg.CleanupInterval > 0 {
+		g.Go(func() error { return s.retention.Run(ctx, s.cfg.CleanupInterval) })
 	}
 	if s.cfg.HTTPAddr != "" {
 		mux := http.NewServeMux()

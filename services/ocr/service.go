@@ -24,6 +24,7 @@ import (
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/scratch"
 	"github.com/handoffmed/handoff/platform/stage"
 	"github.com/handoffmed/handoff/services/ocr/internal/engine"
 	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
@@ -168,6 +169,7 @@ type Service struct {
 	mu       sync.Mutex
 	progress *progress.Store
 	cache    *fileCache
+	scratch  *scratch.Dir
 }
 
 // New returns the service. Tesseract models load on the first page.
@@ -229,6 +231,16 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Files being processed go to a directory of this process's own; what
+	// processes that died left behind is removed.
+	sd, swept, err := scratch.Open(s.cfg.WorkDir, "handoff-ocr")
+	if err != nil {
+		return err
+	}
+	if swept > 0 {
+		s.log.Info("removed the work files of stopped OCR processes", "dirs", swept)
+	}
+	s.scratch, s.cfg.WorkDir, s.cache.dir = sd, sd.Path, sd.Path
 	s.progress = p
 	return nil
 }
@@ -240,6 +252,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
+	defer func() { _ = s.scratch.Close() }()
 	defer s.cache.clear()
 	defer s.eng.Close()
 	file, page := s.ConsumerSpecs()

@@ -68,6 +68,11 @@ type Config struct {
 	OpTimeout time.Duration
 	// JobTimeout bounds one bundle (default 2 h).
 	JobTimeout time.Duration
+	// CleanupInterval is how often expired bundles are deleted and bundle
+	// uploads left unfinished for UploadMaxAge are aborted (defaults 1 hour
+	// and JobTimeout).
+	CleanupInterval time.Duration
+	UploadMaxAge    time.Duration
 
 	// Fonts: the CJK TrueType font and the Latin regular and bold ones
 	// ("" takes the Debian paths in package render).
@@ -118,6 +123,12 @@ func (c *Config) Defaults() {
 	if c.JobTimeout == 0 {
 		c.JobTimeout = 2 * time.Hour
 	}
+	if c.CleanupInterval == 0 {
+		c.CleanupInterval = time.Hour
+	}
+	if c.UploadMaxAge == 0 {
+		c.UploadMaxAge = c.JobTimeout
+	}
 }
 
 // S3's bounds on a multipart part's size (but for the last part).
@@ -138,8 +149,8 @@ func (c Config) Validate() error {
 	if c.BundleBucket == c.IntakeBucket || c.BundleBucket == c.DerivedBucket {
 		errs = append(errs, errors.New("the bundles bucket must be a bucket of its own"))
 	}
-	if c.LinkExpiry < time.Minute || c.LinkExpiry > MaxLinkExpiry {
-		errs = append(errs, fmt.Errorf("link expiry %s: must be between 1m and %s", c.LinkExpiry, MaxLinkExpiry))
+	if c.LinkExpiry < time.Second || c.LinkExpiry > MaxLinkExpiry {
+		errs = append(errs, fmt.Errorf("link expiry %s: must be between 1s and %s", c.LinkExpiry, MaxLinkExpiry))
 	}
 	if c.PartSize < MinPartSize || c.PartSize > MaxPartSize {
 		errs = append(errs, fmt.Errorf("part size %d: S3 needs %d to %d", c.PartSize, MinPartSize, MaxPartSize))
@@ -216,16 +227,17 @@ func PresignBundle(ctx context.Context, blobs *blob.Store, b record.Bundle, expi
 		}
 		expiry = min(expiry, left)
 	}
-	return blobs.PresignGet(ctx, b.Bucket, b.Key, b.Name, expiry)
+	return blobs.PresignGet(ctx, b.Bucket, b.Key, "", expiry) // the name is stored with the object
 }
 
 // ErrExpired means a bundle's link time is over.
 var ErrExpired = errors.New("bundle expired")
 
-// Latest returns the newest bundle of a case that has not expired.
-func Latest(c record.Case, now time.Time) (record.Bundle, bool) {
-	for i := len(c.Bundles) - 1; i >= 0; i-- {
-		if b := c.Bundles[i]; b.Expires.IsZero() || now.Before(b.Expires) {
+// Latest returns the newest of a case's bundles (casestore.Bundles) that
+// has not expired.
+func Latest(bundles []record.Bundle, now time.Time) (record.Bundle, bool) {
+	for i := len(bundles) - 1; i >= 0; i-- {
+		if b := bundles[i]; b.Expires.IsZero() || now.Before(b.Expires) {
 			return b, true
 		}
 	}

@@ -339,11 +339,11 @@ func (e *env) request(t *testing.T, caseID, requestID string) {
 
 func (e *env) versions(t *testing.T, caseID string) []record.Bundle {
 	t.Helper()
-	c, err := e.Cases.Case(t.Context(), caseID)
+	bundles, err := e.Cases.Bundles(t.Context(), caseID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.Bundles
+	return bundles
 }
 
 // download fetches a bundle through its presigned link, as a hospital would.
@@ -552,6 +552,29 @@ func TestMissingPartsAndPending(t *testing.T) {
 	text := ziptest.Run(t, "pdftotext", filepath.Join(folder, "CHECKLIST.pdf"), "-")
 	if !strings.Contains(text, "MISSING") {
 		t.Errorf("CHECKLIST.pdf lacks the missing parts:\n%s", text)
+	}
+}
+
+// A bundle past its expiry is deleted by the clean-up, and its link is
+// refused.
+func TestExpiredBundlesAreDeleted(t *testing.T) {
+	e := newEnv(t, func(c *packager.Config) { c.LinkExpiry, c.CleanupInterval = 2*time.Second, 200*time.Millisecond })
+	e.run(t)
+	b := e.newCase(t, record.Case{Patient: record.Patient{FamilyName: "Doe", GivenName: "John", BirthDate: "1970-01-02"}})
+	b.document("mri report.pdf", record.CategoryRadiologyReport, "2026-04-12", nil)
+	b.report(record.Report{Version: 1, ReferenceDate: "2026-05-04", Digest: "x", Parts: parts(record.PartImaging), Findings: []record.Finding{}})
+	e.request(t, b.caseID, "r1")
+	waitFor(t, "bundle", func() bool { return len(e.versions(t, b.caseID)) == 1 })
+	v1 := e.versions(t, b.caseID)[0]
+	if _, err := e.Blobs.Stat(t.Context(), v1.Bucket, v1.Key); err != nil {
+		t.Fatalf("new bundle: %v", err)
+	}
+	waitFor(t, "the expired bundle deleted", func() bool {
+		_, err := e.Blobs.Stat(t.Context(), v1.Bucket, v1.Key)
+		return errors.Is(err, blob.ErrNotFound)
+	})
+	if _, err := packager.PresignBundle(t.Context(), e.Blobs, v1, time.Hour, time.Now()); !errors.Is(err, packager.ErrExpired) {
+		t.Errorf("link of an expired bundle: %v, want ErrExpired", err)
 	}
 }
 

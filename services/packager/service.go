@@ -51,7 +51,8 @@ var (
 func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("packager starting", "config", s.cfg)
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
+	wg.Go(func() { errs <- s.sweepEvery(ctx) })
 	wg.Go(func() {
 		errs <- s.deps.Bus.Consume(ctx, s.bundleSpec(), s.handleBundle)
 	})
@@ -218,9 +219,13 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 		return record.Bundle{}, err
 	}
 
+	bundles, err := s.deps.Cases.Bundles(ctx, caseID)
+	if err != nil {
+		return record.Bundle{}, fmt.Errorf("bundle: %w", err)
+	}
 	version := 1
-	if n := len(c.Bundles); n > 0 {
-		version = c.Bundles[n-1].Version + 1
+	if n := len(bundles); n > 0 {
+		version = bundles[n-1].Version + 1
 	}
 	objs := s3io.Objects{Blobs: s.deps.Blobs, Op: s.cfg.OpTimeout}
 	job, err := bundler.Prepare(ctx, objs, bundler.Input{
@@ -239,7 +244,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 		return record.Bundle{}, fmt.Errorf("case %s: report or imaging index not current yet: %w", caseID, ErrPending)
 	}
 	now := s.now().UTC()
-	for _, b := range c.Bundles {
+	for _, b := range bundles {
 		if b.Inputs == job.Inputs() && now.Before(b.Expires) {
 			// A redelivered job, or nothing changed: same bundle, no new version.
 			return b, s.announce(ctx, caseID, b)
@@ -270,7 +275,8 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	// The ZIP streams into a multipart upload (minio-go's streaming
 	// PutObject); its SHA-256 is computed as the upload reads it.
 	ures, err := s3io.Stream(ctx, s.deps.Blobs.Client(), s.cfg.BundleBucket, key,
-		s3io.StreamOptions{ContentType: "application/zip", PartSize: s.cfg.PartSize, Buffers: s.cfg.UploadConcurrency + 1},
+		s3io.StreamOptions{ContentType: "application/zip", ContentDisposition: blob.Attachment(job.Name()),
+			PartSize: s.cfg.PartSize, Buffers: s.cfg.UploadConcurrency + 1},
 		func(w io.Writer) error {
 			var err error
 			res, err = job.Write(ctx, objs, w)
@@ -286,8 +292,8 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 		Version: version, Bucket: s.cfg.BundleBucket, Key: key, Name: job.Name(), Size: res.Size, SHA256: hex.EncodeToString(ures.SHA256[:]),
 		Created: now, Expires: now.Add(s.cfg.LinkExpiry), Inputs: job.Inputs(), Trigger: o.Trigger,
 	}
-	_, err = s.deps.Cases.UpdateCase(ctx, caseID, func(c *record.Case) error {
-		for _, x := range c.Bundles {
+	_, err = s.deps.Cases.UpdateBundles(ctx, caseID, func(bundles *[]record.Bundle) error {
+		for _, x := range *bundles {
 			if x.Inputs == b.Inputs && now.Before(x.Expires) {
 				b = x // another worker recorded the same bundle first
 				return casestore.ErrNoChange
@@ -296,7 +302,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 				return errVersionTaken
 			}
 		}
-		c.Bundles = append(c.Bundles, b)
+		*bundles = append(*bundles, b)
 		return nil
 	})
 	if err != nil {

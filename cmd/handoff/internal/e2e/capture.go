@@ -9,26 +9,32 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Capture records every message on the pipeline's subjects (events, work
-// items, dead letters, bucket notifications), headers included. The case
-// store's KV bucket is not a message between services and is left out: it
-// holds the case record itself, patient fields included, by design.
+// Capture records every message sent on the pipeline's NATS, headers
+// included: events, work items, dead letters, bucket notifications,
+// JetStream's own API requests and advisories. Left out are the case
+// store's writes ($KV.handoff-cases.>: the case record holds the patient
+// fields, by design) and replies to a client's own requests (_INBOX.>: the
+// case store's reads, and the deliveries of stream messages that were
+// captured when they were published).
 type Capture struct {
 	nc  *nats.Conn
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-// CaptureMessages subscribes to handoff.> on the pipeline's NATS until the
-// test ends.
+// CaptureMessages subscribes to every subject of the pipeline's NATS (with
+// the administrator's key) until the test ends.
 func (p *Pipeline) CaptureMessages(t testing.TB) *Capture {
 	t.Helper()
-	nc, err := nats.Connect(p.NATS)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &Capture{nc: nc}
-	if _, err := nc.Subscribe("handoff.>", func(m *nats.Msg) {
+	if _, err := nc.Subscribe(">", func(m *nats.Msg) {
+		if strings.HasPrefix(m.Subject, "$KV.handoff-cases.") || strings.HasPrefix(m.Subject, "_INBOX.") {
+			return
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.buf.WriteString(m.Subject + " ")
@@ -40,7 +46,6 @@ func (p *Pipeline) CaptureMessages(t testing.TB) *Capture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
 	return c
 }
 

@@ -21,7 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/localca"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -149,6 +152,8 @@ type Endpoints struct {
 	Data      string `json:"data"`
 	S3Access  string `json:"s3_access_key"`
 	TokenFile string `json:"api_token_file"`
+	CA        string `json:"ca"`
+	NATSKeys  string `json:"nats_keys"`
 }
 
 // Pipeline is a running pipeline and a client of its API and S3.
@@ -165,6 +170,8 @@ type Pipeline struct {
 	Bundles  string
 	Env      []string
 	Args     []string
+	// HTTP is a client of the API (trusting the local CA under --tls auto).
+	HTTP *http.Client
 }
 
 // Options tunes Start.
@@ -185,15 +192,19 @@ func Start(t testing.TB, o Options) *Pipeline {
 		data = t.TempDir()
 	}
 	_ = os.Remove(filepath.Join(data, "endpoints.json"))
+	// The NATS storage key goes to the user's configuration directory: the
+	// test's own.
+	env := append([]string{"XDG_CONFIG_HOME=" + filepath.Join(data, "..", filepath.Base(data)+"-config")}, o.Env...)
 	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--s3", "127.0.0.1:0", "--nats", "127.0.0.1:0", "--log-format", "json"}, o.Args...)
 	p := &Pipeline{T: t, Data: data, Env: o.Env, Args: o.Args, Intake: record.DefaultIntakeBucket, Derived: record.DefaultDerivedBucket, Bundles: record.DefaultBundleBucket}
-	p.Serve = StartProc(t, "handoff serve", o.Env, Binary(t), args...)
+	p.Serve = StartProc(t, "handoff serve", env, Binary(t), args...)
 	p.Endpoints = waitEndpoints(t, p.Serve, data)
+	p.HTTP = HTTPClient(t, p.CA)
 	p.Token = readTrim(t, filepath.Join(data, "api-token"))
 	acc, sec, _ := strings.Cut(readTrim(t, filepath.Join(data, "s3-credentials")), ":")
 	p.S3Access, p.S3Secret = acc, sec
 	var err error
-	p.Blobs, err = blob.New(blob.Config{Endpoint: p.S3, AccessKey: acc, SecretKey: sec})
+	p.Blobs, err = blob.New(blob.Config{Endpoint: p.S3, AccessKey: acc, SecretKey: sec, CAFile: p.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +260,7 @@ func (p *Pipeline) WaitReady() {
 	p.T.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(p.API + "/readyz") //nolint:noctx // a test poll
+		resp, err := p.HTTP.Get(p.API + "/readyz") //nolint:noctx // a test poll
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -273,7 +284,8 @@ func (p *Pipeline) Do(method, path string, body io.Reader, out any) int {
 		p.T.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+p.Token)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := *p.HTTP
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		p.T.Fatal(err)
@@ -291,6 +303,40 @@ func (p *Pipeline) Do(method, path string, body io.Reader, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// HTTPClient is an HTTP client that trusts caFile too (when set).
+func HTTPClient(t testing.TB, caFile string) *http.Client {
+	t.Helper()
+	tc, err := localca.ClientTLS(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	return &http.Client{Transport: tr}
+}
+
+// Conn connects to the pipeline's NATS as role (natsauth: "admin",
+// "packager"...), with that role's key from the data directory.
+func (p *Pipeline) Conn(t testing.TB, role string) (*nats.Conn, error) {
+	t.Helper()
+	opts := []nats.Option{nats.Name("test-" + role), nats.MaxReconnects(0)}
+	if p.NATSKeys != "" && role != "" {
+		opt, err := nats.NkeyOptionFromSeed(filepath.Join(p.NATSKeys, role+".nk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, opt, nats.CustomInboxPrefix("_INBOX."+role))
+	}
+	if p.CA != "" {
+		opts = append(opts, nats.RootCAs(p.CA))
+	}
+	nc, err := nats.Connect(p.Endpoints.NATS, opts...)
+	if err == nil {
+		t.Cleanup(nc.Close)
+	}
+	return nc, err
 }
 
 // For returns the pipeline as seen by t (a subtest): its failures are t's.

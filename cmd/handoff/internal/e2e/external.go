@@ -11,6 +11,7 @@ import (
 
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/natsauth"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/testenv"
 )
@@ -27,8 +28,11 @@ type External struct {
 	S3Port    int
 	S3Dir     string
 	Processes map[string]*Proc // by service list, e.g. "intake", "dicom,ocr,packager"
-	common    []string
-	env       []string
+	// Keys are the NATS identities (platform/natsauth) the server accepts.
+	Keys     natsauth.Keys
+	natsConf string
+	common   []string
+	env      []string
 }
 
 const (
@@ -56,6 +60,19 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 	root := t.TempDir()
 	x := &External{NATSDir: filepath.Join(root, "nats"), S3Dir: filepath.Join(root, "s3"), Processes: map[string]*Proc{}}
 	x.NATSPort = FreePort(t)
+	// NATS locked down as in production: each service with its own key.
+	x.Keys = natsauth.Keys{Dir: filepath.Join(root, "nats-keys")}
+	if err := x.Keys.Generate(); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := x.Keys.ServerConfig(natsauth.Options{BucketSubject: event.DefaultBucketSubject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.natsConf = filepath.Join(root, "nats.conf")
+	if err := os.WriteFile(x.natsConf, []byte(auth), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	x.StartNATS(t, natsBin)
 	for _, d := range []string{filepath.Join(x.S3Dir, "objects"), filepath.Join(x.S3Dir, "meta")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
@@ -66,7 +83,7 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 	x.StartS3(t, vgwBin)
 	s3URL := fmt.Sprintf("http://127.0.0.1:%d", x.S3Port)
 	x.env = []string{"HANDOFF_S3_ACCESS_KEY=" + extAccess, "HANDOFF_S3_SECRET_KEY=" + extSecret, "HANDOFF_API_TOKEN=" + extToken}
-	x.common = append([]string{"--nats-url", x.NATSURL(), "--s3-endpoint", s3URL, "--log-format", "json"}, o.Args...)
+	x.common = append([]string{"--nats-url", x.NATSURL(), "--nats-keys", x.Keys.Dir, "--s3-endpoint", s3URL, "--log-format", "json"}, o.Args...)
 	for _, g := range o.Groups {
 		x.StartGroup(t, g)
 	}
@@ -79,6 +96,8 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 		Intake: record.DefaultIntakeBucket, Derived: record.DefaultDerivedBucket, Bundles: record.DefaultBundleBucket}
 	x.Pipeline.Endpoints = x.endpointsOf(t, o.Groups[0])
 	x.Pipeline.S3, x.Pipeline.S3Access = s3URL, extAccess
+	x.Pipeline.HTTP = HTTPClient(t, "")
+	x.Pipeline.Endpoints.NATS, x.Pipeline.NATSKeys = x.NATSURL(), x.Keys.Dir
 	x.Pipeline.WaitReady()
 	return x
 }
@@ -92,7 +111,7 @@ func (x *External) StartNATS(t testing.TB, bin string) {
 	if bin == "" {
 		bin = testenv.Tool(t, "nats-server")
 	}
-	x.NATS = StartProc(t, "nats-server", nil, bin, "-js", "-sd", x.NATSDir, "-a", "127.0.0.1", "-p", strconv.Itoa(x.NATSPort))
+	x.NATS = StartProc(t, "nats-server", nil, bin, "-c", x.natsConf, "-js", "-sd", x.NATSDir, "-a", "127.0.0.1", "-p", strconv.Itoa(x.NATSPort))
 	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", x.NATSPort))
 }
 
@@ -104,9 +123,19 @@ func (x *External) StartS3(t testing.TB, bin string) {
 	}
 	x.S3Proc = StartProc(t, "versitygw", []string{"ROOT_ACCESS_KEY=" + extAccess, "ROOT_SECRET_KEY=" + extSecret}, bin,
 		"--port", fmt.Sprintf("127.0.0.1:%d", x.S3Port), "--quiet", "--keep-alive",
-		"--event-nats-url", x.NATSURL(), "--event-nats-topic", event.DefaultBucketSubject,
+		"--event-nats-url", x.s3NATSURL(t), "--event-nats-topic", event.DefaultBucketSubject,
 		"posix", "--sidecar", filepath.Join(x.S3Dir, "meta"), filepath.Join(x.S3Dir, "objects"))
 	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", x.S3Port))
+}
+
+// s3NATSURL is the NATS URL of the S3 server's notifications: the S3
+// sender's user and password in it, as MinIO and versitygw take them.
+func (x *External) s3NATSURL(t testing.TB) string {
+	u, err := x.Keys.S3URL(x.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // StartGroup starts (or restarts) the `handoff serve` process of a group of services.

@@ -34,6 +34,8 @@ func run(ctx context.Context, args []string) error {
 	config.Add(s, &c.DocumentWorkers, config.IntakeDocumentWorkers)
 	config.Add(s, &c.MaxUploadBytes, config.IntakeMaxUpload)
 	config.Add(s, &c.ReconcileInterval, config.Reconcile)
+	config.Add(s, &c.CleanupInterval, config.CleanupInterval)
+	config.Add(s, &c.UploadMaxAge, config.UploadMaxAge)
 	config.Add(s, &c.BundleLinkExpiry, config.BundleLinkExpiry)
 	if err := f.Parse(ctx, args); err != nil {
 		return err

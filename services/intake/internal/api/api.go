@@ -293,10 +293,7 @@ type CaseView struct {
 
 func caseView(c record.Case, files []record.File) CaseView {
 	v := CaseView{ID: c.ID, Created: c.Created, Updated: c.Updated, ReferenceDate: c.ReferenceDate, Patient: c.Patient,
-		Summary: c.Summary, Files: []FileView{}, Bundles: c.Bundles}
-	if v.Bundles == nil {
-		v.Bundles = []record.Bundle{}
-	}
+		Summary: c.Summary, Files: []FileView{}, Bundles: []record.Bundle{}}
 	for _, f := range files {
 		if f.Pending() {
 			v.Pending++
@@ -316,7 +313,12 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, caseView(c, files))
+	v := caseView(c, files)
+	if v.Bundles, err = s.bundles(r.Context(), c.ID); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
@@ -458,7 +460,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	watch, err := s.cases.KV().WatchFiltered(ctx, []string{"case." + id, "file." + id + ".*", "report." + id}, jetstream.IgnoreDeletes())
+	watch, err := s.cases.KV().WatchFiltered(ctx, []string{"case." + id, "file." + id + ".*", "report." + id, "bundles." + id}, jetstream.IgnoreDeletes())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -523,6 +525,14 @@ func sseEvent(key string, value []byte) (string, []byte) {
 			return "", nil
 		}
 		v = rep
+	case "bundles":
+		var b struct {
+			Bundles []record.Bundle `json:"bundles"`
+		}
+		if json.Unmarshal(value, &b) != nil {
+			return "", nil
+		}
+		v = b.Bundles
 	default:
 		return "", nil
 	}
@@ -582,10 +592,15 @@ func (s *Server) bundleLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	bundles, err := s.bundles(r.Context(), c.ID)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	want, _ := strconv.Atoi(r.URL.Query().Get("version"))
 	now := time.Now()
-	for i := len(c.Bundles) - 1; i >= 0; i-- {
-		b := c.Bundles[i]
+	for i := len(bundles) - 1; i >= 0; i-- {
+		b := bundles[i]
 		if want != 0 && b.Version != want || !b.Expires.IsZero() && now.After(b.Expires) {
 			continue
 		}
@@ -593,7 +608,7 @@ func (s *Server) bundleLink(w http.ResponseWriter, r *http.Request) {
 		if !b.Expires.IsZero() {
 			expiry = min(expiry, b.Expires.Sub(now))
 		}
-		u, err := s.blobs.PresignGet(r.Context(), b.Bucket, b.Key, b.Name, expiry)
+		u, err := s.blobs.PresignGet(r.Context(), b.Bucket, b.Key, "", expiry) // the name is stored with the object
 		if err != nil {
 			s.internal(w, r, err)
 			return
@@ -610,11 +625,21 @@ func (s *Server) listBundles(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := c.Bundles
-	if out == nil {
-		out = []record.Bundle{}
+	out, err := s.bundles(r.Context(), c.ID)
+	if err != nil {
+		s.internal(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// bundles are a case's bundle versions, oldest first (never nil).
+func (s *Server) bundles(ctx context.Context, caseID string) ([]record.Bundle, error) {
+	b, err := s.cases.Bundles(ctx, caseID)
+	if b == nil {
+		b = []record.Bundle{}
+	}
+	return b, err
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -7,30 +7,8 @@ import (
 	"unicode"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textfold"
 )
-
-// foldAccents maps the accented Latin letters of names to their base letter,
-// as passports' machine-readable zones write them.
-func foldAccents(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0xc0 {
-			return r
-		}
-		for base, set := range accentSets {
-			if strings.ContainsRune(set, r) {
-				return base
-			}
-		}
-		return r
-	}, s)
-}
-
-var accentSets = map[rune]string{
-	'A': "ÀÁÂÃÄÅĀĂĄ", 'a': "àáâãäåāăą", 'C': "ÇĆČ", 'c': "çćč", 'D': "ĎĐ", 'd': "ďđ",
-	'E': "ÈÉÊËĒĖĘĚ", 'e': "èéêëēėęě", 'I': "ÌÍÎÏĪĮİ", 'i': "ìíîïīįı", 'N': "ÑŃŇ", 'n': "ñńň",
-	'O': "ÒÓÔÕÖØŌŐ", 'o': "òóôõöøōő", 'U': "ÙÚÛÜŪŮŰŲ", 'u': "ùúûüūůűų", 'Y': "ÝŸ", 'y': "ýÿ",
-	'S': "ŚŠŞ", 's': "śšşß", 'Z': "ŹŻŽ", 'z': "źżž", 'L': "Ł", 'l': "ł", 'R': "Ř", 'r': "ř", 'T': "Ť", 't': "ť", 'G': "Ğ", 'g': "ğ",
-}
 
 // person is an identity as one source states it.
 type person struct {
@@ -50,7 +28,7 @@ const (
 // nameTokens splits a name as printed ("DOE, JANE A", "Doe^Jane^A",
 // "GARCIA-LOPEZ<<MARIA") into upper-case tokens of letters, accents folded.
 func nameTokens(s string) []string {
-	folded := strings.NewReplacer("'", "", "’", "", "`", "").Replace(foldAccents(s))
+	folded := strings.NewReplacer("'", "", "’", "", "`", "").Replace(textfold.Fold(s))
 	var out []string
 	for _, f := range strings.FieldsFunc(strings.ToUpper(folded), func(r rune) bool {
 		return !unicode.IsLetter(r)
@@ -215,7 +193,7 @@ func similarName(a, b []string) bool {
 	for _, w := range short {
 		close := false
 		for _, v := range long {
-			if editDistance(w, v) <= 2 && min(len(w), len(v)) >= 3 {
+			if textfold.EditDistance(w, v) <= 2 && min(len(w), len(v)) >= 3 {
 				close = true
 				break
 			}
@@ -245,28 +223,6 @@ func compare(ref, rec person) relation {
 		return relMisspelled
 	}
 	return relOther
-}
-
-// editDistance is the Levenshtein distance of two words.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func (s *state) identity(f facts) {

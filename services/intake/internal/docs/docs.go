@@ -24,8 +24,10 @@ import (
 	"github.com/handoffmed/handoff/services/intake/internal/understand"
 )
 
-// MaxText bounds the text read for one document.
-const MaxText = 16 << 20
+// MaxText bounds the text read for one document: understanding reads 2 MiB
+// of text (about 1,000 pages) in seconds, and much more would let one
+// upload hold a worker for minutes.
+const MaxText = 2 << 20
 
 const stageName = "understand"
 

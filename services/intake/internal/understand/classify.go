@@ -3,6 +3,7 @@ package understand
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -239,7 +240,7 @@ func best(scores map[string]*scored, exclude ...string) *scored {
 	var b *scored
 	for _, c := range catOrder {
 		s := scores[c]
-		if s == nil || s.score < thresholds[c] || contains(exclude, c) {
+		if s == nil || s.score < thresholds[c] || slices.Contains(exclude, c) {
 			continue
 		}
 		if b == nil || s.score > b.score {
@@ -247,15 +248,6 @@ func best(scores map[string]*scored, exclude ...string) *scored {
 		}
 	}
 	return b
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func evidenceOf(s *scored) []string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textfold"
 )
 
 // ICAO 9303 part 4: the machine-readable zone of a passport (TD3) is two
@@ -464,7 +465,7 @@ func correctFromVIZ(p *record.Passport, text string) {
 			}
 			var cands []string
 			for w := range words {
-				if w[0] == t[0] && abs(len(w)-len(t)) <= 1 && editDistance(w, t) <= 2 {
+				if w[0] == t[0] && abs(len(w)-len(t)) <= 1 && textfold.EditDistance(w, t) <= 2 {
 					cands = append(cands, w)
 				}
 			}
@@ -483,25 +484,4 @@ func abs(x int) int {
 		return -x
 	}
 	return x
-}
-
-// editDistance is the Levenshtein distance of two ASCII words.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

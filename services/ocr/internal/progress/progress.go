@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/bus"
 )
 
 // DefaultBucket is the KV bucket's name.
@@ -56,7 +58,7 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 	if ttl == 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: "OCR: pages done per split document",
 		TTL:         ttl,

@@ -33,6 +33,8 @@ func run(ctx context.Context, args []string) error {
 	config.Add(s, &c.BundleBucket, config.BundleBucket)
 	config.Add(s, &c.LinkExpiry, config.BundleLinkExpiry.As("link-expiry"))
 	config.Add(s, &c.QuietPeriod, config.QuietPeriod)
+	config.Add(s, &c.CleanupInterval, config.CleanupInterval)
+	config.Add(s, &c.UploadMaxAge, config.BundleUploadMaxAge.As("upload-max-age"))
 	config.Add(s, &c.PendingRetry, config.PackagerPendingRetry)
 	config.Add(s, &c.PendingWait, config.PackagerPendingWait)
 	config.Add(s, &c.Workers, config.PackagerWorkers.As("workers"))

@@ -4,37 +4,12 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/handoffmed/handoff/platform/textfold"
 )
 
-// special are letters that do not decompose into an ASCII base letter.
-var special = map[rune]string{
-	'ß': "ss", 'ẞ': "SS", 'æ': "ae", 'Æ': "AE", 'ø': "o", 'Ø': "O", 'œ': "oe", 'Œ': "OE",
-	'ł': "l", 'Ł': "L", 'đ': "d", 'Đ': "D", 'ð': "d", 'Ð': "D", 'þ': "th", 'Þ': "Th",
-	'ı': "i", 'ħ': "h", 'Ħ': "H", 'ŋ': "ng", 'Ŋ': "NG", 'ĸ': "k",
-}
-
-// ASCII transliterates s to ASCII: accents are dropped (é → e), a few
-// letters are spelled out (ß → ss, Ø → O) and anything else that has no
-// ASCII form is removed.
-func ASCII(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFKD.String(s) {
-		switch {
-		case r < 0x80:
-			b.WriteRune(r)
-		case unicode.Is(unicode.Mn, r):
-			// combining mark of a decomposed letter
-		default:
-			if t, ok := special[r]; ok {
-				b.WriteString(t)
-			} else if unicode.IsSpace(r) {
-				b.WriteByte(' ')
-			}
-		}
-	}
-	return b.String()
-}
+// ASCII transliterates s to ASCII (platform/textfold: accents dropped,
+// ß → ss, Ø → OE).
+func ASCII(s string) string { return textfold.ASCII(s) }
 
 // NamePart makes a person's name safe for a file name: ASCII letters and
 // digits, words joined by '-', capitalised when the source is all upper case

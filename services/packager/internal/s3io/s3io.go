@@ -38,6 +38,10 @@ func (o Objects) Stat(ctx context.Context, bucket, key string) (int64, string, e
 // StreamOptions tune Stream.
 type StreamOptions struct {
 	ContentType string
+	// ContentDisposition is stored with the object and sent with every
+	// download: a bundle's readable name travels there, never in its key
+	// or link.
+	ContentDisposition string
 	// PartSize is the multipart part size (at least 5 MiB): an object of
 	// unknown size can have 10,000 parts, so at most 10,000 × PartSize bytes.
 	PartSize int64
@@ -78,7 +82,7 @@ func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamO
 	}()
 	h := sha256.New()
 	info, err := mc.PutObject(ctx, bucket, key, io.TeeReader(pr, h), -1, minio.PutObjectOptions{
-		ContentType: o.ContentType, PartSize: uint64(o.PartSize),
+		ContentType: o.ContentType, ContentDisposition: o.ContentDisposition, PartSize: uint64(o.PartSize),
 		NumThreads: uint(max(o.Buffers, 2)), ConcurrentStreamParts: true,
 		DisableContentSha256: true,
 	})
