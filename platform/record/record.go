@@ -106,6 +106,14 @@ type Bundle struct {
 	// fields, report revision); a job with the same inputs makes no new version.
 	Inputs  string `json:"inputs"`
 	Trigger string `json:"trigger"` // "request" or "auto"
+	// Revoked is when a coordinator revoked this version: its link answers
+	// 403 and its object is removed; a new request makes a new version.
+	Revoked time.Time `json:"revoked,omitzero"`
+}
+
+// Live reports whether the bundle version can still be downloaded at now.
+func (b Bundle) Live(now time.Time) bool {
+	return b.Revoked.IsZero() && (b.Expires.IsZero() || now.Before(b.Expires))
 }
 
 // File statuses. A file is pending until its status is Done, Failed or Skipped.
@@ -179,6 +187,10 @@ type File struct {
 	// Warnings are non-fatal findings about this file (codes as in Error).
 	Warnings []Error `json:"warnings,omitempty"`
 
+	// Progress is how far the current stage is through the file (the pages
+	// of a document being OCRed), while it works.
+	Progress *Progress `json:"progress,omitempty"`
+
 	DICOM    *DicomInstance `json:"dicom,omitempty"`
 	Document *Document      `json:"document,omitempty"`
 	Archive  *Archive       `json:"archive,omitempty"`
@@ -194,6 +206,13 @@ func (f File) LogValue() slog.Value {
 
 // Pending reports whether the file's processing is not finished.
 func (f *File) Pending() bool { return !Terminal(f.Status) }
+
+// Progress counts the units of work of a stage (Unit "pages").
+type Progress struct {
+	Unit  string `json:"unit"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
 
 // Error is a specific, machine-readable problem with a file.
 type Error struct {

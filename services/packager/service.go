@@ -230,7 +230,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	}
 	now := s.now().UTC()
 	for _, b := range c.Bundles {
-		if b.Inputs == job.Inputs() && now.Before(b.Expires) {
+		if b.Inputs == job.Inputs() && b.Live(now) {
 			// A redelivered job, or nothing changed: same bundle, no new version.
 			return b, s.announce(ctx, caseID, b)
 		}
@@ -278,7 +278,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	}
 	_, err = s.deps.Cases.UpdateCase(ctx, caseID, func(c *record.Case) error {
 		for _, x := range c.Bundles {
-			if x.Inputs == b.Inputs && now.Before(x.Expires) {
+			if x.Inputs == b.Inputs && x.Live(now) {
 				b = x // another worker recorded the same bundle first
 				return casestore.ErrNoChange
 			}
