@@ -72,6 +72,9 @@ type Config struct {
 	// Sidecar keeps object metadata in sidecar files even where the
 	// filesystem has extended attributes.
 	Sidecar bool
+	// CORSAllowOrigin lets pages of that origin ("*": any) send presigned
+	// requests (the web app's uploads of parts) and read their ETag.
+	CORSAllowOrigin string
 }
 
 // xattrs reports whether dir's filesystem stores user extended attributes.
@@ -179,6 +182,7 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 		MultipartMaxParts: 10000,
 		Quiet:             true,
 		KeepAlive:         true,
+		CORSAllowOrigin:   cfg.CORSAllowOrigin,
 		S3Options:         []s3api.Option{s3api.WithOnListen(func() { once.Do(func() { close(ready) }) })},
 	}
 	go func() {
