@@ -29,6 +29,7 @@ import (
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/obs"
+	"github.com/handoffmed/handoff/platform/problem"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/s3gw"
 	"github.com/handoffmed/handoff/services/intake"
@@ -88,6 +89,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.S3.Endpoint, "s3-endpoint", envOr("HANDOFF_S3_ENDPOINT", ""), "external S3/MinIO endpoint (http(s)://host:port); empty runs S3 embedded (env HANDOFF_S3_ENDPOINT)")
 	fs.StringVar(&c.S3.Region, "s3-region", envOr("HANDOFF_S3_REGION", "us-east-1"), "S3 region (env HANDOFF_S3_REGION)")
 	fs.StringVar(&c.S3.CAFile, "s3-ca", envOr("HANDOFF_S3_CA", ""), "extra CA certificate for the S3 endpoint's TLS (env HANDOFF_S3_CA)")
+	fs.StringVar(&c.S3.PublicEndpoint, "s3-public-url", envOr("HANDOFF_S3_PUBLIC_URL", ""), "URL browsers and the CLI reach the S3 endpoint at, for presigned uploads and downloads (a proxy, a public name); default: the endpoint itself (env HANDOFF_S3_PUBLIC_URL)")
 	fs.BoolVar(&c.S3.InsecureSkipVerify, "s3-insecure", os.Getenv("HANDOFF_S3_INSECURE") == "true", "skip TLS verification of the S3 endpoint, development only (env HANDOFF_S3_INSECURE)")
 	fs.StringVar(&c.BucketSubject, "bucket-subject", envOr("HANDOFF_BUCKET_SUBJECT", event.DefaultBucketSubject), "NATS subject bucket notifications arrive on (env HANDOFF_BUCKET_SUBJECT)")
 	services := fs.String("services", envOr("HANDOFF_SERVICES", "all"), "services to run in this process: all, or a comma-separated list of "+strings.Join(allServices, ",")+" (env HANDOFF_SERVICES)")
@@ -201,7 +203,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		gw, err = s3gw.Start(ctx, s3gw.Config{
 			Addr: cfg.S3Addr, Dir: filepath.Join(cfg.Data, "s3"), AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-			Region: cfg.S3.Region, Notifier: s3gw.NewJetStreamNotifier(b, cfg.BucketSubject, cfg.Intake.IntakeBucket).WithPrefix(record.UploadsPrefix),
+			Region: cfg.S3.Region, CORSAllowOrigin: "*", Notifier: s3gw.NewJetStreamNotifier(b, cfg.BucketSubject, cfg.Intake.IntakeBucket).WithPrefix(record.UploadsPrefix),
 		})
 		if err != nil {
 			return err
@@ -253,7 +255,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := writeEndpoints(cfg.Data, ep); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: problem.Wrap(mux), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.PprofAddr != "" {

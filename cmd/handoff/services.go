@@ -24,10 +24,18 @@ type serviceFlags struct {
 	ocrWorkers       int
 	ocrLanguages     string
 	packagerWorkers  int
+	maxUpload        int64
 }
 
 func envInt(key string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envInt64(key string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
 		return v
 	}
 	return def
@@ -40,6 +48,7 @@ func (f *serviceFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.dicomWorkers, "dicom-workers", envInt("HANDOFF_DICOM_WORKERS", 4), "DICOM instances indexed at once (env HANDOFF_DICOM_WORKERS)")
 	fs.IntVar(&f.ocrWorkers, "ocr-workers", envInt("HANDOFF_OCR_WORKERS", runtime.NumCPU()), "pages OCRed at once, one single-threaded Tesseract each (env HANDOFF_OCR_WORKERS)")
 	fs.StringVar(&f.ocrLanguages, "ocr-lang", envOr("HANDOFF_OCR_LANG", "eng"), "Tesseract languages, e.g. eng+fra (env HANDOFF_OCR_LANG)")
+	fs.Int64Var(&f.maxUpload, "max-upload", envInt64("HANDOFF_MAX_UPLOAD", 8<<30), "largest file one upload may be, in bytes (env HANDOFF_MAX_UPLOAD)")
 	fs.IntVar(&f.packagerWorkers, "packager-workers", envInt("HANDOFF_PACKAGER_WORKERS", 1), "bundles made at once (env HANDOFF_PACKAGER_WORKERS)")
 }
 
@@ -51,6 +60,8 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		ic.APIToken = c.APIToken
 		ic.BucketEventWorkers = c.services.intakeWorkers
 		ic.ReconcileInterval = c.Reconcile
+		ic.MaxUploadBytes = c.services.maxUpload
+		ic.Replicas = c.Replicas
 		svc, err := intake.New(ic, intake.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases, Registry: d.reg})
 		if err != nil {
 			return nil, nil, err

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strings"
 )
 
 // ContentType is the media type of a problem document.
@@ -68,7 +67,7 @@ func Wrap(mux *http.ServeMux) http.Handler {
 		case http.StatusMethodNotAllowed:
 			allow := rec.header.Get("Allow")
 			w.Header().Set("Allow", allow)
-			Write(w, http.StatusMethodNotAllowed, "method.not_allowed", "this route takes "+strings.ReplaceAll(allow, ",", ", ")+" only")
+			Write(w, http.StatusMethodNotAllowed, "method.not_allowed", "this route takes "+allow+" only")
 		default:
 			for k, v := range rec.header {
 				w.Header()[k] = v
