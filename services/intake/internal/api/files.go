@@ -36,7 +36,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	name, warning := ingest.CleanName(r.PathValue("path"))
+	name, warning := ingest.CleanName(r.PathValue("file"))
 	if r.ContentLength > s.cfg.MaxUploadBytes {
 		s.tooLarge(w)
 		return
@@ -60,7 +60,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.ingest.Ingest(r.Context(), ingest.Object{Bucket: s.cfg.IntakeBucket, Key: key, ETag: info.ETag, Size: info.Size,
 		Type: ingest.Sniffed(head.Bytes(), info.Size)},
-		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("path")})
+		ingest.Origin{Source: record.SourceAPI, CaseID: id, Path: r.PathValue("file")})
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -369,7 +369,7 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	fid := r.PathValue("file_id")
+	fid := r.PathValue("file")
 	if !record.ValidID(fid) {
 		writeError(w, http.StatusNotFound, "file.not_found", "no such file in this case")
 		return

@@ -67,8 +67,8 @@ func (s *Server) routes() []Route {
 		{"PATCH /v1/cases/{id}", Staff, s.patchCase},
 		{"DELETE /v1/cases/{id}", Staff, s.deleteCase},
 
-		{"PUT /v1/cases/{id}/files/{path...}", CaseUpload, s.upload},
-		{"GET /v1/cases/{id}/files/{file_id}", Staff, s.getFile},
+		{"PUT /v1/cases/{id}/files/{file...}", CaseUpload, s.upload},
+		{"GET /v1/cases/{id}/files/{file}", Staff, s.getFile},
 		{"POST /v1/cases/{id}/uploads", CaseUpload, s.presignUpload},
 		{"POST /v1/cases/{id}/multipart", CaseUpload, s.createMultipart},
 		{"GET /v1/cases/{id}/multipart", CaseUpload, s.listParts},
