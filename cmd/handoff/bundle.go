@@ -23,13 +23,14 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cf.register(fs)
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the bundle")
 	asJSON := fs.Bool("json", false, "print the bundle record as JSON with its link")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || !record.ValidID(fs.Arg(0)) {
+	if len(pos) != 1 || !record.ValidID(pos[0]) {
 		return usageError{"usage: handoff bundle [-api URL] [-wait D] CASE_ID"}
 	}
-	caseID := fs.Arg(0)
+	caseID := pos[0]
 	a, err := cf.client()
 	if err != nil {
 		return err

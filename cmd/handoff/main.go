@@ -7,6 +7,7 @@
 //	handoff report CASE_ID             print a case's checklist report
 //	handoff check DIR                  run the pipeline on a folder and print its report
 //	handoff bundle CASE_ID             ask for a case's bundle and print its link
+//	handoff cases, case create, upload, wait, fetch, token   the front door's CLI
 package main
 
 import (
@@ -22,17 +23,28 @@ import (
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
-const usage = `usage: handoff <command> [flags] [args]
+const usage = `usage: handoff <command> [args] [flags]
 
-commands:
+commands of a running pipeline (the API of handoff serve: HANDOFF_API, HANDOFF_API_TOKEN):
+  cases                       list the cases and their status
+  case create                 create a case from flags or a JSON file; prints its ID
+  upload CASE_ID PATH…        upload files and folders (large files resumable, in parts)
+  wait CASE_ID                follow a case live until it is processed; print its checklist
+  report CASE_ID              print a case's checklist report
+  bundle CASE_ID              ask for a case's bundle and print its download link
+  fetch CASE_ID [DIR]         download the bundle and verify its checksums
+  token create|list|revoke    coordinator credentials (administrator)
+
+commands on their own:
   serve                       run the whole pipeline in one process
   dicom index [--json] PATH…  index DICOM files from their headers
   dicom fileset DIR OUT       write a viewer-ready DICOM file-set (DICOMDIR + DICOM/)
   ocr IN OUT.pdf              make a scanned PDF or a photo searchable
-  report CASE_ID              print a case's checklist report
   check DIR                   run the whole pipeline on a folder and print its report
-  bundle CASE_ID              ask for a case's bundle and print its download link
 
+Flags may follow the arguments. --version prints the version.
+Exit status: 0 done, 1 failed (or, for wait and report --fail-on-error, the checklist
+has error-level findings), 2 the command line is wrong.
 Run 'handoff <command> -h' for a command's flags.
 `
 
@@ -68,6 +80,10 @@ func exitCode(err error) int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsVersion(args) {
+		printVersion(stdout)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command"}
@@ -86,6 +102,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, rest, stdout, stderr)
 	case "bundle":
 		return runBundle(ctx, rest, stdout, stderr)
+	case "upload":
+		return runUpload(ctx, rest, stdout, stderr)
+	case "wait":
+		return runWait(ctx, rest, stdout, stderr)
+	case "fetch":
+		return runFetch(ctx, rest, stdout, stderr)
+	case "cases":
+		return runCases(ctx, rest, stdout, stderr)
+	case "case":
+		return runCase(ctx, rest, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
