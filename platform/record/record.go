@@ -167,13 +167,16 @@ type File struct {
 	ID     string `json:"id"`
 	// Path is the patient's own path of the file within the case, kept as
 	// uploaded (for archive entries: the archive's path, "!/", the entry path).
-	Path     string    `json:"path"`
-	Bucket   string    `json:"bucket"`
-	Key      string    `json:"key"`
-	ETag     string    `json:"etag"`
-	Size     int64     `json:"size"`
-	ParentID string    `json:"parent_id,omitempty"` // the archive it came from
-	Source   string    `json:"source"`
+	Path     string `json:"path"`
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	ETag     string `json:"etag"`
+	Size     int64  `json:"size"`
+	ParentID string `json:"parent_id,omitempty"` // the archive it came from
+	Source   string `json:"source"`
+	// Uploader is who uploaded the file through the API ("patient-link:<id>",
+	// "coordinator:<name>", "admin:admin"); empty for other sources.
+	Uploader string    `json:"uploader,omitempty"`
 	Received time.Time `json:"received"`
 	Updated  time.Time `json:"updated"`
 

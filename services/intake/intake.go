@@ -257,6 +257,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.ReconcileInterval > 0 {
 		g.Go(func() error { return s.reconcile.Run(ctx, s.cfg.ReconcileInterval) })
 	}
+	// Event streams end with the service, so that the HTTP server's
+	// shutdown does not wait for them.
+	g.Go(func() error { <-ctx.Done(); s.api.Close(); return nil })
 	if s.cfg.HTTPAddr != "" {
 		mux := http.NewServeMux()
 		s.Mount(mux)

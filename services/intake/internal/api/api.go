@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,7 +78,14 @@ type Server struct {
 	view    ReportView
 	web     http.Handler
 	latency *prometheus.HistogramVec
+	// closing ends the event streams when the server stops.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// Close ends the open event streams (a server shutting down waits for
+// its requests to finish).
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // Deps are the API's connections. View and Web may be nil.
 type Deps struct {
@@ -93,7 +101,7 @@ type Deps struct {
 // New returns the API server.
 func New(cfg Config, log *slog.Logger, d Deps, reg prometheus.Registerer) *Server {
 	cfg.defaults()
-	s := &Server{cfg: cfg, log: log, blobs: d.Blobs, cases: d.Cases, access: d.Access, bus: d.Bus, ingest: d.Ingest, view: d.View, web: d.Web,
+	s := &Server{cfg: cfg, log: log, closing: make(chan struct{}), blobs: d.Blobs, cases: d.Cases, access: d.Access, bus: d.Bus, ingest: d.Ingest, view: d.View, web: d.Web,
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "handoff_api_request_seconds",
 			Help:    "API request latency by route and status code.",

@@ -30,7 +30,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "streaming is not supported")
 		return
 	}
-	staff := who(r).Staff()
+	p := who(r)
+	staff := p.Staff()
 	ctx := r.Context()
 	filters := []string{"file." + id + ".*", "report." + id}
 	if staff {
@@ -53,6 +54,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.closing:
+			return
 		case <-ping.C:
 			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
 				return
@@ -67,7 +70,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				flusher.Flush()
 				continue
 			}
-			name, data := sseEvent(e.Key(), e.Value(), staff)
+			name, data := sseEvent(e.Key(), e.Value(), p)
 			if name == "" {
 				continue
 			}
@@ -79,7 +82,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func sseEvent(key string, value []byte, staff bool) (string, []byte) {
+// sseEvent turns a case-store entry into an event for p: a patient link
+// sees the files uploaded through it and the checklist without facts.
+func sseEvent(key string, value []byte, p principal.Principal) (string, []byte) {
+	staff := p.Staff()
 	var v any
 	name := key[:strings.IndexByte(key, '.')]
 	switch name {
@@ -92,6 +98,9 @@ func sseEvent(key string, value []byte, staff bool) (string, []byte) {
 	case "file":
 		var f record.File
 		if json.Unmarshal(value, &f) != nil {
+			return "", nil
+		}
+		if !staff && f.Uploader != uploaderOf(p) {
 			return "", nil
 		}
 		v = fileView(f)

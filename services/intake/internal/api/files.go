@@ -7,11 +7,13 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/principal"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/services/intake/internal/ingest"
 )
@@ -72,20 +74,25 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, fileView(f))
 }
 
-// nameWarning adds the warning about a cleaned name to the file. The
-// bucket notification may have recorded the file first, from its (already
-// cleaned) key: the warning is the API's to add.
+// uploaderOf names a principal on the files it uploads.
+func uploaderOf(p principal.Principal) string { return string(p.Kind) + ":" + p.ID }
+
+// nameWarning records who uploaded the file and adds the warning about a
+// cleaned name. The bucket notification may have recorded the file first,
+// from its (already cleaned) key: both are the API's to add.
 func (s *Server) nameWarning(r *http.Request, caseID string, f record.File, warning *record.Error) (record.File, error) {
-	if warning == nil {
-		return f, nil
-	}
+	by := uploaderOf(who(r))
 	return s.cases.UpdateFile(r.Context(), caseID, f.ID, func(f *record.File) error {
-		for _, w := range f.Warnings {
-			if w.Code == warning.Code {
-				return casestore.ErrNoChange
-			}
+		changed := false
+		if f.Uploader != by {
+			f.Uploader, changed = by, true
 		}
-		f.Warnings = append(f.Warnings, *warning)
+		if warning != nil && !slices.ContainsFunc(f.Warnings, func(w record.Error) bool { return w.Code == warning.Code }) {
+			f.Warnings, changed = append(f.Warnings, *warning), true
+		}
+		if !changed {
+			return casestore.ErrNoChange
+		}
 		return nil
 	})
 }
