@@ -213,7 +213,12 @@ func (a *apiClient) stream(ctx context.Context, path string, fn func(name string
 	if resp.StatusCode != http.StatusOK {
 		return a.problemError(resp)
 	}
-	sc := bufio.NewScanner(resp.Body)
+	return readEvents(resp.Body, fn)
+}
+
+// readEvents parses a server-sent event stream; fn returns false to stop.
+func readEvents(r io.Reader, fn func(name string, id uint64, data []byte) bool) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var name string
 	var id uint64
