@@ -30,8 +30,8 @@ type clientFlags struct {
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.api, "api", envOr("HANDOFF_API", ""), "API base URL (env HANDOFF_API); default: the one `handoff serve --data DIR` wrote to DIR/endpoints.json, else http://127.0.0.1:8080")
-	fs.StringVar(&c.token, "token", "", "API token or coordinator credential (env HANDOFF_API_TOKEN); default: the api-token file of `handoff serve --data DIR`")
+	fs.StringVar(&c.api, "api", envOr("HANDOFF_API", ""), "API base URL (env HANDOFF_API); default: the one handoff serve --data DIR wrote to DIR/endpoints.json, else http://127.0.0.1:8080")
+	fs.StringVar(&c.token, "token", "", "API token or coordinator credential (env HANDOFF_API_TOKEN); default: the api-token file of handoff serve --data DIR")
 	fs.StringVar(&c.data, "data", envOr("HANDOFF_DATA", "./data"), "data directory of a local `handoff serve`, for its endpoints and API token (env HANDOFF_DATA)")
 }
 
@@ -99,7 +99,7 @@ func (a *apiClient) problemError(resp *http.Response) *apiError {
 	_ = json.Unmarshal(b, &p)
 	e := &apiError{Status: resp.StatusCode, Code: p.Code, Detail: p.Detail}
 	if resp.StatusCode == http.StatusUnauthorized {
-		e.Hint = "Set the API token: HANDOFF_API_TOKEN=… or --token …; a local `handoff serve --data DIR` keeps it in DIR/api-token. Token used: " + a.tokenFrom
+		e.Hint = "Set the API token: HANDOFF_API_TOKEN=… or --token …; a local handoff serve --data DIR keeps it in DIR/api-token. Token used: " + a.tokenFrom
 	}
 	return e
 }
@@ -233,7 +233,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 	}
 	if err := fs.Parse(flags); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err.Error()}
 	}
 	return append(pos, fs.Args()...), nil
 }
