@@ -27,9 +27,11 @@ setup-test:
 setup-bench:
 	@scripts/setup.sh bench
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
 	@mkdir -p bin
-	go build -o bin/handoff ./cmd/handoff
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/handoff ./cmd/handoff
 	@for s in $(SERVICES); do \
 		if [ -d services/$$s/cmd/$$s ]; then go build -o bin/$$s ./services/$$s/cmd/$$s || exit 1; fi; \
 	done
