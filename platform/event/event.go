@@ -208,7 +208,10 @@ type CaseDeleted struct {
 	ByID    string `json:"by_id"`
 	Objects int    `json:"objects"` // objects removed from the buckets
 	Records int    `json:"records"` // case-store keys purged
-	Deleted string `json:"deleted"` // RFC 3339 time of the deletion
+	// Messages is how many stream messages naming the case were erased
+	// (bucket notifications, events, dead letters).
+	Messages int    `json:"messages"`
+	Deleted  string `json:"deleted"` // RFC 3339 time of the deletion
 }
 
 func (CaseDeleted) Subject() string   { return SubjectCaseDeleted }

@@ -187,7 +187,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s.api = api.New(api.Config{
 		Token: cfg.APIToken, IntakeBucket: cfg.IntakeBucket, DerivedBucket: cfg.DerivedBucket, MaxUploadBytes: cfg.MaxUploadBytes,
 		PresignExpiry: cfg.PresignExpiry, BundleLinkExpiry: cfg.BundleLinkExpiry, PartSize: cfg.PartSize, LinkExpiry: cfg.LinkExpiry,
-	}, log, api.Deps{Blobs: d.Blobs, Cases: d.Cases, Access: acc, Bus: d.Bus, Ingest: rec, View: renderReport(d.Cases), Web: web.Handler()}, d.Registry)
+	}, log, api.Deps{Blobs: d.Blobs, Cases: d.Cases, Access: acc, Bus: d.Bus, Ingest: rec, View: renderReport(d.Cases), Web: web.Handler(),
+		JS: d.Bus.JetStream(), Streams: []string{bus.StreamBucket, bus.StreamEvents, bus.StreamDeadLetter}}, d.Registry)
 	s.archive = archive.New(log, d.Blobs, d.Cases, tracker, rec, cfg.DerivedBucket, archive.Limits{
 		MaxEntries: cfg.MaxArchiveEntries, MaxTotal: cfg.MaxArchiveBytes, MaxRatio: cfg.MaxArchiveRatio, MaxDepth: cfg.MaxArchiveDepth,
 	})

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/handoffmed/handoff/platform/blob"
@@ -77,6 +78,8 @@ type Server struct {
 	ingest  *ingest.Recorder
 	view    ReportView
 	web     http.Handler
+	js      jetstream.JetStream
+	streams []string
 	latency *prometheus.HistogramVec
 	// closing ends the event streams when the server stops.
 	closing   chan struct{}
@@ -96,12 +99,16 @@ type Deps struct {
 	Ingest *ingest.Recorder
 	View   ReportView
 	Web    http.Handler
+	// JS, when set, lets a case's deletion erase its messages from the
+	// streams (Streams).
+	JS      jetstream.JetStream
+	Streams []string
 }
 
 // New returns the API server.
 func New(cfg Config, log *slog.Logger, d Deps, reg prometheus.Registerer) *Server {
 	cfg.defaults()
-	s := &Server{cfg: cfg, log: log, closing: make(chan struct{}), blobs: d.Blobs, cases: d.Cases, access: d.Access, bus: d.Bus, ingest: d.Ingest, view: d.View, web: d.Web,
+	s := &Server{cfg: cfg, log: log, closing: make(chan struct{}), blobs: d.Blobs, cases: d.Cases, access: d.Access, bus: d.Bus, ingest: d.Ingest, view: d.View, web: d.Web, js: d.JS, streams: d.Streams,
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "handoff_api_request_seconds",
 			Help:    "API request latency by route and status code.",

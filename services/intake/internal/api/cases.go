@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -416,13 +417,23 @@ func (s *Server) deleteCase(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	messages := 0
+	if s.js != nil {
+		ectx, cancel := context.WithTimeout(ctx, time.Minute)
+		messages, err = eraseMessages(ectx, s.js, c.ID, s.streams...)
+		cancel()
+		if err != nil {
+			// The case is erased; messages left behind expire with their stream.
+			s.log.Warn("case deleted; some of its messages were not erased", "case_id", c.ID, "err", err)
+		}
+	}
 	p := who(r)
 	ev := event.CaseDeleted{Version: 1, CaseID: c.ID, ByKind: string(p.Kind), ByID: p.ID, Objects: objects, Records: records + links,
-		Deleted: time.Now().UTC().Format(time.RFC3339)}
+		Messages: messages, Deleted: time.Now().UTC().Format(time.RFC3339)}
 	if err := s.bus.Publish(ctx, ev); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	s.log.Info("case deleted", "case_id", c.ID, "by", p, "objects", objects, "records", records+links)
+	s.log.Info("case deleted", "case_id", c.ID, "by", p, "objects", objects, "records", records+links, "messages", messages)
 	w.WriteHeader(http.StatusNoContent)
 }
