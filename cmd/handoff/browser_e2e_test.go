@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,7 @@ func (b *browserSession) watchConsole(ctx context.Context, name string) {
 			}
 			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
 				b.mu.Lock()
-				b.console = append(b.console, fmt.Sprintf("%s: %s %s (%s:%d)", name, m.Type, m.Text, m.URL, m.Line))
+				b.console = append(b.console, fmt.Sprintf("%s: %s [%s] %s (%s:%d)", name, m.Type, m.Source, m.Text, m.URL, m.Line))
 				b.mu.Unlock()
 			}
 		}
@@ -162,7 +163,7 @@ func readExpected(t *testing.T, name string) expectedCodes {
 // is made and downloaded. No console errors; screenshots at 1280 and 390 px.
 func TestWebApp(t *testing.T) {
 	t.Parallel()
-	p := e2e.Start(t, e2e.Options{Args: []string{"--quiet-period", "-1s"}})
+	p := e2e.Start(t, e2e.Options{Args: []string{"--quiet-period", "-1s", "--max-upload", strconv.Itoa(1 << 20)}})
 	b := startBrowser(t) // stops before the pipeline does
 	shots := artifactDir(t)
 	ctx := b.ctx
@@ -358,5 +359,40 @@ func TestWebApp(t *testing.T) {
 	screenshot(t, ctx, shots, "bundle-1280.png", 1280)
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+
+	// Bad input gets its clear message on the page. (The browser logs each
+	// refused request as a network error; nothing else may be logged.)
+	seen := len(b.consoleErrors())
+	big := filepath.Join(t.TempDir(), "whole CD.zip")
+	if err := os.WriteFile(big, make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "a file over the cap", chromedp.SetUploadFiles(chromedp.CSS(`input[type=file]:not([webkitdirectory])`), []string{big}))
+	poll(t, ctx, "the refusal", `!!document.querySelector('.uploads li[data-path="whole CD.zip"][data-state=failed]')`, time.Minute)
+	if msg := eval[string](t, ctx, `document.querySelector('.uploads li[data-path="whole CD.zip"]').innerText`); !strings.Contains(msg, "too large") || !strings.Contains(msg, "1 MiB") {
+		t.Errorf("a file over the cap says %q", msg)
+	}
+	sctx := b.fresh("sign-in")
+	do(t, sctx, "a wrong credential", chromedp.Navigate(p.API+"/"), chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), "hoc_notarealcredential"), chromedp.Click(chromedp.CSS("form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)))
+	if msg := eval[string](t, sctx, `document.querySelector('[role=alert]').innerText`); !strings.Contains(msg, "not valid") {
+		t.Errorf("a wrong credential says %q", msg)
+	}
+	var links []struct{ ID string }
+	p.Do(http.MethodGet, "/v1/cases/"+caseID+"/links", nil, &links)
+	if len(links) != 1 || p.Do(http.MethodDelete, "/v1/cases/"+caseID+"/links/"+links[0].ID, nil, nil) != http.StatusOK {
+		t.Fatalf("revoke the link: %v", links)
+	}
+	do(t, pctx, "the revoked link", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)))
+	if msg := eval[string](t, pctx, `document.querySelector('[role=alert]').innerText`); !strings.Contains(msg, "revoked") || !strings.Contains(msg, "coordinator") {
+		t.Errorf("a revoked link says %q", msg)
+	}
+	screenshot(t, pctx, shots, "revoked-link-390.png", 390)
+	for _, e := range b.consoleErrors()[seen:] {
+		if !strings.Contains(e, "[network]") {
+			t.Errorf("console error on bad input: %s", e)
+		}
 	}
 }

@@ -3,9 +3,15 @@
 // turned into errors with a readable message, and server-sent events read
 // with fetch so that a bearer token can go with them.
 
+// sentence makes a problem's detail read as a sentence on the page.
+function sentence(s) {
+  s = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?…]$/.test(s) ? s : s + '.';
+}
+
 export class APIError extends Error {
   constructor(status, problem) {
-    super((problem && (problem.detail || problem.title)) || `The server answered ${status}.`);
+    super(sentence((problem && (problem.detail || problem.title)) || `The server answered ${status}`));
     this.status = status;
     this.code = (problem && problem.code) || '';
   }
