@@ -47,15 +47,18 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := c.do(ctx, http.MethodPost, "/v1/cases/"+caseID+"/bundle", nil); err != nil {
 		return fmt.Errorf("request bundle: %w", err)
 	}
-	fmt.Fprintf(stderr, "bundle requested for case %s; waiting…\n", caseID)
+	fmt.Fprintf(stderr, "bundle requested for case %s\n", caseID)
+	st := newStatus(stderr)
 	var got record.Bundle
 	for {
+		st.show("waiting for the packager")
 		bs, err := c.bundles(ctx, caseID)
 		if err != nil {
 			return err
 		}
 		if len(bs) > len(before) {
 			got = bs[len(bs)-1]
+			st.done()
 			break
 		}
 		// Nothing changed since the newest bundle: the packager answers the
@@ -64,6 +67,7 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(bs) > 0 && time.Since(start) > 15*time.Second {
 			if pending, err := c.pending(ctx, caseID); err == nil && pending == 0 {
 				got = bs[len(bs)-1]
+				st.done()
 				fmt.Fprintf(stderr, "nothing changed since version %d\n", got.Version)
 				break
 			}

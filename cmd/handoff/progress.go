@@ -220,3 +220,32 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// status is one line of what a command waits for: redrawn in place on a
+// terminal, printed when it changes otherwise.
+type status struct {
+	w     io.Writer
+	tty   bool
+	last  string
+	start time.Time
+}
+
+func newStatus(w io.Writer) *status { return &status{w: w, tty: isTerminal(w), start: time.Now()} }
+
+func (s *status) show(line string) {
+	if s == nil {
+		return
+	}
+	if s.tty {
+		fmt.Fprintf(s.w, "\r\x1b[K%s (%s)", line, time.Since(s.start).Round(time.Second))
+	} else if line != s.last {
+		fmt.Fprintln(s.w, line)
+	}
+	s.last = line
+}
+
+func (s *status) done() {
+	if s != nil && s.tty && s.last != "" {
+		fmt.Fprintln(s.w)
+	}
+}
