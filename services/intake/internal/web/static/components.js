@@ -39,16 +39,18 @@ export function uploadPanel(caseID, opts = {}) {
     runAll(ups).then(() => opts.onDone && opts.onDone());
   };
   const filesID = uid('files'), folderID = uid('folder');
+  const picked = (e) => { start(filesFromInput(e.target)); e.target.value = ''; };
+  // A patient's phone: the camera (capture), or photos and PDFs already on it.
   const fileInput = h('input', { type: 'file', id: filesID, class: 'file-input', multiple: true,
-    accept: opts.patient ? 'image/*,application/pdf' : null, capture: opts.patient ? 'environment' : null,
-    onchange: (e) => { start(filesFromInput(e.target)); e.target.value = ''; } });
-  const folderInput = opts.patient ? null : h('input', { type: 'file', id: folderID, class: 'file-input', webkitdirectory: true, multiple: true,
-    onchange: (e) => { start(filesFromInput(e.target)); e.target.value = ''; } });
+    accept: opts.patient ? 'image/*,application/pdf' : null, capture: opts.patient ? 'environment' : null, onchange: picked });
+  const secondInput = opts.patient
+    ? h('input', { type: 'file', id: folderID, class: 'file-input', multiple: true, accept: 'image/*,application/pdf', onchange: picked })
+    : h('input', { type: 'file', id: folderID, class: 'file-input', webkitdirectory: true, multiple: true, onchange: picked });
   const drop = h('div', { class: 'drop', 'data-testid': 'drop' },
-    h('p', {}, opts.patient ? 'Take a photo or choose photos and PDFs of your records.' : 'Drop files or whole folders here (an imaging CD copied from disk), or choose them.'),
+    h('p', {}, opts.patient ? 'Take a photo of each record, or choose photos and PDFs already on your phone.' : 'Drop files or whole folders here (an imaging CD copied from disk), or choose them.'),
     h('div', { class: 'row' },
-      h('label', { for: filesID, class: 'button' }, opts.patient ? 'Add photos or PDFs' : 'Choose files'), fileInput,
-      folderInput && h('label', { for: folderID, class: 'button secondary' }, 'Choose a folder'), folderInput));
+      h('label', { for: filesID, class: 'button' }, opts.patient ? 'Take a photo' : 'Choose files'), fileInput,
+      h('label', { for: folderID, class: 'button secondary' }, opts.patient ? 'Choose photos or PDFs' : 'Choose a folder'), secondInput));
   // The labels act as the buttons: Enter and Space open the picker.
   for (const l of drop.querySelectorAll('label.button')) {
     l.tabIndex = 0;
