@@ -30,6 +30,7 @@ setup-test:
 setup-bench:
 	@scripts/setup.sh bench
 
+
 build:
 	@mkdir -p bin
 	go build -ldflags '$(LDFLAGS)' -o bin/handoff ./cmd/handoff

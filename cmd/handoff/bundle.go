@@ -23,13 +23,14 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cf.register(fs)
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the bundle")
 	asJSON := fs.Bool("json", false, "print the bundle record as JSON with its link")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || !record.ValidID(fs.Arg(0)) {
+	if len(pos) != 1 || !record.ValidID(pos[0]) {
 		return usageError{"usage: handoff bundle [-api URL] [-wait D] CASE_ID"}
 	}
-	caseID := fs.Arg(0)
+	caseID := pos[0]
 	a, err := cf.client()
 	if err != nil {
 		return err
@@ -46,15 +47,18 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := c.do(ctx, http.MethodPost, "/v1/cases/"+caseID+"/bundle", nil); err != nil {
 		return fmt.Errorf("request bundle: %w", err)
 	}
-	fmt.Fprintf(stderr, "bundle requested for case %s; waiting…\n", caseID)
+	fmt.Fprintf(stderr, "bundle requested for case %s\n", caseID)
+	st := newStatus(stderr)
 	var got record.Bundle
 	for {
+		st.show("waiting for the packager")
 		bs, err := c.bundles(ctx, caseID)
 		if err != nil {
 			return err
 		}
 		if len(bs) > len(before) {
 			got = bs[len(bs)-1]
+			st.done()
 			break
 		}
 		// Nothing changed since the newest bundle: the packager answers the
@@ -63,6 +67,7 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(bs) > 0 && time.Since(start) > 15*time.Second {
 			if pending, err := c.pending(ctx, caseID); err == nil && pending == 0 {
 				got = bs[len(bs)-1]
+				st.done()
 				fmt.Fprintf(stderr, "nothing changed since version %d\n", got.Version)
 				break
 			}

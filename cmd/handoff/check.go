@@ -202,7 +202,7 @@ func checkFolder(ctx context.Context, c checkCase, verbose bool, stderr io.Write
 			return nil, nil, fmt.Errorf("upload %s: %w", rel, err)
 		}
 	}
-	r, cf, err := waitReport(ctx, a, created.ID, len(c.files))
+	r, cf, err := waitReport(ctx, a, created.ID, len(c.files), newStatus(stderr))
 	if err != nil {
 		if !verbose {
 			stderr.Write(logs.Bytes())
@@ -247,14 +247,16 @@ const settle = 1500 * time.Millisecond
 
 // waitReport waits until every file is processed and the report, computed
 // with nothing pending, has not changed for a moment.
-func waitReport(ctx context.Context, a *apiClient, caseID string, minFiles int) (*record.Report, caseFiles, error) {
+func waitReport(ctx context.Context, a *apiClient, caseID string, minFiles int, st *status) (*record.Report, caseFiles, error) {
 	var last string
 	var since time.Time
+	defer st.done()
 	for {
 		var c caseFiles
 		if err := a.do(ctx, http.MethodGet, "/v1/cases/"+caseID, "application/json", nil, &c); err != nil {
 			return nil, c, fmt.Errorf("case: %w", err)
 		}
+		st.show(fmt.Sprintf("%d of %d files processed", len(c.Files)-c.Pending, max(len(c.Files), minFiles)))
 		if c.Pending == 0 && len(c.Files) >= minFiles {
 			var r record.Report
 			err := a.do(ctx, http.MethodGet, "/v1/cases/"+caseID+"/report", "application/json", nil, &r)

@@ -7,8 +7,9 @@
 //	handoff report CASE_ID             print a case's checklist report
 //	handoff check DIR                  run the pipeline on a folder and print its report
 //	handoff bundle CASE_ID             ask for a case's bundle and print its link
+//	handoff cases, case create, upload, wait, fetch, token   the front door's CLI
 //	handoff health [URL]               exit 0 when a running process is ready (container health checks)
-//	handoff nats-auth --keys DIR       make the services' NATS keys and print an external NATS's authorization
+//	handoff nats-auth --nats-keys DIR  make the services' NATS keys and print an external NATS's authorization
 //	handoff --version                  print the version
 package main
 
@@ -27,22 +28,31 @@ import (
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
-const usage = `usage: handoff <command> [flags] [args]
+const usage = `usage: handoff <command> [args] [flags]
 
-commands:
+commands of a running pipeline (the API of handoff serve: HANDOFF_API, HANDOFF_API_TOKEN):
+  cases                       list the cases and their status
+  case create                 create a case from flags or a JSON file; prints its ID
+  upload CASE_ID PATH…        upload files and folders (large files resumable, in parts)
+  wait CASE_ID                follow a case live until it is processed; print its checklist
+  report CASE_ID              print a case's checklist report
+  bundle CASE_ID              ask for a case's bundle and print its download link
+  fetch CASE_ID [DIR]         download the bundle and verify its checksums
+  token create|list|revoke    coordinator credentials (administrator)
+
+commands on their own:
   serve                       run the whole pipeline in one process
   dicom index [--json] PATH…  index DICOM files from their headers
   dicom fileset DIR OUT       write a viewer-ready DICOM file-set (DICOMDIR + DICOM/)
   ocr IN OUT.pdf              make a scanned PDF or a photo searchable
-  report CASE_ID              print a case's checklist report
   check DIR                   run the whole pipeline on a folder and print its report
-  bundle CASE_ID              ask for a case's bundle and print its download link
   health [URL]                exit 0 when a running handoff is ready (default: /readyz on HANDOFF_HTTP)
-  nats-auth --keys DIR        make each service's NATS key in DIR and print the authorization
+  nats-auth --nats-keys DIR   make each service's NATS key in DIR and print the authorization
                               block of an external nats-server configuration
 
-  --version                   print the version
-
+Flags may follow the arguments. --version prints the version.
+Exit status: 0 done, 1 failed (or, for wait and report --fail-on-error, the checklist
+has error-level findings), 2 the command line is wrong.
 Run 'handoff <command> -h' for a command's flags.
 `
 
@@ -78,6 +88,10 @@ func exitCode(err error) int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsVersion(args) {
+		printVersion(stdout)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command"}
@@ -96,13 +110,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCheck(ctx, rest, stdout, stderr)
 	case "bundle":
 		return runBundle(ctx, rest, stdout, stderr)
+	case "upload":
+		return runUpload(ctx, rest, stdout, stderr)
+	case "wait":
+		return runWait(ctx, rest, stdout, stderr)
+	case "fetch":
+		return runFetch(ctx, rest, stdout, stderr)
+	case "cases":
+		return runCases(ctx, rest, stdout, stderr)
+	case "case":
+		return runCase(ctx, rest, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
 	case "health":
 		return runHealth(ctx, rest, stderr)
 	case "nats-auth":
 		return runNATSAuth(rest, stdout, stderr)
-	case "--version", "-version", "version":
-		fmt.Fprintln(stdout, app.Version())
-		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -31,6 +31,7 @@ import (
 	"github.com/handoffmed/handoff/platform/localca"
 	"github.com/handoffmed/handoff/platform/natsauth"
 	"github.com/handoffmed/handoff/platform/obs"
+	"github.com/handoffmed/handoff/platform/problem"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/s3gw"
 	"github.com/handoffmed/handoff/services/intake"
@@ -88,6 +89,7 @@ func parseServe(args []string, stderr io.Writer, lookupEnv func(string) (string,
 	config.Add(s, &c.S3.Endpoint, config.S3Endpoint)
 	config.Add(s, &c.S3.Region, config.S3Region)
 	config.Add(s, &c.S3.CAFile, config.S3CA)
+	config.Add(s, &c.S3.PublicEndpoint, config.S3PublicURL)
 	config.Add(s, &c.S3.InsecureSkipVerify, config.S3Insecure)
 	config.Add(s, &c.S3.AccessKey, config.S3AccessKey)
 	config.Add(s, &c.S3.SecretKey, config.S3SecretKey)
@@ -236,7 +238,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		gw, err = s3gw.Start(ctx, s3gw.Config{
 			Addr: cfg.S3Addr, Dir: filepath.Join(cfg.Data, "s3"), AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-			Region: cfg.S3.Region, CertFile: tlsFiles.Cert, KeyFile: tlsFiles.Key,
+			Region: cfg.S3.Region, CertFile: tlsFiles.Cert, KeyFile: tlsFiles.Key, CORSAllowOrigin: "*",
 			Notifier: s3gw.NewJetStreamNotifier(notifier, cfg.BucketSubject, cfg.Intake.IntakeBucket).WithPrefix(record.UploadsPrefix),
 		})
 		if err != nil {
@@ -286,14 +288,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTP, err)
 	}
-	var handler http.Handler = mux
+	handler := problem.Wrap(mux)
 	scheme := "http"
 	var serverTLS *tls.Config
 	if tlsFiles.Cert != "" {
 		if serverTLS, err = localca.ServerTLS(tlsFiles.Cert, tlsFiles.Key); err != nil {
 			return err
 		}
-		scheme, handler = "https", hsts(mux)
+		scheme, handler = "https", hsts(handler)
 	}
 	ep.API = scheme + "://" + ln.Addr().String()
 	if cfg.runs("intake") {

@@ -22,6 +22,7 @@ type serviceFlags struct {
 	ocrWorkers       int
 	ocrLanguages     string
 	packagerWorkers  int
+	maxUpload        int64
 
 	cleanupInterval    time.Duration
 	uploadMaxAge       time.Duration
@@ -36,6 +37,7 @@ func (f *serviceFlags) register(s *config.Set) {
 	config.Add(s, &f.ocrWorkers, config.OCRWorkers)
 	config.Add(s, &f.ocrLanguages, config.OCRLang)
 	config.Add(s, &f.packagerWorkers, config.PackagerWorkers)
+	config.Add(s, &f.maxUpload, config.IntakeMaxUpload)
 	config.Add(s, &f.cleanupInterval, config.CleanupInterval)
 	config.Add(s, &f.uploadMaxAge, config.UploadMaxAge)
 	config.Add(s, &f.bundleUploadMaxAge, config.BundleUploadMaxAge)
@@ -55,6 +57,8 @@ func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners
 		ic.BucketEventWorkers = c.services.intakeWorkers
 		ic.ReconcileInterval = c.Reconcile
 		ic.CleanupInterval, ic.UploadMaxAge = c.services.cleanupInterval, c.services.uploadMaxAge
+		ic.MaxUploadBytes = c.services.maxUpload
+		ic.Replicas = c.Replicas
 		svc, err := intake.New(ic, intake.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases, Registry: d.reg})
 		if err != nil {
 			return nil, nil, err

@@ -40,6 +40,10 @@ type Config struct {
 	CAFile string
 	// InsecureSkipVerify disables TLS verification (development only).
 	InsecureSkipVerify bool
+	// PublicEndpoint, when set, is the URL that browsers and other clients
+	// reach the S3 server at (a proxy, a public name): presigned URLs are
+	// made for it. Empty: Endpoint.
+	PublicEndpoint string
 }
 
 // Validate checks the configuration.
@@ -60,8 +64,16 @@ func (c Config) String() string {
 
 // Store is an S3 client.
 type Store struct {
-	mc *minio.Client
-	tr *http.Transport
+	mc  *minio.Client
+	pub *minio.Client // presigns for the public endpoint; nil: mc
+	tr  *http.Transport
+}
+
+func (s *Store) presigner() *minio.Client {
+	if s.pub != nil {
+		return s.pub
+	}
+	return s.mc
 }
 
 // New returns a Store for cfg.
@@ -110,7 +122,22 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 client: %w", err)
 	}
-	return &Store{mc: mc, tr: tr}, nil
+	st := &Store{mc: mc, tr: tr}
+	if cfg.PublicEndpoint != "" {
+		u, err := url.Parse(cfg.PublicEndpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("s3 public endpoint %q: an http(s):// URL is required", cfg.PublicEndpoint)
+		}
+		// Presigning is offline: the region is given, so no request is made.
+		st.pub, err = minio.New(u.Host, &minio.Options{
+			Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Secure: u.Scheme == "https",
+			Region: region, BucketLookup: minio.BucketLookupPath, Transport: tr,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("s3 public client: %w", err)
+		}
+	}
+	return st, nil
 }
 
 // Close closes the store's idle connections (a server shutting down waits
@@ -303,7 +330,7 @@ func (s *Store) PresignGet(ctx context.Context, bucket, key, name string, expiry
 	if name != "" {
 		params.Set("response-content-disposition", Attachment(name))
 	}
-	u, err := s.mc.PresignedGetObject(ctx, bucket, key, expiry, params)
+	u, err := s.presigner().PresignedGetObject(ctx, bucket, key, expiry, params)
 	if err != nil {
 		return nil, fmt.Errorf("presign get %s/%s: %w", bucket, key, err)
 	}
@@ -312,7 +339,7 @@ func (s *Store) PresignGet(ctx context.Context, bucket, key, name string, expiry
 
 // PresignPut returns a URL that uploads to key until it expires.
 func (s *Store) PresignPut(ctx context.Context, bucket, key string, expiry time.Duration) (*url.URL, error) {
-	u, err := s.mc.PresignedPutObject(ctx, bucket, key, expiry)
+	u, err := s.presigner().PresignedPutObject(ctx, bucket, key, expiry)
 	if err != nil {
 		return nil, fmt.Errorf("presign put %s/%s: %w", bucket, key, err)
 	}

@@ -38,6 +38,8 @@ var (
 		Help: "S3 region"}
 	S3CA = Var[string]{Flag: "s3-ca", Env: "HANDOFF_S3_CA",
 		Help: "extra CA certificate (PEM file) for the S3 endpoint's TLS"}
+	S3PublicURL = Var[string]{Flag: "s3-public-url", Env: "HANDOFF_S3_PUBLIC_URL",
+		Help: "URL browsers and the CLI reach the S3 endpoint at, for presigned uploads and downloads (a proxy, a public name); default: the endpoint itself"}
 	S3Insecure = Var[bool]{Flag: "s3-insecure", Env: "HANDOFF_S3_INSECURE",
 		Help: "skip TLS verification of the S3 endpoint, development only"}
 	S3AccessKey = Var[string]{Env: "HANDOFF_S3_ACCESS_KEY", Secret: true,

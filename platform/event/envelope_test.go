@@ -75,6 +75,7 @@ func TestWireForms(t *testing.T) {
 		OCRPageWork{Version: 1, FileRef: ref, Page: 2, Pages: 20},
 		DocumentClassified{Version: 1, CaseID: "abcd1234", FileID: "ffff0000", ETag: "e1", Category: "lab_report"},
 		CaseUpdated{Version: 1, CaseID: "abcd1234", Revision: 7},
+		CaseDeleted{Version: 1, CaseID: "abcd1234", ByKind: "coordinator", ByID: "alice", Objects: 12, Records: 9, Messages: 30, Deleted: "2026-11-02T10:00:00Z"},
 		ReportUpdated{Version: 1, CaseID: "abcd1234", Digest: "d", ReportKey: "r", Missing: []string{"labs"}, Codes: []string{"labs.missing"}, Errors: 1},
 		BundleRequested{Version: 1, CaseID: "abcd1234", Trigger: "request", RequestID: "r1"},
 		BundleReady{Version: 1, CaseID: "abcd1234", BundleVersion: 2, Bucket: "handoff-bundles", Key: "k.zip", Size: 9, SHA256: "00"},

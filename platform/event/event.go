@@ -24,6 +24,7 @@ const (
 	SubjectCaseUpdated        = "handoff.case.updated"
 	SubjectReportUpdated      = "handoff.report.updated"
 	SubjectBundleReady        = "handoff.bundle.ready"
+	SubjectCaseDeleted        = "handoff.case.deleted"
 )
 
 // Subjects of work items. They are captured by the WORK stream, a work
@@ -196,6 +197,27 @@ func (CaseUpdated) Subject() string   { return SubjectCaseUpdated }
 func (CaseUpdated) EventType() string { return "dev.handoff.case.updated.v1" }
 func (e CaseUpdated) MsgID() string   { return "case." + e.CaseID + "." + utoa(e.Revision) }
 func (e CaseUpdated) CaseRef() string { return e.CaseID }
+
+// CaseDeleted says a case was erased (its originals, derived files, bundles
+// and records) and by whom: the kind and ID of the principal, never a name
+// of the patient. It is the deletion's audit record and outlives the case.
+type CaseDeleted struct {
+	Version int    `json:"version"`
+	CaseID  string `json:"case_id"`
+	ByKind  string `json:"by_kind"`
+	ByID    string `json:"by_id"`
+	Objects int    `json:"objects"` // objects removed from the buckets
+	Records int    `json:"records"` // case-store keys purged
+	// Messages is how many stream messages naming the case were erased
+	// (bucket notifications, events, dead letters).
+	Messages int    `json:"messages"`
+	Deleted  string `json:"deleted"` // RFC 3339 time of the deletion
+}
+
+func (CaseDeleted) Subject() string   { return SubjectCaseDeleted }
+func (CaseDeleted) EventType() string { return "dev.handoff.case.deleted.v1" }
+func (e CaseDeleted) MsgID() string   { return "deleted." + e.CaseID }
+func (e CaseDeleted) CaseRef() string { return e.CaseID }
 
 // ReportUpdated says a case's checklist report changed.
 type ReportUpdated struct {

@@ -50,6 +50,8 @@ const (
 	StreamAudit      = "AUDIT"
 	CasesBucket      = "handoff-cases"
 	OCRBucket        = "handoff-ocr"
+	AccessBucket     = "handoff-access"
+	SessionsBucket   = "handoff-sessions"
 )
 
 // Consumer is a durable consumer a role reads.
@@ -71,6 +73,8 @@ type Grant struct {
 	WatchAll []string
 	// OwnBuckets are key-value buckets of its own, which it creates.
 	OwnBuckets []string
+	// Erase are streams it reads and deletes messages of (a case erased).
+	Erase []string
 }
 
 // Options are the deployment's names that the grants depend on.
@@ -97,9 +101,13 @@ func GrantOf(r Role, o Options) Grant {
 				"handoff.work.archive", "handoff.work.text", "handoff.work.dicom", "handoff.work.ocr", "handoff.work.bundle",
 				"handoff.file.>", "handoff.document.>", "handoff.case.>", "handoff.report.>", "handoff.audit.>",
 			},
-			KVRead:   map[string][]string{CasesBucket: {""}},
-			KVWrite:  map[string][]string{CasesBucket: {"case", "file", "report", "name", "path", "link", "session", "token"}},
-			WatchAll: []string{CasesBucket},
+			KVRead: map[string][]string{CasesBucket: {""}, AccessBucket: {""}, SessionsBucket: {""}},
+			// Bundles: a coordinator revokes a version through the API.
+			KVWrite:    map[string][]string{CasesBucket: {"case", "file", "report", "name", "path", "bundles"}, AccessBucket: {""}, SessionsBucket: {""}},
+			WatchAll:   []string{CasesBucket, AccessBucket, SessionsBucket},
+			OwnBuckets: []string{AccessBucket, SessionsBucket},
+			// Erasing a case reads the streams its messages are in.
+			Erase: []string{StreamBucket, StreamEvents, StreamDeadLetter},
 		}
 	case DICOM:
 		return Grant{
@@ -189,6 +197,10 @@ func Permissions(r Role, o Options) *server.Permissions {
 			)
 		}
 		pub = append(pub, "$JS.API.CONSUMER.DELETE."+kvs+".*", "$JS.API.CONSUMER.INFO."+kvs+".*")
+	}
+	for _, st := range g.Erase {
+		pub = append(pub, "$JS.API.CONSUMER.CREATE."+st+".*", "$JS.API.CONSUMER.DELETE."+st+".*",
+			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.STREAM.MSG.DELETE."+st)
 	}
 	for _, bucket := range g.OwnBuckets {
 		pub = append(pub, "$JS.API.STREAM.CREATE.KV_"+bucket, "$JS.API.STREAM.UPDATE.KV_"+bucket)

@@ -108,6 +108,14 @@ type Bundle struct {
 	// fields, report revision); a job with the same inputs makes no new version.
 	Inputs  string `json:"inputs"`
 	Trigger string `json:"trigger"` // "request" or "auto"
+	// Revoked is when a coordinator revoked this version: its link answers
+	// 403 and its object is removed; a new request makes a new version.
+	Revoked time.Time `json:"revoked,omitzero"`
+}
+
+// Live reports whether the bundle version can still be downloaded at now.
+func (b Bundle) Live(now time.Time) bool {
+	return b.Revoked.IsZero() && (b.Expires.IsZero() || now.Before(b.Expires))
 }
 
 // StageSuperseded is the stage of a skipped file that a newer upload
@@ -173,10 +181,13 @@ type File struct {
 	Size     int64  `json:"size"`
 	ParentID string `json:"parent_id,omitempty"` // the archive it came from
 	// ParentETag is the revision of the archive the entry came from.
-	ParentETag string    `json:"parent_etag,omitempty"`
-	Source     string    `json:"source"`
-	Received   time.Time `json:"received"`
-	Updated    time.Time `json:"updated"`
+	ParentETag string `json:"parent_etag,omitempty"`
+	Source     string `json:"source"`
+	// Uploader is who uploaded the file through the API ("patient-link:<id>",
+	// "coordinator:<name>", "admin:admin"); empty for other sources.
+	Uploader string    `json:"uploader,omitempty"`
+	Received time.Time `json:"received"`
+	Updated  time.Time `json:"updated"`
 
 	Type   string `json:"type,omitempty"`  // Type* constant
 	Route  string `json:"route,omitempty"` // Route* constant
@@ -187,6 +198,10 @@ type File struct {
 	Error *Error `json:"error,omitempty"`
 	// Warnings are non-fatal findings about this file (codes as in Error).
 	Warnings []Error `json:"warnings,omitempty"`
+
+	// Progress is how far the current stage is through the file (the pages
+	// of a document being OCRed), while it works.
+	Progress *Progress `json:"progress,omitempty"`
 
 	DICOM    *DicomInstance `json:"dicom,omitempty"`
 	Document *Document      `json:"document,omitempty"`
@@ -203,6 +218,13 @@ func (f File) LogValue() slog.Value {
 
 // Pending reports whether the file's processing is not finished.
 func (f *File) Pending() bool { return !Terminal(f.Status) }
+
+// Progress counts the units of work of a stage (Unit "pages").
+type Progress struct {
+	Unit  string `json:"unit"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
 
 // Error is a specific, machine-readable problem with a file.
 type Error struct {

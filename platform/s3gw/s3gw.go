@@ -74,6 +74,9 @@ type Config struct {
 	Sidecar bool
 	// CertFile and KeyFile, when set, serve S3 over TLS only.
 	CertFile, KeyFile string
+	// CORSAllowOrigin lets pages of that origin ("*": any) send presigned
+	// requests (the web app's uploads of parts) and read their ETag.
+	CORSAllowOrigin string
 }
 
 // xattrs reports whether dir's filesystem stores user extended attributes.
@@ -185,6 +188,7 @@ func start(ctx context.Context, cfg Config) (*Gateway, error) {
 		MultipartMaxParts: 10000,
 		Quiet:             true,
 		KeepAlive:         true,
+		CORSAllowOrigin:   cfg.CORSAllowOrigin,
 		S3Options:         []s3api.Option{s3api.WithOnListen(func() { once.Do(func() { close(ready) }) })},
 	}
 	go func() {

@@ -99,7 +99,7 @@ func (t Tracker) Done(ctx context.Context, ref event.FileRef, stage string, fn f
 		if fn != nil {
 			fn(f)
 		}
-		f.Status, f.Stage, f.Error = record.StatusDone, stage, nil
+		f.Status, f.Stage, f.Error, f.Progress = record.StatusDone, stage, nil, nil
 		return nil
 	})
 	if err != nil {
@@ -115,7 +115,7 @@ func (t Tracker) Fail(ctx context.Context, ref event.FileRef, stage string, e *r
 		if f.Status == record.StatusFailed && f.Error != nil && f.Error.Code == e.Code {
 			return casestore.ErrNoChange
 		}
-		f.Status, f.Stage, f.Error = record.StatusFailed, stage, e
+		f.Status, f.Stage, f.Error, f.Progress = record.StatusFailed, stage, e, nil
 		return nil
 	})
 	if err != nil {

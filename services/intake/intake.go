@@ -21,9 +21,11 @@ import (
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/obs"
+	"github.com/handoffmed/handoff/platform/problem"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/s3gw"
 	"github.com/handoffmed/handoff/platform/stage"
+	"github.com/handoffmed/handoff/services/intake/internal/access"
 	"github.com/handoffmed/handoff/services/intake/internal/api"
 	"github.com/handoffmed/handoff/services/intake/internal/archive"
 	"github.com/handoffmed/handoff/services/intake/internal/checklist"
@@ -32,6 +34,7 @@ import (
 	"github.com/handoffmed/handoff/services/intake/internal/reconcile"
 	"github.com/handoffmed/handoff/services/intake/internal/report"
 	"github.com/handoffmed/handoff/services/intake/internal/retention"
+	"github.com/handoffmed/handoff/services/intake/internal/web"
 )
 
 // Config configures intake.
@@ -73,6 +76,15 @@ type Config struct {
 	PresignExpiry time.Duration
 	// BundleLinkExpiry caps how long a bundle download link works.
 	BundleLinkExpiry time.Duration
+	// PartSize is the smallest part of a multipart upload (16 MiB).
+	PartSize int64
+	// SessionTTL is how long a web session lasts (12 h).
+	SessionTTL time.Duration
+	// LinkExpiry is how long a patient upload link works unless its maker
+	// says otherwise (7 days).
+	LinkExpiry time.Duration
+	// Replicas of the access buckets (1).
+	Replicas int
 }
 
 // Defaults fills zero fields with defaults.
@@ -109,6 +121,12 @@ func (c *Config) Defaults() {
 	}
 	if c.BundleLinkExpiry == 0 {
 		c.BundleLinkExpiry = 7 * 24 * time.Hour
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.LinkExpiry == 0 {
+		c.LinkExpiry = 7 * 24 * time.Hour
 	}
 }
 
@@ -173,10 +191,17 @@ func New(cfg Config, d Deps) (*Service, error) {
 	tracker := stage.Tracker{Cases: d.Cases, Bus: d.Bus}
 	rec := ingest.New(log, d.Blobs, d.Cases, d.Bus, cfg.IntakeBucket)
 	s := &Service{cfg: cfg, deps: d, recorder: rec}
+	actx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	acc, err := access.Open(actx, d.Bus.JetStream(), cfg.Replicas, cfg.SessionTTL)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
 	s.api = api.New(api.Config{
-		Token: cfg.APIToken, IntakeBucket: cfg.IntakeBucket, MaxUploadBytes: cfg.MaxUploadBytes,
-		PresignExpiry: cfg.PresignExpiry, BundleLinkExpiry: cfg.BundleLinkExpiry,
-	}, log, d.Blobs, d.Cases, d.Bus, rec, renderReport(d.Cases), d.Registry)
+		Token: cfg.APIToken, IntakeBucket: cfg.IntakeBucket, DerivedBucket: cfg.DerivedBucket, MaxUploadBytes: cfg.MaxUploadBytes,
+		PresignExpiry: cfg.PresignExpiry, BundleLinkExpiry: cfg.BundleLinkExpiry, PartSize: cfg.PartSize, LinkExpiry: cfg.LinkExpiry,
+	}, log, api.Deps{Blobs: d.Blobs, Cases: d.Cases, Access: acc, Bus: d.Bus, Ingest: rec, View: renderReport(d.Cases), Web: web.Handler(),
+		JS: d.Bus.JetStream(), Streams: []string{bus.StreamBucket, bus.StreamEvents, bus.StreamDeadLetter}}, d.Registry)
 	s.archive = archive.New(log, d.Blobs, d.Cases, tracker, rec, cfg.DerivedBucket, archive.Limits{
 		MaxEntries: cfg.MaxArchiveEntries, MaxTotal: cfg.MaxArchiveBytes, MaxRatio: cfg.MaxArchiveRatio, MaxDepth: cfg.MaxArchiveDepth,
 	})
@@ -216,8 +241,22 @@ func (s *Service) Consumers() []bus.ConsumerSpec {
 	}
 }
 
-// Mount adds the API's routes to mux.
+// Mount adds the API's routes and the web app to mux. Serve mux through
+// problem.Wrap so that unknown routes and methods answer problem documents.
 func (s *Service) Mount(mux *http.ServeMux) { s.api.Mount(mux) }
+
+// OpenAPI is the API's OpenAPI 3.1 document.
+func OpenAPI() []byte { return api.OpenAPI }
+
+// Routes lists the API's route patterns with the name of each one's
+// authorization rule.
+func Routes() map[string]string {
+	out := map[string]string{}
+	for _, r := range api.Routes() {
+		out[r.Pattern] = r.Rule.Name
+	}
+	return out
+}
 
 // Run runs intake's consumers, the reconciliation and (with HTTPAddr) the
 // API until ctx is done, then drains.
@@ -236,11 +275,14 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.CleanupInterval > 0 {
 		g.Go(func() error { return s.retention.Run(ctx, s.cfg.CleanupInterval) })
 	}
+	// Event streams end with the service, so that the HTTP server's
+	// shutdown does not wait for them.
+	g.Go(func() error { <-ctx.Done(); s.api.Close(); return nil })
 	if s.cfg.HTTPAddr != "" {
 		mux := http.NewServeMux()
 		s.Mount(mux)
 		obs.Mount(mux, s.deps.Registry, map[string]obs.Check{"nats": s.natsReady})
-		srv := &http.Server{Addr: s.cfg.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Addr: s.cfg.HTTPAddr, Handler: problem.Wrap(mux), ReadHeaderTimeout: 10 * time.Second}
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("intake: listen: %w", err)

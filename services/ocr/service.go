@@ -434,6 +434,15 @@ func (s *Service) split(ctx context.Context, log *slog.Logger, ref event.FileRef
 	if err != nil {
 		return err
 	}
+	already := 0
+	for _, d := range done {
+		if d {
+			already++
+		}
+	}
+	if err := s.showProgress(ctx, ref, already, len(done)); err != nil {
+		return err
+	}
 	n := 0
 	for i, p := range insp.Pages {
 		if done[i] {
@@ -525,6 +534,9 @@ func (s *Service) HandlePage(ctx context.Context, m *bus.Msg) error {
 		return err
 	}
 	log.Info("page done", "ocr", r.OCRed, "seconds", time.Since(start).Seconds())
+	if err := s.showProgress(ctx, ref, countDone(d), d.Pages); err != nil {
+		return err
+	}
 	if err := s.maybeAssemble(ctx, ref, d); err != nil {
 		return err
 	}
@@ -626,6 +638,21 @@ func countDone(d progress.Doc) int {
 	return n
 }
 
+// showProgress records on the file how many pages of a split document are
+// done (never fewer than it says already: page workers finish in any order).
+func (s *Service) showProgress(ctx context.Context, ref event.FileRef, done, total int) error {
+	tctx, cancel := s.op(ctx)
+	defer cancel()
+	_, err := s.tracker.Update(tctx, ref, func(f *record.File) error {
+		if record.Terminal(f.Status) || f.Progress != nil && f.Progress.Done >= done && f.Progress.Total == total {
+			return casestore.ErrNoChange
+		}
+		f.Progress = &record.Progress{Unit: "pages", Done: done, Total: total}
+		return nil
+	})
+	return ignoreStale(err)
+}
+
 // finalize stores the outputs, records them on the file and announces them.
 func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, doc *engine.Document) error {
 	searchableKey, textKey, _ := s.keys(ref)
@@ -652,6 +679,7 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 		fd.SearchableBucket, fd.SearchableKey, fd.TextKey = s.cfg.DerivedBucket, searchableKey, textKey
 		fd.Pages, fd.OCRPages, fd.TextPages = d.Pages, d.OCRPages, d.TextPages
 		fd.Confidence, fd.PageErrors, fd.Rotated = d.Confidence, d.PageErrors, d.Rotated
+		f.Progress = nil
 		return nil
 	})
 	cancel()

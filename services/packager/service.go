@@ -245,7 +245,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	}
 	now := s.now().UTC()
 	for _, b := range bundles {
-		if b.Inputs == job.Inputs() && now.Before(b.Expires) {
+		if b.Inputs == job.Inputs() && b.Live(now) {
 			// A redelivered job, or nothing changed: same bundle, no new version.
 			return b, s.announce(ctx, caseID, b)
 		}
@@ -294,7 +294,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	}
 	_, err = s.deps.Cases.UpdateBundles(ctx, caseID, func(bundles *[]record.Bundle) error {
 		for _, x := range *bundles {
-			if x.Inputs == b.Inputs && now.Before(x.Expires) {
+			if x.Inputs == b.Inputs && x.Live(now) {
 				b = x // another worker recorded the same bundle first
 				return casestore.ErrNoChange
 			}

@@ -1,0 +1,109 @@
+package casestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/record"
+)
+
+// Cases returns every case record, in key order.
+func (s *Store) Cases(ctx context.Context) ([]record.Case, error) {
+	var out []record.Case
+	err := s.each(ctx, "case.*", func(e jetstream.KeyValueEntry) error {
+		var c record.Case
+		if err := json.Unmarshal(e.Value(), &c); err != nil {
+			return fmt.Errorf("decode %s: %w", e.Key(), err)
+		}
+		c.Revision = e.Revision()
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+// Reports returns every case's report, by case ID.
+func (s *Store) Reports(ctx context.Context) (map[string]record.Report, error) {
+	out := map[string]record.Report{}
+	err := s.each(ctx, "report.*", func(e jetstream.KeyValueEntry) error {
+		var r record.Report
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			return fmt.Errorf("decode %s: %w", e.Key(), err)
+		}
+		out[strings.TrimPrefix(e.Key(), "report.")] = r
+		return nil
+	})
+	return out, err
+}
+
+// AllBundles returns the bundle versions of every case that has some, by
+// case ID.
+func (s *Store) AllBundles(ctx context.Context) (map[string][]record.Bundle, error) {
+	out := map[string][]record.Bundle{}
+	err := s.each(ctx, "bundles.*", func(e jetstream.KeyValueEntry) error {
+		var b bundleSet
+		if err := json.Unmarshal(e.Value(), &b); err != nil {
+			return fmt.Errorf("decode %s: %w", e.Key(), err)
+		}
+		out[strings.TrimPrefix(e.Key(), "bundles.")] = b.Bundles
+		return nil
+	})
+	return out, err
+}
+
+// DeleteCase purges every key of a case (its record, its files' records,
+// its report, its bundle versions and the names of its uploads) with their
+// history, and returns how many it purged.
+func (s *Store) DeleteCase(ctx context.Context, caseID string) (int, error) {
+	keys := []string{caseKey(caseID), reportKey(caseID), bundlesKey(caseID)}
+	lister, err := s.kv.ListKeysFiltered(ctx, filesFilter(caseID), "name."+caseID+".*", "path."+caseID+".*")
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		return 0, fmt.Errorf("list keys of %s: %w", caseID, err)
+	}
+	if err == nil {
+		for k := range lister.Keys() {
+			keys = append(keys, k)
+		}
+		_ = lister.Stop() // already stopped once every key was read
+	}
+	n := 0
+	for _, k := range keys {
+		if _, err := s.kv.Get(ctx, k); errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err := s.kv.Purge(ctx, k); err != nil {
+			return n, fmt.Errorf("purge %s: %w", k, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func (s *Store) each(ctx context.Context, filter string, fn func(jetstream.KeyValueEntry) error) error {
+	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("list %s: %w", filter, err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("list %s: watcher closed", filter)
+			}
+			if e == nil {
+				return nil
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+}
