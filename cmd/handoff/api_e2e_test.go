@@ -244,11 +244,10 @@ func TestAPIMatchesItsDocument(t *testing.T) {
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	c := apiCall{k: k, p: p, client: noRedirect}
 	admin := p.Token
-	nc, err := nats.Connect(p.NATS)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	deleted := make(chan *nats.Msg, 4)
 	if _, err := nc.ChanSubscribe(event.SubjectCaseDeleted, deleted); err != nil {
 		t.Fatal(err)

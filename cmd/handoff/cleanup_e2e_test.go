@@ -31,7 +31,7 @@ func TestKilledUploadsAndBundlesLeaveNothingBehind(t *testing.T) {
 	cr := e2e.ReadCorpus(t, "dicom-peer/suyashkumar-dicom/4.dcm")
 	const uid = "1.3.6.1.4.1.14519.5.2.1.9999.103.3006616233530892121079169089013"
 	for i := range 12 {
-		inst := bytes.Replace(cr, []byte(uid), []byte(uid[:len(uid)-2]+fmt.Sprintf("%02d", i)), 1)
+		inst := bytes.ReplaceAll(cr, []byte(uid), []byte(uid[:len(uid)-2]+fmt.Sprintf("%02d", i)))
 		p.Upload(caseA, fmt.Sprintf("CD/IM%04d", i), inst)
 	}
 	p.WaitIdle(caseA, 12, 2*time.Minute)

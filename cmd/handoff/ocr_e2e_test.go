@@ -83,7 +83,7 @@ func TestOCRTwoWorkersThroughServe(t *testing.T) {
 		}
 	}
 	// The original is untouched.
-	if st, err := p.Blobs.Stat(t.Context(), p.Intake, record.UploadKey(id, "Records/scanned packet.pdf")); err != nil || st.Size != int64(len(data)) {
+	if st, err := p.Blobs.Stat(t.Context(), p.Intake, record.UploadKey(id, record.UploadRef(id, "Records/scanned packet.pdf"))); err != nil || st.Size != int64(len(data)) {
 		t.Errorf("original: %+v, %v", st, err)
 	}
 }

@@ -468,6 +468,22 @@ type bundleSet struct {
 
 func bundlesKey(caseID string) string { return "bundles." + caseID }
 
+// BundlesKey is the key of a case's bundle versions, for watchers.
+func BundlesKey(caseID string) string { return bundlesKey(caseID) }
+
+// DecodeBundles reads the bundle versions from the value of a BundlesKey
+// entry, oldest first (never nil).
+func DecodeBundles(value []byte) ([]record.Bundle, error) {
+	var b bundleSet
+	if err := json.Unmarshal(value, &b); err != nil {
+		return nil, err
+	}
+	if b.Bundles == nil {
+		b.Bundles = []record.Bundle{}
+	}
+	return b.Bundles, nil
+}
+
 // Bundles returns a case's bundle versions, oldest first (none when it has
 // no bundle yet).
 func (s *Store) Bundles(ctx context.Context, caseID string) ([]record.Bundle, error) {

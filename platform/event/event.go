@@ -123,12 +123,16 @@ type DICOMIndexed struct {
 	IndexKey  string `json:"index_key"` // derived-bucket key of the case's index
 	// Digest identifies the set of instances; a series that grows gets a new event.
 	Digest string `json:"digest"`
+	// Basis is the index's basis (the newest file revision it reflects):
+	// an index rebuilt over later file records (an upload found to repeat
+	// an instance) is announced again, so the checklist catches up with them.
+	Basis uint64 `json:"basis,omitempty"`
 }
 
 func (DICOMIndexed) Subject() string   { return SubjectDICOMIndexed }
 func (DICOMIndexed) EventType() string { return "dev.handoff.dicom.indexed.v1" }
 func (e DICOMIndexed) MsgID() string {
-	return "indexed." + e.CaseID + "." + e.SeriesUID + "." + e.Digest
+	return "indexed." + e.CaseID + "." + e.SeriesUID + "." + e.Digest + "." + utoa(e.Basis)
 }
 func (e DICOMIndexed) CaseRef() string { return e.CaseID }
 

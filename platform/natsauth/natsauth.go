@@ -200,7 +200,7 @@ func Permissions(r Role, o Options) *server.Permissions {
 	}
 	for _, st := range g.Erase {
 		pub = append(pub, "$JS.API.CONSUMER.CREATE."+st+".*", "$JS.API.CONSUMER.DELETE."+st+".*",
-			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.STREAM.MSG.DELETE."+st)
+			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.CONSUMER.MSG.NEXT."+st+".*", "$JS.API.STREAM.MSG.DELETE."+st)
 	}
 	for _, bucket := range g.OwnBuckets {
 		pub = append(pub, "$JS.API.STREAM.CREATE.KV_"+bucket, "$JS.API.STREAM.UPDATE.KV_"+bucket)

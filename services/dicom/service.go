@@ -299,7 +299,7 @@ func (s *Service) finalizeOnce(ctx context.Context, log *slog.Logger, caseID str
 		for _, se := range st.Series {
 			ev := event.DICOMIndexed{
 				Version: 1, CaseID: caseID, StudyUID: st.UID, SeriesUID: se.UID,
-				Instances: se.Instances, IndexKey: record.DicomIndexKey(caseID), Digest: SeriesDigest(se),
+				Instances: se.Instances, IndexKey: record.DicomIndexKey(caseID), Digest: SeriesDigest(se), Basis: basis,
 			}
 			pctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
 			err := s.bus.Publish(pctx, ev)

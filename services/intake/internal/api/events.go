@@ -17,9 +17,9 @@ import (
 )
 
 // events streams a case's progress as server-sent events: the current state
-// first (one "case" event, a "file" event per file, the "report"), then
-// every change as it happens. A patient link gets the files and the
-// checklist only, never the case's fields.
+// first (one "case" event, a "file" event per file, the "report" and the
+// "bundles"), then every change as it happens. A patient link gets the
+// files and the checklist only, never the case's fields or bundles.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.caseID(w, r)
 	if !ok {
@@ -35,7 +35,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	filters := []string{"file." + id + ".*", "report." + id}
 	if staff {
-		filters = append(filters, "case."+id)
+		filters = append(filters, "case."+id, casestore.BundlesKey(id))
 	}
 	watch, err := s.cases.KV().WatchFiltered(ctx, filters, jetstream.IgnoreDeletes())
 	if err != nil {
@@ -113,6 +113,15 @@ func sseEvent(key string, value []byte, p principal.Principal) (string, []byte) 
 			rep.Facts = nil
 		}
 		v = rep
+	case "bundles":
+		if !staff {
+			return "", nil
+		}
+		b, err := casestore.DecodeBundles(value)
+		if err != nil {
+			return "", nil
+		}
+		v = b
 	default:
 		return "", nil
 	}

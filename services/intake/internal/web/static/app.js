@@ -223,7 +223,8 @@ async function casePage(id, edit) {
   events(c.id, (name, data) => {
     if (name === 'file') files.set(data.id, data);
     else if (name === 'report') report = data;
-    else if (name === 'case') { c = { ...c, ...data, files: undefined }; renderHeader(); }
+    else if (name === 'case') { c = { ...c, ...data, files: undefined, bundles: c.bundles }; renderHeader(); }
+    else if (name === 'bundles') c = { ...c, bundles: data };
     redraw();
   }, signal, (state, err) => {
     live.textContent = state === 'open' ? 'Live: files update as they are processed.' : state === 'reconnecting' ? 'Connection lost; reconnecting…' : (err ? err.message : '');
