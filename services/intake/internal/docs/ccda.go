@@ -27,6 +27,12 @@ const headSize = 64 << 10
 // rejected with an input code and a message that quotes nothing of the
 // document; err is only for a failed read of r (worth a retry).
 func UnderstandText(an *understand.Analyzer, r io.Reader, size int64) (doc record.Document, rejected *record.Error, err error) {
+	return understandText(an, r, size, MaxCCDA)
+}
+
+// understandText is UnderstandText with the C-CDA size limit as a
+// parameter (tests under the race detector use a smaller one).
+func understandText(an *understand.Analyzer, r io.Reader, size, maxCCDA int64) (record.Document, *record.Error, error) {
 	br := bufio.NewReaderSize(r, headSize)
 	head, err := br.Peek(headSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -41,20 +47,20 @@ func UnderstandText(an *understand.Analyzer, r io.Reader, size int64) (doc recor
 		return plainText(an, text), nil, nil
 	}
 	bare := bareCCDA(head)
-	if bare && size > MaxCCDA {
-		return record.Document{}, tooLarge(), nil
+	if bare && size > maxCCDA {
+		return record.Document{}, tooLarge(maxCCDA), nil
 	}
-	data, err := io.ReadAll(io.LimitReader(br, MaxCCDA+1))
+	data, err := readUpTo(br, size, maxCCDA)
 	if err != nil {
 		return record.Document{}, nil, fmt.Errorf("read text: %w", err)
 	}
-	if int64(len(data)) > MaxCCDA {
+	if int64(len(data)) > maxCCDA {
 		if bare {
-			return record.Document{}, tooLarge(), nil
+			return record.Document{}, tooLarge(maxCCDA), nil
 		}
 		return plainText(an, data[:MaxText]), nil, nil
 	}
-	d, err := ccda.Extract(data, ccda.Options{MaxBytes: MaxCCDA})
+	d, err := ccda.Extract(data, ccda.Options{MaxBytes: maxCCDA})
 	if err == nil {
 		return FromCCDA(d, an.Vocabulary()), nil, nil
 	}
@@ -68,7 +74,7 @@ func UnderstandText(an *understand.Analyzer, r io.Reader, size int64) (doc recor
 			Message: "the C-CDA XML declares entities in a DOCTYPE: entity declarations are not accepted (nothing was expanded)"}, nil
 	case !bare:
 	case errors.Is(err, ccda.ErrTooLarge):
-		return record.Document{}, tooLarge(), nil
+		return record.Document{}, tooLarge(maxCCDA), nil
 	case errors.Is(err, ccda.ErrTooDeep):
 		return record.Document{}, &record.Error{Code: record.CodeUnreadable,
 			Message: fmt.Sprintf("the C-CDA XML nests elements more than %d deep", ccda.DefaultMaxDepth)}, nil
@@ -82,9 +88,20 @@ func UnderstandText(an *understand.Analyzer, r io.Reader, size int64) (doc recor
 	return plainText(an, data[:min(len(data), MaxText)]), nil, nil
 }
 
-func tooLarge() *record.Error {
+func tooLarge(limit int64) *record.Error {
 	return &record.Error{Code: record.CodeTooLarge,
-		Message: fmt.Sprintf("the C-CDA document is larger than %d MiB, the most that is read", MaxCCDA>>20)}
+		Message: fmt.Sprintf("the C-CDA document is larger than %d MiB, the most that is read", limit>>20)}
+}
+
+// readUpTo reads r to its end, or to one byte past limit, into one buffer
+// sized from the size the upload says it has.
+func readUpTo(r io.Reader, size, limit int64) ([]byte, error) {
+	var b bytes.Buffer
+	if size > 0 {
+		b.Grow(int(min(size, limit) + 1))
+	}
+	_, err := b.ReadFrom(io.LimitReader(r, limit+1))
+	return b.Bytes(), err
 }
 
 func plainText(an *understand.Analyzer, text []byte) record.Document {
