@@ -25,20 +25,31 @@ func (h *harness) createCase(body string) string {
 	return c.ID
 }
 
-// settledReport waits for a report computed with nothing pending that has
-// seen n files.
+// settledReport waits until the case's n files are processed and returns
+// the report computed from all of them (its basis is their newest record).
 func (h *harness) settledReport(caseID string, n int) record.Report {
 	h.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		v := h.getCase(caseID)
+		files, err := h.cases.Files(h.t.Context(), caseID)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		var basis uint64
+		done := 0
+		for _, f := range files {
+			basis = max(basis, f.Revision)
+			if record.Terminal(f.Status) {
+				done++
+			}
+		}
 		var r record.Report
-		if v.Pending == 0 && len(v.Files) >= n &&
-			h.do(http.MethodGet, "/v1/cases/"+caseID+"/report?format=json", nil, &r) == http.StatusOK && r.Pending == 0 && r.Facts != nil {
+		if done == len(files) && done >= n &&
+			h.do(http.MethodGet, "/v1/cases/"+caseID+"/report?format=json", nil, &r) == http.StatusOK && r.Pending == 0 && r.Basis >= basis {
 			return r
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("no settled report: %+v", v)
+			h.t.Fatalf("no settled report: %d of %d files done", done, n)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
