@@ -186,7 +186,7 @@ func TestBundle(t *testing.T) {
 	for path, words := range map[string][]string{
 		"04_Labs/2026-04-21_Lab_Results_from_portal.pdf": {"Extracted by Handoff from Portal/HealthRecord.zip!/IHE_XDM/SUBSET01/DOC0001.XML",
 			"2026-04-28", "the export itself is not included", "Complete blood count (CBC)", "Hemoglobin", "12.9", "Potassium Level", "5.6", "Troponin-T", "from 2026-02-03"},
-		"06_Medications/Medication_List_from_portal.pdf":  {"Aspirin 81 MG Oral Tablet", "BLOOD THINNER", "atorvastatin 40 MG Oral Tablet", "Once Daily, Oral", "药品"},
+		"06_Medications/Medication_List_from_portal.pdf":     {"Aspirin 81 MG Oral Tablet", "BLOOD THINNER", "atorvastatin 40 MG Oral Tablet", "Once Daily, Oral", "药品"},
 		"05_Prior_Surgical_Notes/Procedures_from_portal.pdf": {"Arthroscopy of left knee", "76916001", "2015-03-02"},
 	} {
 		e := listed[path]
