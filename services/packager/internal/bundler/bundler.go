@@ -634,6 +634,14 @@ func (j *Job) checklistData() render.ChecklistData {
 		names[e.FileID] = shown + " (left out: " + e.Reason + ")"
 		excluded = append(excluded, shown+": "+e.Reason)
 	}
+	// A portal export's facts are in its extracts: point there.
+	extracted := map[string][]string{}
+	for _, e := range j.plan.Extracts {
+		extracted[e.FileID] = append(extracted[e.FileID], e.Path)
+	}
+	for id, paths := range extracted {
+		names[id] = uploadName(byID[id], "") + " (portal export, extracted into " + strings.Join(paths, ", ") + ")"
+	}
 	gaps := slices.Clone(j.plan.Gaps)
 	if j.plan.Pending > 0 {
 		gaps = append(gaps, fmt.Sprintf("%d upload(s) were still being processed and are not in this version.", j.plan.Pending))

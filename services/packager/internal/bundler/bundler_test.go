@@ -203,7 +203,7 @@ func TestBundle(t *testing.T) {
 			t.Errorf("%s holds a result older than 90 days", path)
 		}
 	}
-	if !strings.Contains(string(cl), "extracted into readable PDFs") {
+	if !strings.Contains(string(cl), "extracted into readable PDFs") || !strings.Contains(string(cl), "(portal export, extracted into 04_Labs/2026-04-21_Lab_Results_from_portal.pdf") {
 		t.Errorf("CHECKLIST.txt does not say the C-CDA was extracted:\n%s", cl)
 	}
 	if man.Inputs != job.Inputs() || man.Version != 1 || len(man.Excluded) != 8 {
