@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -77,15 +78,27 @@ func FuzzPlan(f *testing.F) {
 	_, _ = w.Write([]byte("hello"))
 	_ = zw.Close()
 	f.Add(b.Bytes())
+	b.Reset()
+	zw = zip.NewWriter(&b)
+	for _, name := range []string{"INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML", "IHE_XDM/SUBSET01/DOC0001.XML"} {
+		w, _ = zw.Create(name)
+		_, _ = w.Write([]byte("<x/>"))
+	}
+	_ = zw.Close()
+	f.Add(b.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
 		}
 		entries, _ := Plan(zr.File, Limits{})
+		xdm := XDM(entries)
 		for _, e := range entries {
 			if unsafePath(e.Path) || e.Path == "" {
 				t.Fatalf("unsafe entry path %q", e.Path)
+			}
+			if xdm && XDMPackaging(e.Path) && strings.HasSuffix(strings.ToUpper(e.Path), "/DOC0001.XML") {
+				t.Fatalf("a document %q taken for packaging", e.Path)
 			}
 		}
 	})
