@@ -35,8 +35,8 @@ func TestPortalExportBundleThroughServe(t *testing.T) {
 
 	from := "Extracted by Handoff from MyHealthRecord_export.zip!/IHE_XDM/SUBSET01/DOC0001.XML"
 	for path, words := range map[string][]string{
-		"04_Labs/2026-10-06_Lab_Results_from_portal.pdf": {from, "Basic metabolic panel (BMP)", "Potassium Level", "Glucose, Random", "185", "2026-10-06"},
-		"06_Medications/Medication_List_from_portal.pdf": {from, "Aspirin 81 MG Oral Tablet", "BLOOD THINNER", "NovoLog", "30 units"},
+		"04_Labs/2026-10-06_Lab_Results_from_portal.pdf":     {from, "Basic metabolic panel (BMP)", "Potassium Level", "Glucose, Random", "185", "2026-10-06"},
+		"06_Medications/Medication_List_from_portal.pdf":     {from, "Aspirin 81 MG Oral Tablet", "BLOOD THINNER", "NovoLog", "30 units"},
 		"05_Prior_Surgical_Notes/Procedures_from_portal.pdf": {from, "Electrocardiographic procedure"},
 	} {
 		text := runTool(t, "pdftotext", filepath.Join(folder, filepath.FromSlash(path)), "-")
