@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/handoffmed/handoff/platform/ccda"
 	"github.com/handoffmed/handoff/platform/record"
@@ -58,9 +59,9 @@ func understandText(an *understand.Analyzer, r io.Reader, size, maxCCDA int64) (
 		if bare {
 			return record.Document{}, tooLarge(maxCCDA), nil
 		}
-		return plainText(an, data[:MaxText]), nil, nil
+		return plainText(an, []byte(data[:MaxText])), nil, nil
 	}
-	d, err := ccda.Extract(data, ccda.Options{MaxBytes: maxCCDA})
+	d, err := ccda.ExtractString(data, ccda.Options{MaxBytes: maxCCDA})
 	if err == nil {
 		return FromCCDA(d, an.Vocabulary()), nil, nil
 	}
@@ -69,7 +70,7 @@ func understandText(an *understand.Analyzer, r io.Reader, size, maxCCDA int64) (
 	var me *ccda.MalformedError
 	switch {
 	case errors.Is(err, ccda.ErrNotCCDA):
-	case errors.Is(err, ccda.ErrEntities) && (bare || bytes.Contains(data, []byte("ClinicalDocument"))):
+	case errors.Is(err, ccda.ErrEntities) && (bare || strings.Contains(data, "ClinicalDocument")):
 		return record.Document{}, &record.Error{Code: record.CodeUnreadable,
 			Message: "the C-CDA XML declares entities in a DOCTYPE: entity declarations are not accepted (nothing was expanded)"}, nil
 	case !bare:
@@ -85,7 +86,7 @@ func understandText(an *understand.Analyzer, r io.Reader, size, maxCCDA int64) (
 		return record.Document{}, &record.Error{Code: record.CodeUnreadable,
 			Message: "the C-CDA XML is malformed: it is not well-formed XML or not in a supported encoding"}, nil
 	}
-	return plainText(an, data[:min(len(data), MaxText)]), nil, nil
+	return plainText(an, []byte(data[:min(len(data), MaxText)])), nil, nil
 }
 
 func tooLarge(limit int64) *record.Error {
@@ -93,15 +94,16 @@ func tooLarge(limit int64) *record.Error {
 		Message: fmt.Sprintf("the C-CDA document is larger than %d MiB, the most that is read", limit>>20)}
 }
 
-// readUpTo reads r to its end, or to one byte past limit, into one buffer
-// sized from the size the upload says it has.
-func readUpTo(r io.Reader, size, limit int64) ([]byte, error) {
-	var b bytes.Buffer
+// readUpTo reads r to its end, or to one byte past limit, into one string
+// sized from the size the upload says it has (the reader then works on it
+// without another copy).
+func readUpTo(r io.Reader, size, limit int64) (string, error) {
+	var b strings.Builder
 	if size > 0 {
 		b.Grow(int(min(size, limit) + 1))
 	}
-	_, err := b.ReadFrom(io.LimitReader(r, limit+1))
-	return b.Bytes(), err
+	_, err := io.Copy(&b, io.LimitReader(r, limit+1))
+	return b.String(), err
 }
 
 func plainText(an *understand.Analyzer, text []byte) record.Document {
