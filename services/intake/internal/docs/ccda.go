@@ -32,7 +32,7 @@ func UnderstandText(an *understand.Analyzer, r io.Reader, size int64) (doc recor
 }
 
 // understandText is UnderstandText with the C-CDA size limit as a
-// parameter (tests under the race detector use a smaller one).
+// parameter (the test of an upload of unknown size uses a smaller one).
 func understandText(an *understand.Analyzer, r io.Reader, size, maxCCDA int64) (record.Document, *record.Error, error) {
 	br := bufio.NewReaderSize(r, headSize)
 	head, err := br.Peek(headSize)
