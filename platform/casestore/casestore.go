@@ -293,6 +293,26 @@ func (s *Store) Report(ctx context.Context, caseID string) (record.Report, error
 	return r, err
 }
 
+// ReportHead reads a case's report without its parts, findings and facts:
+// what a writer compares before replacing it (version, case, times,
+// pending, digest, basis, case digest), at a fraction of the cost of a
+// report that carries thousands of results.
+func (s *Store) ReportHead(ctx context.Context, caseID string) (record.Report, error) {
+	var h struct {
+		Version       int       `json:"version"`
+		CaseID        string    `json:"case_id"`
+		Generated     time.Time `json:"generated"`
+		ReferenceDate string    `json:"reference_date"`
+		Pending       int       `json:"pending"`
+		Digest        string    `json:"digest"`
+		Basis         uint64    `json:"basis,omitempty"`
+		CaseDigest    string    `json:"case_digest,omitempty"`
+	}
+	_, err := s.get(ctx, reportKey(caseID), &h)
+	return record.Report{Version: h.Version, CaseID: h.CaseID, Generated: h.Generated, ReferenceDate: h.ReferenceDate,
+		Pending: h.Pending, Digest: h.Digest, Basis: h.Basis, CaseDigest: h.CaseDigest}, err
+}
+
 func (s *Store) get(ctx context.Context, key string, v any) (uint64, error) {
 	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/platform/casestore"
@@ -169,5 +171,28 @@ func TestCreateFile(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Errorf("upsert over a deleted key: %v", err)
+	}
+}
+
+// ReportHead reads what a writer compares, not the report's body.
+func TestReportHead(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	gen := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)
+	r := record.Report{Version: 1, CaseID: "c1", Generated: gen, ReferenceDate: "2026-05-04", Pending: 2, Digest: "d1", Basis: 7, CaseDigest: "cd",
+		Findings: []record.Finding{{Code: "labs.missing"}}, Facts: &record.Facts{Labs: []record.LabFact{{Name: "Hemoglobin", Value: "13"}}}}
+	if err := s.PutReport(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReportHead(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := record.Report{Version: 1, CaseID: "c1", Generated: gen, ReferenceDate: "2026-05-04", Pending: 2, Digest: "d1", Basis: 7, CaseDigest: "cd"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("head (-want +got):\n%s", diff)
+	}
+	if _, err := s.ReportHead(ctx, "none"); !errors.Is(err, casestore.ErrNotFound) {
+		t.Errorf("no report: got %v, want ErrNotFound", err)
 	}
 }

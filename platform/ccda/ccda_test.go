@@ -202,6 +202,9 @@ func TestExtract(t *testing.T) {
 			if diff := cmp.Diff(&w, got); diff != "" {
 				t.Errorf("(-bare read +extracted):\n%s", diff)
 			}
+			if fromString, err := ccda.ExtractString(string(tc.data), ccda.Options{}); err != nil || !cmp.Equal(got, fromString) {
+				t.Errorf("ExtractString differs from Extract (error %v)", err)
+			}
 			xml, source, err := ccda.Unwrap(tc.data, ccda.Options{})
 			if err != nil || source != tc.source || !ccda.Sniff(xml) {
 				t.Errorf("Unwrap: got source %q, sniff %v, error %v; want %q, true, nil", source, ccda.Sniff(xml), err, tc.source)

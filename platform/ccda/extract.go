@@ -2,7 +2,6 @@ package ccda
 
 import (
 	"archive/zip"
-	"bytes"
 	"errors"
 	"fmt"
 	"html"
@@ -42,35 +41,48 @@ func Sniff(head []byte) bool {
 // C-CDA gives ErrNotCCDA; the limits of opt apply to the container and to
 // the XML inside it.
 func Extract(data []byte, opt Options) (*Document, error) {
-	d, _, err := extract(data, opt)
+	if int64(len(data)) > opt.maxBytes() {
+		return nil, fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, opt.maxBytes())
+	}
+	d, _, err := extract(string(data), opt)
+	return d, err
+}
+
+// ExtractString is Extract for an input already held as a string: the
+// reader works on it as it is, without a copy (a large export is read
+// once into memory, not twice).
+func ExtractString(text string, opt Options) (*Document, error) {
+	d, _, err := extract(text, opt)
 	return d, err
 }
 
 // Unwrap returns the C-CDA XML that Extract would read from data, and
 // where it was found (a Source* constant).
 func Unwrap(data []byte, opt Options) ([]byte, string, error) {
-	d, src, err := extract(data, opt)
+	if int64(len(data)) > opt.maxBytes() {
+		return nil, "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, opt.maxBytes())
+	}
+	d, src, err := extract(string(data), opt)
 	if err != nil {
 		return nil, "", err
 	}
 	return []byte(src), d.Source, nil
 }
 
-func extract(data []byte, opt Options) (*Document, string, error) {
-	if int64(len(data)) > opt.maxBytes() {
+func extract(text string, opt Options) (*Document, string, error) {
+	if int64(len(text)) > opt.maxBytes() {
 		return nil, "", fmt.Errorf("%w (limit %d bytes)", ErrTooLarge, opt.maxBytes())
 	}
-	if bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")) {
-		src, err := fromZip(data, opt)
+	if strings.HasPrefix(text, "PK\x03\x04") || strings.HasPrefix(text, "PK\x05\x06") {
+		src, err := fromZip(strings.NewReader(text), int64(len(text)), opt)
 		if err != nil {
 			return nil, "", err
 		}
 		d, err := readString(src, opt, SourceXDM)
 		return d, src, err
 	}
-	text := string(data)
 	head := strings.TrimLeft(strings.TrimPrefix(text, "\xEF\xBB\xBF"), " \t\r\n")
-	if Sniff(data) || strings.HasPrefix(head, "<?xml") && !looksHTML(head) {
+	if Sniff([]byte(text[:min(len(text), sniffSize)])) || strings.HasPrefix(head, "<?xml") && !looksHTML(head) {
 		d, err := readString(text, opt, SourceXML)
 		if !errors.Is(err, ErrNotCCDA) {
 			return d, text, err
@@ -99,8 +111,8 @@ func looksHTML(head string) bool {
 }
 
 // fromZip returns the first C-CDA of an XDM ZIP, read through the size limit.
-func fromZip(data []byte, opt Options) (string, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+func fromZip(data io.ReaderAt, size int64, opt Options) (string, error) {
+	zr, err := zip.NewReader(data, size)
 	if err != nil {
 		return "", fmt.Errorf("%w: unreadable ZIP", ErrMalformed)
 	}

@@ -256,4 +256,8 @@ type Archive struct {
 	Expanded int64 `json:"expanded"` // total bytes written
 	// ImagingCD is set when the archive holds a DICOMDIR.
 	ImagingCD bool `json:"imaging_cd,omitempty"`
+	// XDM is set when the archive is an IHE XDM package (a portal's
+	// "download my record" ZIP): IHE_XDM/<subset>/METADATA.XML beside the
+	// documents.
+	XDM bool `json:"xdm,omitempty"`
 }

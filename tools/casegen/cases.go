@@ -237,7 +237,9 @@ func hipSummary(age int) *caseSummary {
 	}
 }
 
-func cases() []caseSpec {
+// cases are the example cases; corpus is the C-CDA corpus the portal
+// case's export is made from.
+func cases(corpus string) []caseSpec {
 	var out []caseSpec
 
 	// 1. Complete.
@@ -480,6 +482,33 @@ func cases() []caseSpec {
 		s.Medications = []string{"albuterol inhaler as needed"}
 		out = append(out, caseSpec{name: "copd_no_xray", about: "COPD and no chest X-ray; the inhaler has no dose",
 			input: inputFor(p, s), files: files, codes: []string{"labs.chest_xray_missing", "meds.dose_missing"}})
+	}
+	// 15. A portal's XDM export (a C-CDA) is the only record besides the
+	// passport and the imaging: its medications, results and problems
+	// drive the checklist.
+	{
+		p := patient{family: "Brennan", given: "Walter", birth: day(1957, 2, 19), sex: "M", mrn: "00593317"}
+		ex, se := kneeMRI(p, "right", day(2026, 9, 22), p.dicomName())
+		files := dicomUploads("Imaging CD/DICOM", se, 1)
+		files = append(files,
+			upload{path: "Imaging report.pdf", make: pdfOf(radiologyReport(p, ex, ""))},
+			upload{path: "MyHealthRecord_export.zip", make: func() ([]byte, error) {
+				doc, err := portalCCDA(corpus, p, day(2026, 10, 6))
+				if err != nil {
+					return nil, err
+				}
+				return xdmZip(doc, p, time.Date(2026, 10, 14, 9, 30, 0, 0, time.UTC))
+			}},
+			passportUpload(p, p.given, "5"+p.mrn),
+		)
+		s := hipSummary(p.age(refDate))
+		s.Procedure = "Total right knee replacement"
+		s.SymptomHistory = "Right knee pain for 4 years, now at rest and at night; failed injections."
+		s.USRecommendation = "Total knee arthroplasty"
+		s.Allergies = "Codeine (nausea), penicillin (hives)"
+		out = append(out, caseSpec{name: "portal_ccda", about: "a portal's C-CDA export (IHE XDM ZIP) is the only record besides the passport and the imaging: aspirin, type 2 diabetes and angina from its coded entries, a basic metabolic panel from its results",
+			input: inputFor(p, s), files: files,
+			codes: []string{"labs.cbc_missing", "labs.coag_missing", "labs.ekg_missing", "labs.hba1c_missing", "meds.anticoagulant"}})
 	}
 	return out
 }

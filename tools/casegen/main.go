@@ -32,10 +32,11 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("casegen", flag.ContinueOnError)
 	out := fs.String("out", "testdata/cases", "directory to write the cases into")
 	only := fs.String("case", "", "write only this case")
+	corpus := fs.String("corpus", "testdata/corpus/ccda-peer", "the C-CDA corpus the portal case's export is made from")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, c := range cases() {
+	for _, c := range cases(*corpus) {
 		if *only != "" && c.name != *only {
 			continue
 		}

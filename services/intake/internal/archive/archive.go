@@ -112,7 +112,7 @@ func (e *Expander) Handle(ctx context.Context, m *bus.Msg) error {
 	if rej != nil {
 		return e.fail(ctx, ref, rej.Code, rej.Message)
 	}
-	sum := record.Archive{Skipped: len(zr.File) - len(entries), ImagingCD: imagingCD(entries)}
+	sum := record.Archive{Skipped: len(zr.File) - len(entries), ImagingCD: imagingCD(entries), XDM: XDM(entries)}
 	for _, en := range entries {
 		kept, err := e.expand(ctx, f, en, &sum)
 		if err != nil {
@@ -199,6 +199,8 @@ func (e *Expander) expand(ctx context.Context, parent record.File, en Entry, sum
 		return false, nil // viewer software
 	case sum.ImagingCD && typ != record.TypeDICOM && typ != record.TypeDICOMDIR && typ != record.TypePDF:
 		return false, nil // an imaging CD's viewer, icons and help pages
+	case sum.XDM && XDMPackaging(en.Path):
+		return false, nil // an XDM package's metadata, index page and stylesheet
 	}
 	key := record.ArchiveEntryKey(parent.CaseID, parent.ID, parent.ETag, en.Path)
 	size := int64(en.File.UncompressedSize64)
@@ -309,6 +311,55 @@ func imagingCD(entries []Entry) bool {
 		if strings.EqualFold(path.Base(en.Path), "DICOMDIR") {
 			return true
 		}
+	}
+	return false
+}
+
+// XDM reports whether an archive is an IHE XDM package (ITI TF-1 16, the
+// ZIP a patient portal exports): an IHE_XDM folder whose submission set
+// folders hold a METADATA.XML beside the documents (SUBSET01/DOC0001.XML).
+func XDM(entries []Entry) bool {
+	meta, doc := false, false
+	for _, en := range entries {
+		dir, base, ok := xdmMember(en.Path)
+		if !ok || dir == "" {
+			continue
+		}
+		if base == "METADATA.XML" {
+			meta = true
+		} else {
+			doc = true
+		}
+	}
+	return meta && doc
+}
+
+// xdmMember splits a path under IHE_XDM/ (at any depth) into its
+// submission set folder and its base name, upper case.
+func xdmMember(p string) (dir, base string, ok bool) {
+	up := strings.ToUpper(p)
+	i := strings.Index("/"+up, "/IHE_XDM/")
+	if i < 0 {
+		return "", "", false
+	}
+	rest := up[i+len("IHE_XDM/"):]
+	dir, base = path.Split(rest)
+	return strings.TrimSuffix(dir, "/"), base, true
+}
+
+// XDMPackaging reports the entries of an XDM package that are its
+// packaging, not records: the submission metadata, the index page, read-me
+// files and stylesheets. The documents (DOC0001.XML, and any PDF or other
+// document the subset holds) are ingested.
+func XDMPackaging(p string) bool {
+	base := strings.ToUpper(path.Base(p))
+	switch {
+	case base == "METADATA.XML", base == "INDEX.HTM", base == "INDEX.HTML", strings.HasPrefix(base, "README"):
+		return true
+	}
+	switch path.Ext(base) {
+	case ".XSL", ".XSLT", ".CSS":
+		return true
 	}
 	return false
 }

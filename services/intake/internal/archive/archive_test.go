@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"io/fs"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -76,16 +78,74 @@ func FuzzPlan(f *testing.F) {
 	_, _ = w.Write([]byte("hello"))
 	_ = zw.Close()
 	f.Add(b.Bytes())
+	b.Reset()
+	zw = zip.NewWriter(&b)
+	for _, name := range []string{"INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML", "IHE_XDM/SUBSET01/DOC0001.XML"} {
+		w, _ = zw.Create(name)
+		_, _ = w.Write([]byte("<x/>"))
+	}
+	_ = zw.Close()
+	f.Add(b.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
 		}
 		entries, _ := Plan(zr.File, Limits{})
+		xdm := XDM(entries)
 		for _, e := range entries {
 			if unsafePath(e.Path) || e.Path == "" {
 				t.Fatalf("unsafe entry path %q", e.Path)
 			}
+			if xdm && XDMPackaging(e.Path) && strings.HasSuffix(strings.ToUpper(e.Path), "/DOC0001.XML") {
+				t.Fatalf("a document %q taken for packaging", e.Path)
+			}
 		}
 	})
+}
+
+// An IHE XDM package is told by its layout; its packaging is skipped and
+// its documents are kept.
+func TestXDM(t *testing.T) {
+	xdm := map[string]string{
+		"INDEX.HTM": "<html/>", "README.TXT": "read me",
+		"IHE_XDM/SUBSET01/METADATA.XML": "<x/>", "IHE_XDM/SUBSET01/DOC0001.XML": "<ClinicalDocument/>",
+		"IHE_XDM/SUBSET01/CDA.XSL": "<xsl/>", "IHE_XDM/SUBSET01/DOC0002.PDF": "%PDF-",
+	}
+	tests := []struct {
+		name    string
+		entries map[string]string
+		xdm     bool
+		kept    []string
+	}{
+		{"xdm", xdm, true, []string{"IHE_XDM/SUBSET01/DOC0001.XML", "IHE_XDM/SUBSET01/DOC0002.PDF"}},
+		{"xdm in a folder", map[string]string{"Export/IHE_XDM/Subset1/metadata.xml": "<x/>", "Export/IHE_XDM/Subset1/doc1.xml": "<x/>", "Export/index.htm": "<html/>"},
+			true, []string{"Export/IHE_XDM/Subset1/doc1.xml"}},
+		{"no metadata", map[string]string{"IHE_XDM/SUBSET01/DOC0001.XML": "<x/>", "INDEX.HTM": "<html/>"}, false, nil},
+		{"a plain folder", map[string]string{"Export/README.txt": "x", "Export/labs.pdf": "%PDF-"}, false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			entries, rej := Plan(zipOf(t, tc.entries, 0), Limits{})
+			if rej != nil {
+				t.Fatal(rej)
+			}
+			if got := XDM(entries); got != tc.xdm {
+				t.Fatalf("got XDM %v, want %v", got, tc.xdm)
+			}
+			if !tc.xdm {
+				return
+			}
+			var kept []string
+			for _, en := range entries {
+				if !XDMPackaging(en.Path) {
+					kept = append(kept, en.Path)
+				}
+			}
+			slices.Sort(kept)
+			if !slices.Equal(kept, tc.kept) {
+				t.Errorf("got kept %v, want %v", kept, tc.kept)
+			}
+		})
+	}
 }

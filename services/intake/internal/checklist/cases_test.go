@@ -34,8 +34,10 @@ func categoryOf(path string) (cat string, panels []string) {
 		return record.CategorySummary, nil
 	case strings.Contains(path, "arthroscopy"):
 		return record.CategoryOperativeNote, nil
-	case strings.HasPrefix(path, "MyChart"):
+	case strings.HasPrefix(path, "MyChart"), strings.HasSuffix(path, "!/IHE_XDM/SUBSET01/DOC0001.XML"):
 		return record.CategoryPortalExport, nil
+	case strings.HasSuffix(path, ".zip"):
+		return "archive", nil
 	case strings.HasPrefix(path, "MRI pictures/"):
 		return record.CategoryImagingPicture, nil
 	}
@@ -56,6 +58,10 @@ func TestExampleCases(t *testing.T) {
 				case want == "rejected":
 					if f.Status != record.StatusFailed {
 						t.Errorf("%s: got status %s, want rejected", f.Path, f.Status)
+					}
+				case want == "archive":
+					if f.Type != record.TypeZIP || f.Archive == nil || f.Archive.Entries == 0 {
+						t.Errorf("%s: not expanded as an archive: %+v", f.Path, f.Archive)
 					}
 				case want == "":
 					if f.DICOM == nil {

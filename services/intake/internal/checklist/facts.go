@@ -12,7 +12,8 @@ import (
 // medications typed on the case, then what every finished document says,
 // file by file in ID order, each fact once across files. A fact read from
 // several files keeps the most complete reading (a medication with its
-// dose over one without).
+// dose over one without); two products of one generic on the same list
+// (insulin glargine and insulin aspart) stay two lines.
 func (k *Checker) factsOf(s *state) *record.Facts {
 	v := k.vocab
 	f := &record.Facts{Medications: []record.MedicationFact{}, Labs: []record.LabFact{}, Problems: []record.ProblemFact{},
@@ -34,6 +35,12 @@ func (k *Checker) factsOf(s *state) *record.Facts {
 		mf := record.MedicationFact{Name: m.Name, Generic: generic, Dose: m.Dose, Frequency: m.Frequency, Duration: m.Duration,
 			Route: m.Route, Start: m.Start, Status: m.Status, Class: class, Anticoagulant: clinical.Flagged(class), File: file}
 		if i, ok := meds[generic]; ok {
+			if prev := f.Medications[i]; file != "" && prev.File == file && clinical.Key(prev.Name) != clinical.Key(m.Name) {
+				// Another product of the same generic on the same list (a
+				// long-acting and a rapid-acting insulin): a line of its own.
+				f.Medications = append(f.Medications, mf)
+				return
+			}
 			if medScore(mf) > medScore(f.Medications[i]) {
 				f.Medications[i] = mf
 			}

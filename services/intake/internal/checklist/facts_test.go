@@ -83,7 +83,7 @@ func TestCCDAFacts(t *testing.T) {
 	for _, m := range r.Facts.Medications {
 		meds = append(meds, m.Generic+"|"+m.Dose+"|"+m.File)
 	}
-	if diff := cmp.Diff([]string{"aspirin|81 mg|ccda", "atorvastatin|40 mg|ccda", "insulin|30 units|ccda"}, meds); diff != "" {
+	if diff := cmp.Diff([]string{"aspirin|81 mg|ccda", "atorvastatin|40 mg|ccda", "insulin|30 units|ccda", "insulin|15 units|ccda"}, meds); diff != "" {
 		t.Errorf("medication facts (-want +got):\n%s", diff)
 	}
 	if m := r.Facts.Medications[0]; !m.Anticoagulant || m.Class != clinical.ClassAntiplatelet {

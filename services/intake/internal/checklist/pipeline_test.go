@@ -1,10 +1,12 @@
 package checklist
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,8 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/sniff"
 	"github.com/handoffmed/handoff/platform/testenv"
+	"github.com/handoffmed/handoff/services/intake/internal/archive"
+	"github.com/handoffmed/handoff/services/intake/internal/docs"
 	"github.com/handoffmed/handoff/services/intake/internal/ingest"
 	"github.com/handoffmed/handoff/services/intake/internal/understand"
 )
@@ -63,6 +67,12 @@ func loadCase(t *testing.T, an *understand.Analyzer, name string) *exampleCase {
 		f := localFile(t, an, path, rel)
 		c.paths[f.ID] = rel
 		c.files = append(c.files, f)
+		if f.Type == record.TypeZIP && f.Status == record.StatusDone {
+			for _, e := range expandZip(t, an, path, rel, &c.files[len(c.files)-1]) {
+				c.paths[e.ID] = e.Path
+				c.files = append(c.files, e)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -140,6 +150,17 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		}
 		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: texts, PageCount: pages, OCR: len(doc.OCRPages) > 0}))
 		f.Document = &doc
+	case record.TypeZIP:
+		f.Archive = &record.Archive{} // expanded by expandZip
+	case record.TypeText:
+		doc, rej, err := docs.UnderstandText(an, bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rej != nil {
+			return fail(rej.Code)
+		}
+		f.Document = &doc
 	case record.TypeJPEG, record.TypePNG:
 		out, err := exec.CommandContext(ctx, "tesseract", path, "-").Output()
 		if err != nil {
@@ -152,6 +173,50 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		return fail(record.CodeUnknownType)
 	}
 	return f
+}
+
+// expandZip does what intake's archive expander does: plans the archive
+// (archive.Plan), skips an XDM package's packaging, and reads every entry
+// kept as a file of its own.
+func expandZip(t *testing.T, an *understand.Analyzer, path, rel string, zf *record.File) []record.File {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	defer zr.Close()
+	entries, rej := archive.Plan(zr.File, archive.Limits{})
+	if rej != nil {
+		zf.Status, zf.Error = record.StatusFailed, rej
+		return nil
+	}
+	zf.Archive.XDM = archive.XDM(entries)
+	dir := t.TempDir()
+	var out []record.File
+	for i, en := range entries {
+		if zf.Archive.XDM && archive.XDMPackaging(en.Path) {
+			zf.Archive.Skipped++
+			continue
+		}
+		rc, err := en.File.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, strconv.Itoa(i))
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := localFile(t, an, p, rel+"!/"+en.Path)
+		f.Source, f.ParentID = record.SourceArchive, zf.ID
+		zf.Archive.Entries++
+		out = append(out, f)
+	}
+	return out
 }
 
 // ocrPage renders one page at 300 dpi and reads it with tesseract.

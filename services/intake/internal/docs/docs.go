@@ -49,17 +49,31 @@ func New(log *slog.Logger, b *blob.Store, t stage.Tracker, pub publisher) *Worke
 	return &Worker{log: log, blobs: b, tracker: t, bus: pub, an: understand.New()}
 }
 
-// HandleText understands a plain-text upload (handoff.work.text).
+// HandleText understands a text upload (handoff.work.text): a C-CDA
+// portal export is read as one (UnderstandText), other text by the rules.
 func (w *Worker) HandleText(ctx context.Context, m *bus.Msg) error {
 	var work event.FileWork
 	if err := m.Decode(&work); err != nil {
 		return err
 	}
-	text, err := w.read(ctx, work.Bucket, work.Key)
+	rc, _, err := w.blobs.Get(ctx, work.Bucket, work.Key)
 	if err != nil {
 		return err
 	}
-	doc := w.an.Analyze(understand.Input{Type: record.TypeText, Pages: understand.SplitPages(Plain(text))})
+	defer rc.Close()
+	// A C-CDA (bare or embedded in HTML) is read as one; other text by the rules.
+	doc, rejected, err := UnderstandText(w.an, rc, work.Size)
+	if err != nil {
+		return err
+	}
+	if rejected != nil {
+		w.log.Info("text rejected", "case_id", work.CaseID, "file_id", work.FileID, "code", rejected.Code)
+		_, err := w.tracker.Fail(ctx, work.FileRef, stageName, rejected)
+		if errors.Is(err, stage.ErrStale) {
+			return nil
+		}
+		return err
+	}
 	return w.finish(ctx, work.FileRef, func(f *record.File) {
 		f.Document = &doc
 	}, doc.Category)

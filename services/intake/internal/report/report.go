@@ -158,13 +158,17 @@ func (w *Worker) Compute(ctx context.Context, caseID string) (record.Report, err
 	for _, f := range files {
 		rep.Basis = max(rep.Basis, f.Revision)
 	}
-	old, err := w.cases.Report(ctx, caseID)
+	// Only the stored report's head is read: a report may carry thousands
+	// of results (a portal export's), and the digest says whether they changed.
+	old, err := w.cases.ReportHead(ctx, caseID)
 	if err != nil && !errors.Is(err, casestore.ErrNotFound) {
 		return rep, err
 	}
 	changed := err != nil || old.Digest != rep.Digest || old.Pending != rep.Pending
 	if !changed && old.Basis >= rep.Basis && old.CaseDigest == rep.CaseDigest {
-		return old, nil
+		// The stored report: the same content (same digest), as stamped then.
+		rep.Generated, rep.Basis = old.Generated, old.Basis
+		return rep, nil
 	}
 	// The stored report always carries its basis, so readers can tell it is
 	// current; only a change of content is announced.

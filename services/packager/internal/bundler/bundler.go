@@ -32,7 +32,7 @@ import (
 
 // LayoutVersion changes when the bundle layout or the generated documents
 // change, so that unchanged inputs still make a new bundle after an upgrade.
-const LayoutVersion = 2
+const LayoutVersion = 3
 
 // Objects reads source objects.
 type Objects interface {
@@ -95,6 +95,9 @@ func Prepare(ctx context.Context, objs Objects, in Input) (*Job, error) {
 	}
 	if in.DICOMLevel == 0 {
 		in.DICOMLevel = zipstream.HuffmanOnly
+	}
+	if in.ReferenceDate == "" && in.Report != nil {
+		in.ReferenceDate = in.Report.ReferenceDate
 	}
 	plan := layout.Build(in.Input)
 	for i := range plan.Items {
@@ -173,7 +176,8 @@ func (j *Job) digest() string {
 		Gaps     []string
 		Pending  int
 		Report   string
-	}{LayoutVersion, j.plan.Name, j.in.Case.Patient, j.summary, j.plan.Items, j.plan.Excluded, j.plan.Gaps, j.plan.Pending, reportDigest(j.in.Report)})
+		Extracts []layout.Extract
+	}{LayoutVersion, j.plan.Name, j.in.Case.Patient, j.summary, j.plan.Items, j.plan.Excluded, j.plan.Gaps, j.plan.Pending, reportDigest(j.in.Report), j.plan.Extracts})
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -311,6 +315,21 @@ func (j *Job) Write(ctx context.Context, objs Objects, w io.Writer) (Result, err
 	// Copied files, streamed from S3 with a few opened ahead.
 	if err := j.copyItems(ctx, objs, add, addPrepared); err != nil {
 		return Result{}, err
+	}
+
+	// Readable extracts of portal exports read as C-CDA.
+	for _, e := range j.plan.Extracts {
+		b, err := j.extractPDF(e)
+		if err != nil {
+			return Result{}, err
+		}
+		en, err := zw.Add(zipstream.Header{Name: root + e.Path, Modified: j.stamp, Size: int64(len(b)), Method: zipstream.Auto, Level: 1}, bytes.NewReader(b))
+		if err != nil {
+			return Result{}, err
+		}
+		note(e.Path, e.Category, nil, en)
+		mf := &man.Files[len(man.Files)-1]
+		mf.FileID, mf.Upload = e.FileID, e.Upload
 	}
 
 	// Checklist.
@@ -614,6 +633,14 @@ func (j *Job) checklistData() render.ChecklistData {
 		shown := uploadName(byID[e.FileID], e.Upload)
 		names[e.FileID] = shown + " (left out: " + e.Reason + ")"
 		excluded = append(excluded, shown+": "+e.Reason)
+	}
+	// A portal export's facts are in its extracts: point there.
+	extracted := map[string][]string{}
+	for _, e := range j.plan.Extracts {
+		extracted[e.FileID] = append(extracted[e.FileID], e.Path)
+	}
+	for id, paths := range extracted {
+		names[id] = uploadName(byID[id], "") + " (portal export, extracted into " + strings.Join(paths, ", ") + ")"
 	}
 	gaps := slices.Clone(j.plan.Gaps)
 	if j.plan.Pending > 0 {

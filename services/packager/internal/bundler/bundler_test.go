@@ -181,7 +181,32 @@ func TestBundle(t *testing.T) {
 	if lab.FileID != "lab1" || lab.Upload != "cases/case0001/uploads/lab1" || lab.Category != record.CategoryLabReport {
 		t.Errorf("manifest entry of the lab report: %+v", lab)
 	}
-	if man.Inputs != job.Inputs() || man.Version != 1 || len(man.Excluded) != 7 {
+	// The portal export's extracts: made from it, saying so, the export
+	// itself left out.
+	for path, words := range map[string][]string{
+		"04_Labs/2026-04-21_Lab_Results_from_portal.pdf": {"Extracted by Handoff from Portal/HealthRecord.zip!/IHE_XDM/SUBSET01/DOC0001.XML",
+			"2026-04-28", "the export itself is not included", "Complete blood count (CBC)", "Hemoglobin", "12.9", "Potassium Level", "5.6", "Troponin-T", "from 2026-02-03"},
+		"06_Medications/Medication_List_from_portal.pdf":     {"Aspirin 81 MG Oral Tablet", "BLOOD THINNER", "atorvastatin 40 MG Oral Tablet", "Once Daily, Oral", "药品"},
+		"05_Prior_Surgical_Notes/Procedures_from_portal.pdf": {"Arthroscopy of left knee", "76916001", "2015-03-02"},
+	} {
+		e := listed[path]
+		if e.FileID != "ccda" || e.Upload != "cases/case0001/archives/zip2/IHE_XDM/SUBSET01/DOC0001.XML" {
+			t.Errorf("manifest entry of %s: %+v", path, e)
+		}
+		text := ziptest.Run(t, "pdftotext", "-layout", filepath.Join(folder, filepath.FromSlash(path)), "-")
+		for _, w := range words {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q:\n%s", path, w, text)
+			}
+		}
+		if strings.Contains(text, "Glucose") {
+			t.Errorf("%s holds a result older than 90 days", path)
+		}
+	}
+	if !strings.Contains(string(cl), "extracted into readable PDFs") || !strings.Contains(string(cl), "(portal export, extracted into 04_Labs/2026-04-21_Lab_Results_from_portal.pdf") {
+		t.Errorf("CHECKLIST.txt does not say the C-CDA was extracted:\n%s", cl)
+	}
+	if man.Inputs != job.Inputs() || man.Version != 1 || len(man.Excluded) != 8 {
 		t.Errorf("manifest header: inputs %s version %d excluded %d", man.Inputs, man.Version, len(man.Excluded))
 	}
 }

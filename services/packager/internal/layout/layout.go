@@ -84,6 +84,7 @@ const (
 	ReasonSkipped      = "skipped"
 	ReasonArchive      = "archive: its entries are listed one by one"
 	ReasonPortalExport = "portal export: administrative noise"
+	ReasonCCDA         = "portal export (C-CDA): its results, medications and procedures are extracted into readable PDFs; the export itself is not included"
 	ReasonPicture      = "picture of imaging: not diagnostic, the DICOM files are in " + DirImaging
 	ReasonOther        = "not part of the handoff file"
 	ReasonUnclassified = "not classified"
@@ -102,6 +103,10 @@ type Input struct {
 	// DerivedBucket is where searchable PDFs live when a document does not
 	// name the bucket.
 	DerivedBucket string
+	// ReferenceDate (YYYY-MM-DD) is the day the checklist judged the case
+	// at: a portal export's lab extract holds the results of the 90 days
+	// before it (all dated results when empty).
+	ReferenceDate string
 }
 
 // Plan is the bundle's layout.
@@ -116,6 +121,9 @@ type Plan struct {
 	Pending int
 	// Gaps are problems of the layout itself (a scan without a DICOMDIR).
 	Gaps []string
+	// Extracts are the readable PDFs the packager makes from portal
+	// exports read as C-CDA, sorted by Path.
+	Extracts []Extract
 }
 
 // ZipName is the file name of the bundle's ZIP.
@@ -227,6 +235,7 @@ func Build(in Input) Plan {
 	for _, f := range docs {
 		p.Items = append(p.Items, document(f, in.DerivedBucket, used))
 	}
+	p.Extracts = extracts(in, used)
 	slices.SortFunc(p.Items, func(a, b Item) int { return cmp.Compare(a.Path, b.Path) })
 	slices.SortFunc(p.Excluded, func(a, b Excluded) int { return cmp.Compare(a.FileID, b.FileID) })
 	return p
@@ -258,6 +267,9 @@ func exclusion(f *record.File, inImaging map[string]bool) string {
 	}
 	switch f.Document.Category {
 	case record.CategoryPortalExport:
+		if f.Document.Format == record.FormatCCDA {
+			return ReasonCCDA
+		}
 		return ReasonPortalExport
 	case record.CategoryImagingPicture:
 		return ReasonPicture

@@ -87,6 +87,9 @@ func listing(p layout.Plan) string {
 	for _, g := range p.Gaps {
 		fmt.Fprintf(&b, "gap %s\n", g)
 	}
+	for _, e := range p.Extracts {
+		fmt.Fprintf(&b, "extract %s <- file=%s %s kind=%s cat=%s date=%s since=%s\n", e.Path, e.FileID, e.From, e.Kind, e.Category, e.Date, e.Since)
+	}
 	return b.String()
 }
 

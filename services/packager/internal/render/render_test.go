@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -312,4 +313,55 @@ func summaryOf(t *testing.T, d SummaryData) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// An extract's table flows onto more pages with its header repeated, every
+// word within the margins, blood thinners and marks as asked.
+func TestExtractPDF(t *testing.T) {
+	t.Parallel()
+	fonts := loadFont(t)
+	d := ExtractData{
+		Title:      clinical.Label{EN: "Lab results from the patient portal", ZH: "患者门户化验结果"},
+		Patient:    "Patient 患者: DOE, JANE   DOB 出生日期: 1958-07-01",
+		Provenance: "Extracted by Handoff from Downloads/HealthRecord.zip!/IHE_XDM/SUBSET01/DOC0001.XML, a portal export (HL7 C-CDA) dated 2026-04-28; the export itself is not included.",
+		Columns:    []clinical.Label{{EN: "Test", ZH: "检验项目"}, {EN: "Value", ZH: "结果"}, {EN: "Date", ZH: "日期"}},
+		Widths:     []float64{60, 20, 20},
+	}
+	for g := range 3 {
+		grp := ExtractGroup{Title: fmt.Sprintf("Panel %d", g)}
+		for i := range 40 {
+			grp.Rows = append(grp.Rows, ExtractRow{Cells: []string{fmt.Sprintf("A test with a rather long name that wraps onto a second line of its column %d-%d", g, i),
+				"12.9", "2026-04-20"}, Mark: i%7 == 0, Highlight: i%11 == 0})
+		}
+		d.Groups = append(d.Groups, grp)
+	}
+	var b bytes.Buffer
+	if err := ExtractPDF(&b, d, fonts); err != nil {
+		t.Fatal(err)
+	}
+	path := writePDF(t, b.Bytes())
+	info := tool(t, "pdfinfo", path)
+	if m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)$`).FindStringSubmatch(info); m == nil || m[1] == "1" {
+		t.Errorf("pdfinfo: want several pages: %v", m)
+	}
+	text := tool(t, "pdftotext", "-layout", path, "-")
+	if n := strings.Count(text, "检验项目"); n < 2 {
+		t.Errorf("the header shows %d times, want once per page", n)
+	}
+	for _, want := range []string{"患者门户化验结果", "the export itself is not included", "Panel 2", "2-39"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("extract lacks %q", want)
+		}
+	}
+	checkWithinMargins(t, path)
+
+	// No rows: the empty line is said.
+	d.Groups, d.Empty = nil, "No dated result in this window."
+	b.Reset()
+	if err := ExtractPDF(&b, d, fonts); err != nil {
+		t.Fatal(err)
+	}
+	if text := tool(t, "pdftotext", writePDF(t, b.Bytes()), "-"); !strings.Contains(text, "No dated result") {
+		t.Errorf("empty extract: %q", text)
+	}
 }
