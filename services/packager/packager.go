@@ -221,8 +221,8 @@ func PresignBundle(ctx context.Context, blobs *blob.Store, b record.Bundle, expi
 		expiry = MaxLinkExpiry
 	}
 	if !b.Expires.IsZero() {
-		left := b.Expires.Sub(now)
-		if left <= 0 {
+		left := b.Expires.Sub(now).Truncate(time.Second)
+		if left < time.Second { // S3 signs links of whole seconds, one at least
 			return nil, ErrExpired
 		}
 		expiry = min(expiry, left)
