@@ -324,3 +324,52 @@ func TestPublishAsync(t *testing.T) {
 		t.Errorf("nothing to publish: %v", err)
 	}
 }
+
+// TestNoPrefetch: a consumer with NoPrefetch holds no more messages than it
+// has handlers busy, so another process's idle handler gets the next one;
+// without it, a process with busy handlers may hold more.
+func TestNoPrefetch(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		noPrefetch bool
+		more       bool // more messages held than handlers busy
+	}{
+		{"no prefetch", true, false},
+		{"batches", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			for i := range 10 {
+				if err := b.Publish(t.Context(), work(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			release := make(chan struct{})
+			var busy atomic.Int32
+			s := spec()
+			s.AckWait, s.Workers, s.NoPrefetch = 30*time.Second, 4, tc.noPrefetch
+			stop := run(t, b, s, func(ctx context.Context, m *bus.Msg) error {
+				busy.Add(1)
+				<-release
+				return nil
+			})
+			defer stop()
+			defer close(release)
+			waitFor(t, "every handler busy", func() bool { return busy.Load() == 4 })
+			cons, err := b.JetStream().Consumer(t.Context(), bus.StreamWork, "dicom")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Give prefetched messages time to arrive.
+			time.Sleep(300 * time.Millisecond)
+			ci, err := cons.Info(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ci.NumAckPending; (got > 4) != tc.more || got < 4 {
+				t.Errorf("messages held by a process with 4 busy handlers: got %d, want more than 4: %v", got, tc.more)
+			}
+		})
+	}
+}
