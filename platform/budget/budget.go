@@ -83,7 +83,14 @@ type usage struct {
 	Used Amounts `json:"used"`
 	// Pending are charges added to Used whose marker is not written yet:
 	// a charge asked again in that window gets the same answer.
-	Pending map[string]Amounts `json:"pending,omitempty"`
+	Pending map[string]grant `json:"pending,omitempty"`
+}
+
+// grant is the answer to a charge, kept in its marker.
+type grant struct {
+	Granted Amounts `json:"granted"`
+	// Before is what the case had used when it was charged.
+	Before Amounts `json:"before,omitempty"`
 }
 
 // Options configures the KV bucket. The zero value is the default.
@@ -134,17 +141,18 @@ func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 }
 
 // Take charges up to want of counter, as much as fits under limit (no limit
-// when limit <= 0), and returns what it granted. Asking again for the same
-// charge returns the first answer and charges nothing more.
-func (s *Store) Take(ctx context.Context, c Charge, counter string, want, limit int64) (int64, error) {
-	got, err := s.charge(ctx, c, func(used Amounts) Amounts {
+// when limit <= 0), and returns what it granted and what the case had used
+// of counter before. Asking again for the same charge returns the first
+// answer and charges nothing more.
+func (s *Store) Take(ctx context.Context, c Charge, counter string, want, limit int64) (granted, before int64, err error) {
+	g, err := s.charge(ctx, c, func(used Amounts) Amounts {
 		g := max(want, 0)
 		if limit > 0 {
 			g = max(min(g, limit-used[counter]), 0)
 		}
 		return Amounts{counter: g}
 	})
-	return got[counter], err
+	return g.Granted[counter], g.Before[counter], err
 }
 
 // TakeAll charges every amount of want, or nothing when one of them would
@@ -168,7 +176,7 @@ func (s *Store) TakeAll(ctx context.Context, c Charge, want, limits Amounts) (bo
 		return false, err
 	}
 	for k, v := range want {
-		if v > 0 && got[k] != v {
+		if v > 0 && got.Granted[k] != v {
 			return false, nil
 		}
 	}
@@ -203,19 +211,19 @@ func (s *Store) read(ctx context.Context, kv jetstream.KeyValue, caseID string) 
 	return u, e.Revision(), nil
 }
 
-func (s *Store) marker(ctx context.Context, kv jetstream.KeyValue, c Charge) (Amounts, bool, error) {
+func (s *Store) marker(ctx context.Context, kv jetstream.KeyValue, c Charge) (grant, bool, error) {
+	var g grant
 	e, err := kv.Get(ctx, markerKey(c))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, false, nil
+		return g, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("charge %s: %w", c.id(), err)
+		return g, false, fmt.Errorf("charge %s: %w", c.id(), err)
 	}
-	var a Amounts
-	if err := json.Unmarshal(e.Value(), &a); err != nil {
-		return nil, false, fmt.Errorf("charge %s: %w", c.id(), err)
+	if err := json.Unmarshal(e.Value(), &g); err != nil {
+		return g, false, fmt.Errorf("charge %s: %w", c.id(), err)
 	}
-	return a, true, nil
+	return g, true, nil
 }
 
 // charge applies a charge once. The grant is added to the case's usage
@@ -224,56 +232,57 @@ func (s *Store) marker(ctx context.Context, kv jetstream.KeyValue, c Charge) (Am
 // the usage record and before its update, so the update fails when another
 // delivery of the same charge finished in between: a charge is never
 // counted twice, and a crash at any step leaves what the next try finishes.
-func (s *Store) charge(ctx context.Context, c Charge, decide func(used Amounts) Amounts) (Amounts, error) {
+func (s *Store) charge(ctx context.Context, c Charge, decide func(used Amounts) Amounts) (grant, error) {
 	if err := c.valid(); err != nil {
-		return nil, err
+		return grant{}, err
 	}
 	kv, err := s.bucket(ctx)
 	if err != nil {
-		return nil, err
+		return grant{}, err
 	}
 	id := c.id()
-	var granted Amounts
+	var granted grant
 	for attempt := 0; ; attempt++ {
 		if attempt == 200 {
-			return nil, fmt.Errorf("usage of %s: too much contention", c.CaseID)
+			return grant{}, fmt.Errorf("usage of %s: too much contention", c.CaseID)
 		}
 		u, rev, err := s.read(ctx, kv, c.CaseID)
 		if err != nil {
-			return nil, err
+			return grant{}, err
 		}
 		if g, ok := u.Pending[id]; ok {
 			granted = g
 			break
 		}
 		if g, ok, err := s.marker(ctx, kv, c); err != nil {
-			return nil, err
+			return grant{}, err
 		} else if ok {
 			return g, nil
 		}
-		granted = decide(u.Used)
-		for k, v := range granted {
+		granted = grant{Granted: decide(u.Used), Before: Amounts{}}
+		for k, v := range granted.Granted {
+			granted.Before[k] = u.Used[k]
 			u.Used[k] += v
 		}
 		if u.Pending == nil {
-			u.Pending = map[string]Amounts{}
+			u.Pending = map[string]grant{}
 		}
 		u.Pending[id] = granted
 		if err := s.write(ctx, kv, c.CaseID, u, rev); err == nil {
 			break
 		} else if !conflict(err) {
-			return nil, err
+			return grant{}, err
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
+			return grant{}, err
 		}
 	}
 	data, err := json.Marshal(granted)
 	if err != nil {
-		return nil, err
+		return grant{}, err
 	}
 	if _, err := kv.Create(ctx, markerKey(c), data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return nil, fmt.Errorf("charge %s: %w", id, err)
+		return grant{}, fmt.Errorf("charge %s: %w", id, err)
 	}
 	return granted, s.settle(ctx, kv, c.CaseID, id)
 }

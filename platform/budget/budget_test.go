@@ -30,24 +30,24 @@ func TestTake(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
 	for _, tc := range []struct {
-		file        string
-		want, limit int64
-		granted     int64
+		file            string
+		want, limit     int64
+		granted, before int64
 	}{
-		{"file0001", 400, 1000, 400},
-		{"file0002", 500, 1000, 500},
-		{"file0001", 400, 1000, 400}, // asked again: the first answer, nothing more charged
-		{"file0003", 500, 1000, 100}, // what is left
-		{"file0004", 10, 1000, 0},    // nothing left
-		{"file0004", 10, 5000, 0},    // a later, larger limit does not change an answer given
-		{"file0005", 10, 0, 10},      // no limit
+		{"file0001", 400, 1000, 400, 0},
+		{"file0002", 500, 1000, 500, 400},
+		{"file0001", 400, 1000, 400, 0},   // asked again: the first answer, nothing more charged
+		{"file0003", 500, 1000, 100, 900}, // what is left
+		{"file0004", 10, 1000, 0, 1000},   // nothing left
+		{"file0004", 10, 5000, 0, 1000},   // a later, larger limit does not change an answer given
+		{"file0005", 10, 0, 10, 1000},     // no limit
 	} {
-		got, err := s.Take(ctx, ocrCharge(tc.file), OCRPages, tc.want, tc.limit)
+		got, before, err := s.Take(ctx, ocrCharge(tc.file), OCRPages, tc.want, tc.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != tc.granted {
-			t.Errorf("%s: want %d of %d: got %d, want %d", tc.file, tc.want, tc.limit, got, tc.granted)
+		if got != tc.granted || before != tc.before {
+			t.Errorf("%s: want %d of %d: got %d after %d, want %d after %d", tc.file, tc.want, tc.limit, got, before, tc.granted, tc.before)
 		}
 	}
 	used, err := s.Used(ctx, "case0001")
@@ -114,7 +114,7 @@ func TestConcurrentCharges(t *testing.T) {
 		for range tries {
 			wg.Go(func() {
 				c := ocrCharge(fmt.Sprintf("file%04d", i))
-				g, err := s.Take(ctx, c, OCRPages, 10, 105)
+				g, _, err := s.Take(ctx, c, OCRPages, 10, 105)
 				if err != nil {
 					t.Error(err)
 					return
@@ -157,11 +157,11 @@ func TestCrashBetweenSteps(t *testing.T) {
 	}
 	c := ocrCharge("file0001")
 	// What the first step leaves: usage counted, charge pending, no marker.
-	data, _ := json.Marshal(usage{Used: Amounts{OCRPages: 7}, Pending: map[string]Amounts{c.id(): {OCRPages: 7}}})
+	data, _ := json.Marshal(usage{Used: Amounts{OCRPages: 7}, Pending: map[string]grant{c.id(): {Granted: Amounts{OCRPages: 7}}}})
 	if _, err := kv.Create(ctx, usageKey(c.CaseID), data); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Take(ctx, c, OCRPages, 9, 100)
+	got, _, err := s.Take(ctx, c, OCRPages, 9, 100)
 	if err != nil || got != 7 {
 		t.Fatalf("retry: got %d, %v; want the pending grant 7", got, err)
 	}
@@ -172,7 +172,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 	if diff := cmp.Diff(usage{Used: Amounts{OCRPages: 7}}, u); diff != "" {
 		t.Errorf("usage after the retry (-want +got):\n%s", diff)
 	}
-	if g, ok, err := s.marker(ctx, kv, c); err != nil || !ok || g[OCRPages] != 7 {
+	if g, ok, err := s.marker(ctx, kv, c); err != nil || !ok || g.Granted[OCRPages] != 7 {
 		t.Errorf("marker %v %v %v, want 7", g, ok, err)
 	}
 }
@@ -186,7 +186,7 @@ func TestInvalidCharge(t *testing.T) {
 		{CaseID: "case0001", Purpose: "o.cr", FileID: "file0001", ETag: "e"},
 		{CaseID: "case0001", Purpose: "ocr", FileID: "../x", ETag: "e"},
 	} {
-		if _, err := s.Take(t.Context(), c, OCRPages, 1, 0); err == nil {
+		if _, _, err := s.Take(t.Context(), c, OCRPages, 1, 0); err == nil {
 			t.Errorf("%+v: got no error", c)
 		}
 	}
