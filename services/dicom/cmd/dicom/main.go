@@ -28,6 +28,8 @@ func run(ctx context.Context, args []string) error {
 	maxHeader := fs.Int("max-header", f.EnvInt("MAX_HEADER", 32<<20), "most header bytes read before the pixel data (env DICOM_MAX_HEADER)")
 	rangeSize := fs.Int("range-size", f.EnvInt("RANGE_SIZE", 64<<10), "bytes per ranged S3 read, at most 64 KiB (env DICOM_RANGE_SIZE)")
 	fs.DurationVar(&c.AckWait, "ack-wait", f.EnvDuration("ACK_WAIT", 60e9), "redeliver a work item after this long without progress (env DICOM_ACK_WAIT)")
+	fs.IntVar(&c.CaseInstances, "case-instances", f.EnvInt("CASE_INSTANCES", 30000), "DICOM files indexed per case; more are kept but not indexed; -1 no budget (env DICOM_CASE_INSTANCES)")
+	caseBytes := fs.Int("case-bytes", f.EnvInt("CASE_BYTES", 30<<30), "bytes of DICOM indexed per case; -1 no budget (env DICOM_CASE_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -35,6 +37,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	c.MaxObject, c.MaxHeader, c.RangeSize = int64(*maxObject), int64(*maxHeader), int64(*rangeSize)
+	c.CaseBytes, c.Replicas = int64(*caseBytes), f.Replicas
 	if err := c.Validate(); err != nil {
 		return err
 	}
