@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
@@ -56,6 +57,17 @@ type Config struct {
 	MaxArchiveBytes   int64
 	MaxArchiveRatio   int64
 	MaxArchiveDepth   int
+	// Per-case archive budget: entries and bytes expanded from all of a
+	// case's archives (zero: defaults of 60,000 and 40 GiB; negative: no
+	// budget). An archive that would go over it is rejected with
+	// input.case_archive_budget.
+	CaseArchiveEntries int
+	CaseArchiveBytes   int64
+	// UsageBucket is the KV bucket of the cases' budget usage (default
+	// budget.DefaultBucket, shared with the other services); Replicas its
+	// replicas.
+	UsageBucket string
+	Replicas    int
 
 	// ReconcileInterval is how often the intake bucket is compared with the
 	// case store (0 disables reconciliation).
@@ -120,6 +132,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("intake_bucket", c.IntakeBucket), slog.String("derived_bucket", c.DerivedBucket),
 		slog.Int("bucket_event_workers", c.BucketEventWorkers), slog.Int("archive_workers", c.ArchiveWorkers),
 		slog.Int("document_workers", c.DocumentWorkers), slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.Int("case_archive_entries", c.CaseArchiveEntries), slog.Int64("case_archive_bytes", c.CaseArchiveBytes),
 		slog.Duration("reconcile_interval", c.ReconcileInterval))
 }
 
@@ -166,7 +179,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}, log, d.Blobs, d.Cases, d.Bus, rec, renderReport(d.Cases), d.Registry)
 	s.archive = archive.New(log, d.Blobs, d.Cases, tracker, rec, cfg.DerivedBucket, archive.Limits{
 		MaxEntries: cfg.MaxArchiveEntries, MaxTotal: cfg.MaxArchiveBytes, MaxRatio: cfg.MaxArchiveRatio, MaxDepth: cfg.MaxArchiveDepth,
-	})
+		CaseEntries: cfg.CaseArchiveEntries, CaseBytes: cfg.CaseArchiveBytes,
+	}, budget.New(d.Bus.JetStream(), budget.Options{Bucket: cfg.UsageBucket, Replicas: cfg.Replicas}))
 	s.docs = docs.New(log, d.Blobs, tracker, d.Bus)
 	s.report = report.New(log, d.Cases, d.Blobs, d.Bus, cfg.DerivedBucket)
 	s.reconcile = reconcile.New(log, d.Blobs, d.Cases, rec, cfg.IntakeBucket)

@@ -30,6 +30,8 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.ArchiveWorkers, "archive-workers", f.EnvInt("ARCHIVE_WORKERS", 2), "archives expanded at once (env INTAKE_ARCHIVE_WORKERS)")
 	fs.IntVar(&c.DocumentWorkers, "document-workers", f.EnvInt("DOCUMENT_WORKERS", 4), "documents understood at once (env INTAKE_DOCUMENT_WORKERS)")
 	maxUpload := fs.Int("max-upload", f.EnvInt("MAX_UPLOAD", 8<<30), "largest upload through the API, bytes (env INTAKE_MAX_UPLOAD)")
+	fs.IntVar(&c.CaseArchiveEntries, "case-archive-entries", f.EnvInt("CASE_ARCHIVE_ENTRIES", 60000), "entries expanded from all of a case's archives; -1 no budget (env INTAKE_CASE_ARCHIVE_ENTRIES)")
+	caseArchiveBytes := fs.Int("case-archive-bytes", f.EnvInt("CASE_ARCHIVE_BYTES", 40<<30), "bytes expanded from all of a case's archives; -1 no budget (env INTAKE_CASE_ARCHIVE_BYTES)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile", f.EnvDuration("RECONCILE", 2*60e9), "how often to look for uploads whose notification was lost; 0 disables (env INTAKE_RECONCILE)")
 	fs.DurationVar(&c.BundleLinkExpiry, "bundle-link-expiry", f.EnvDuration("BUNDLE_LINK_EXPIRY", 7*24*3600e9), "longest bundle download link (env INTAKE_BUNDLE_LINK_EXPIRY)")
 	if err := fs.Parse(args); err != nil {
@@ -38,7 +40,7 @@ func run(ctx context.Context, args []string) error {
 	if err := f.Finish(); err != nil {
 		return err
 	}
-	c.MaxUploadBytes = int64(*maxUpload)
+	c.MaxUploadBytes, c.CaseArchiveBytes, c.Replicas = int64(*maxUpload), int64(*caseArchiveBytes), f.Replicas
 	c.APIToken = os.Getenv("INTAKE_API_TOKEN")
 	return app.Run(ctx, "intake", f, []string{c.IntakeBucket, c.DerivedBucket}, func(d app.Deps) (app.Service, func(*http.ServeMux), error) {
 		svc, err := intake.New(c, intake.Deps{Log: d.Log, Bus: d.Bus, Blobs: d.Blobs, Cases: d.Cases, Registry: d.Registry})
