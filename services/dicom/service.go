@@ -261,7 +261,7 @@ func (s *Service) budgetMessage() string {
 		parts = append(parts, fmt.Sprintf("%d DICOM files", s.cfg.CaseInstances))
 	}
 	if s.cfg.CaseBytes > 0 {
-		parts = append(parts, fmt.Sprintf("%d MiB of DICOM", s.cfg.CaseBytes>>20))
+		parts = append(parts, sizeWords(s.cfg.CaseBytes)+" of DICOM")
 	}
 	return "the case is over its imaging budget of " + strings.Join(parts, " or ") + "; the file is kept but not indexed"
 }
@@ -560,4 +560,12 @@ func (r *rangeReader) Close() error {
 		r.body, r.cancel = nil, nil
 	}
 	return nil
+}
+
+// sizeWords says a byte count in GiB when it is whole, else in MiB.
+func sizeWords(b int64) string {
+	if b%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", b>>30)
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
 }

@@ -192,7 +192,7 @@ func (e *Expander) budgetMessage() string {
 		parts = append(parts, fmt.Sprintf("%d files", e.limits.CaseEntries))
 	}
 	if e.limits.CaseBytes > 0 {
-		parts = append(parts, fmt.Sprintf("%d MiB", e.limits.CaseBytes>>20))
+		parts = append(parts, sizeWords(e.limits.CaseBytes))
 	}
 	return "the case's archives together would expand to more than its budget of " + strings.Join(parts, " or ") + "; nothing of this archive is expanded"
 }
@@ -385,4 +385,12 @@ func junk(name string) bool {
 		return true
 	}
 	return false
+}
+
+// sizeWords says a byte count in GiB when it is whole, else in MiB.
+func sizeWords(b int64) string {
+	if b%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", b>>30)
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
 }
