@@ -46,6 +46,10 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.AckWait, "ack-wait", f.EnvDuration("ACK_WAIT", 60e9), "redeliver a work item after this long without progress (env OCR_ACK_WAIT)")
 	fs.IntVar(&c.MaxDeliver, "max-deliver", f.EnvInt("MAX_DELIVER", 3), "tries of a page before it is dead-lettered (env OCR_MAX_DELIVER)")
 	fs.StringVar(&c.WorkDir, "work-dir", f.Env("WORK_DIR", os.TempDir()), "directory for the documents being processed (env OCR_WORK_DIR)")
+	fs.IntVar(&c.PageWindow, "page-window", f.EnvInt("PAGE_WINDOW", 2), "page items of one split document queued at once; -1 every page at the split (env OCR_PAGE_WINDOW)")
+	fs.IntVar(&c.CaseDocuments, "case-documents", f.EnvInt("CASE_DOCUMENTS", 2), "documents of one case OCRed at once, the others wait their turn; -1 no limit (env OCR_CASE_DOCUMENTS)")
+	fs.IntVar(&c.FirstPages, "first-pages", f.EnvInt("FIRST_PAGES", 16), "a case's first pages to OCR go ahead of other cases' later pages; -1 none (env OCR_FIRST_PAGES)")
+	fs.IntVar(&c.CasePages, "case-pages", f.EnvInt("CASE_PAGES", 1000), "pages OCRed per case, more are left as scanned (input.case_page_budget); -1 no budget (env OCR_CASE_PAGES)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
