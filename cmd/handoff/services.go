@@ -24,6 +24,12 @@ type serviceFlags struct {
 	ocrWorkers       int
 	ocrLanguages     string
 	packagerWorkers  int
+	// Per-case budgets.
+	ocrCasePages       int
+	dicomCaseInstances int
+	dicomCaseBytes     int64
+	archiveCaseEntries int
+	archiveCaseBytes   int64
 }
 
 func envInt(key string, def int) int {
@@ -41,6 +47,11 @@ func (f *serviceFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.ocrWorkers, "ocr-workers", envInt("HANDOFF_OCR_WORKERS", runtime.NumCPU()), "pages OCRed at once, one single-threaded Tesseract each (env HANDOFF_OCR_WORKERS)")
 	fs.StringVar(&f.ocrLanguages, "ocr-lang", envOr("HANDOFF_OCR_LANG", "eng"), "Tesseract languages, e.g. eng+fra (env HANDOFF_OCR_LANG)")
 	fs.IntVar(&f.packagerWorkers, "packager-workers", envInt("HANDOFF_PACKAGER_WORKERS", 1), "bundles made at once (env HANDOFF_PACKAGER_WORKERS)")
+	fs.IntVar(&f.ocrCasePages, "ocr-case-pages", envInt("HANDOFF_OCR_CASE_PAGES", 1000), "pages OCRed per case, more are left as scanned; -1 no budget (env HANDOFF_OCR_CASE_PAGES)")
+	fs.IntVar(&f.dicomCaseInstances, "dicom-case-instances", envInt("HANDOFF_DICOM_CASE_INSTANCES", 30000), "DICOM files indexed per case; -1 no budget (env HANDOFF_DICOM_CASE_INSTANCES)")
+	fs.Int64Var(&f.dicomCaseBytes, "dicom-case-bytes", int64(envInt("HANDOFF_DICOM_CASE_BYTES", 30<<30)), "bytes of DICOM indexed per case; -1 no budget (env HANDOFF_DICOM_CASE_BYTES)")
+	fs.IntVar(&f.archiveCaseEntries, "archive-case-entries", envInt("HANDOFF_ARCHIVE_CASE_ENTRIES", 60000), "entries expanded from all of a case's archives; -1 no budget (env HANDOFF_ARCHIVE_CASE_ENTRIES)")
+	fs.Int64Var(&f.archiveCaseBytes, "archive-case-bytes", int64(envInt("HANDOFF_ARCHIVE_CASE_BYTES", 40<<30)), "bytes expanded from all of a case's archives; -1 no budget (env HANDOFF_ARCHIVE_CASE_BYTES)")
 }
 
 // build wires the services this process runs. mount adds their HTTP routes.
@@ -51,6 +62,7 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		ic.APIToken = c.APIToken
 		ic.BucketEventWorkers = c.services.intakeWorkers
 		ic.ReconcileInterval = c.Reconcile
+		ic.CaseArchiveEntries, ic.CaseArchiveBytes, ic.Replicas = c.services.archiveCaseEntries, c.services.archiveCaseBytes, c.Replicas
 		svc, err := intake.New(ic, intake.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases, Registry: d.reg})
 		if err != nil {
 			return nil, nil, err
@@ -59,7 +71,8 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 		mounts = append(mounts, svc.Mount)
 	}
 	if c.runs("dicom") {
-		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers},
+		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers,
+			CaseInstances: c.services.dicomCaseInstances, CaseBytes: c.services.dicomCaseBytes, Replicas: c.Replicas},
 			dicom.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err
@@ -68,7 +81,7 @@ func (c serveConfig) build(d depsFor) (runners []runner, mount func(*http.ServeM
 	}
 	if c.runs("ocr") {
 		svc, err := ocr.New(ocr.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.ocrWorkers,
-			Languages: c.services.ocrLanguages, Replicas: c.Replicas},
+			Languages: c.services.ocrLanguages, Replicas: c.Replicas, CasePages: c.services.ocrCasePages},
 			ocr.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err
