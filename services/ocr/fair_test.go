@@ -21,6 +21,11 @@ import (
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
+// quickPage is a page-pixel cap that has Tesseract read a letter page at
+// about 150 dpi: quicker pages where the words do not matter (a 300-dpi
+// scan's image, 8.4 MP, stays within 4 times the cap).
+const quickPage = 2_200_000
+
 // repeated makes a PDF of n copies of page 1 of a corpus PDF (qpdf keeps
 // one copy of the scan: 500 pages of linn.pdf are 171 KB).
 func repeated(t *testing.T, name string, n int) string {
@@ -124,7 +129,9 @@ func TestServiceFairAcrossCases(t *testing.T) {
 	times := e.doneTimes(t)
 	// A case's first 4 pages go ahead (16 by default: fewer makes the
 	// test quicker; the long scan is past them when the small one comes).
-	logs := e.start(t, "w1", ocr.Config{Workers: 2, FirstPages: 4})
+	// Pages are taken at about 150 dpi instead of 300 (fewer pixels for
+	// Tesseract: quicker pages, the same scheduling).
+	logs := e.start(t, "w1", ocr.Config{Workers: 2, FirstPages: 4, MaxPagePixels: quickPage})
 	t.Cleanup(func() {
 		if t.Failed() {
 			_ = os.WriteFile(filepath.Join(os.TempDir(), "fair-test.log"), []byte(logs.String()), 0o644)
@@ -137,10 +144,10 @@ func TestServiceFairAcrossCases(t *testing.T) {
 	// cut in bands for both engines), then time the small scan on the idle
 	// pipeline.
 	warm := e.uploadTo(t, e.newCase(t), "warm.pdf", filepath.Join(corpus, "linn.pdf"))
-	times.wait(t, warm.FileID, 2*time.Minute)
+	times.wait(t, warm.FileID, 10*time.Minute)
 	start := time.Now()
 	idle := e.uploadTo(t, e.newCase(t), "idle.pdf", small)
-	at, _ := times.wait(t, idle.FileID, 2*time.Minute)
+	at, _ := times.wait(t, idle.FileID, 10*time.Minute)
 	idleTime := at.Sub(start)
 	var page time.Duration
 	for _, p := range pagesDone(t, logs) {
@@ -152,11 +159,11 @@ func TestServiceFairAcrossCases(t *testing.T) {
 	// The long scan runs in case A; once it is under way, the small one
 	// arrives in case B.
 	long := e.uploadTo(t, e.newCase(t), "long.pdf", big)
-	waitFor(t, 3*time.Minute, "long scan under way", func() bool { return countFile(pagesDone(t, logs), long.FileID) >= 6 })
+	waitFor(t, 10*time.Minute, "long scan under way", func() bool { return countFile(pagesDone(t, logs), long.FileID) >= 6 })
 	start = time.Now()
 	before := countFile(pagesDone(t, logs), long.FileID)
 	busy := e.uploadTo(t, e.newCase(t), "small.pdf", small)
-	at, ev := times.wait(t, busy.FileID, 2*time.Minute)
+	at, ev := times.wait(t, busy.FileID, 10*time.Minute)
 	busyTime := at.Sub(start)
 	during := countFile(pagesDone(t, logs), long.FileID) - before
 	if ev.Pages != 4 || ev.OCRPages != 4 {
@@ -176,7 +183,7 @@ func TestServiceFairAcrossCases(t *testing.T) {
 		t.Errorf("the 500-page scan did no page while the 4-page one ran")
 	}
 	after := countFile(pagesDone(t, logs), long.FileID)
-	waitFor(t, time.Minute, "long scan going on", func() bool { return countFile(pagesDone(t, logs), long.FileID) >= after+2 })
+	waitFor(t, 10*time.Minute, "long scan going on", func() bool { return countFile(pagesDone(t, logs), long.FileID) >= after+2 })
 	if _, _, ok := times.get(long.FileID); ok {
 		t.Errorf("the 500-page scan is done already: the test proves nothing")
 	}
@@ -189,7 +196,7 @@ func TestServiceFairAcrossCases(t *testing.T) {
 func TestServiceCaseTurns(t *testing.T) {
 	e := newServiceEnv(t)
 	times := e.doneTimes(t)
-	logs := e.start(t, "w1", ocr.Config{Workers: 2, FileWorkers: 2, CaseDocuments: 1})
+	logs := e.start(t, "w1", ocr.Config{Workers: 2, FileWorkers: 2, CaseDocuments: 1, MaxPagePixels: quickPage})
 	a, b := e.newCase(t), e.newCase(t)
 	doc := filepath.Join(corpus, "linn.pdf")
 	var refs []event.FileRef
@@ -208,7 +215,7 @@ func TestServiceCaseTurns(t *testing.T) {
 	}
 	var all []done
 	for _, r := range append(refs, other) {
-		at, ev := times.wait(t, r.FileID, 3*time.Minute)
+		at, ev := times.wait(t, r.FileID, 10*time.Minute)
 		if ev.OCRPages != 1 {
 			t.Errorf("%s: %+v", name[r.FileID], ev)
 		}
@@ -242,7 +249,7 @@ func TestServiceCaseBudget(t *testing.T) {
 	e.start(t, "w1", ocr.Config{Workers: 2, SplitPages: 1, CasePages: 3})
 	// 5 pages: 3 OCRed (split into page items), 2 over the budget.
 	five := e.upload(t, "five.pdf", repeated(t, "linn.pdf", 5))
-	_, ev := times.wait(t, five.FileID, 3*time.Minute)
+	_, ev := times.wait(t, five.FileID, 10*time.Minute)
 	if ev.Pages != 5 || ev.OCRPages != 3 || ev.FailedPages != 0 || ev.SearchableKey == "" {
 		t.Errorf("5-page scan: %+v, want 3 of 5 pages OCRed", ev)
 	}
@@ -262,7 +269,7 @@ func TestServiceCaseBudget(t *testing.T) {
 		t.Fatalf("pdftoppm: %v %s", err, out)
 	}
 	photo := e.upload(t, "photo.jpg", root+".jpg")
-	_, ev = times.wait(t, photo.FileID, 2*time.Minute)
+	_, ev = times.wait(t, photo.FileID, 10*time.Minute)
 	if ev.Pages != 1 || ev.OCRPages != 0 || ev.SearchableKey != "" || ev.TextKey == "" {
 		t.Errorf("photo over the budget: %+v, want 1 page, none OCRed, no searchable PDF", ev)
 	}
@@ -274,7 +281,7 @@ func TestServiceCaseBudget(t *testing.T) {
 
 	// Another case has its own budget.
 	other := e.uploadTo(t, e.newCase(t), "one.pdf", filepath.Join(corpus, "linn.pdf"))
-	if _, ev := times.wait(t, other.FileID, 2*time.Minute); ev.OCRPages != 1 {
+	if _, ev := times.wait(t, other.FileID, 10*time.Minute); ev.OCRPages != 1 {
 		t.Errorf("another case: %+v, want its page OCRed", ev)
 	}
 }
