@@ -121,9 +121,10 @@ func countFile(pages []pageLog, file string) int {
 
 // TestServiceFairAcrossCases is the acceptance test of fair OCR: while a
 // 500-page scan of one case is being OCRed, a 4-page scan uploaded to
-// another case is done within twice its time on the idle pipeline plus one
-// page, and the long scan keeps going meanwhile. The test does not wait for
-// the 500 pages.
+// another case (split into page items) is done within twice its time on the
+// idle pipeline plus one page, and so is a one-page document (OCRed whole,
+// by the document consumer, on the same engines); the long scan keeps going
+// meanwhile. The test does not wait for the 500 pages.
 func TestServiceFairAcrossCases(t *testing.T) {
 	e := newServiceEnv(t)
 	times := e.doneTimes(t)
@@ -143,11 +144,16 @@ func TestServiceFairAcrossCases(t *testing.T) {
 	// Warm up (Tesseract models load on first use: a one-page document is
 	// cut in bands for both engines), then time the small scan on the idle
 	// pipeline.
-	warm := e.uploadTo(t, e.newCase(t), "warm.pdf", filepath.Join(corpus, "linn.pdf"))
+	one := filepath.Join(corpus, "linn.pdf")
+	warm := e.uploadTo(t, e.newCase(t), "warm.pdf", one)
 	times.wait(t, warm.FileID, 10*time.Minute)
 	start := time.Now()
+	idleOne := e.uploadTo(t, e.newCase(t), "idle-one.pdf", one)
+	at, _ := times.wait(t, idleOne.FileID, 10*time.Minute)
+	idleOneTime := at.Sub(start)
+	start = time.Now()
 	idle := e.uploadTo(t, e.newCase(t), "idle.pdf", small)
-	at, _ := times.wait(t, idle.FileID, 10*time.Minute)
+	at, _ = times.wait(t, idle.FileID, 10*time.Minute)
 	idleTime := at.Sub(start)
 	var page time.Duration
 	for _, p := range pagesDone(t, logs) {
@@ -175,6 +181,18 @@ func TestServiceFairAcrossCases(t *testing.T) {
 	if busyTime > bound {
 		t.Errorf("4-page scan beside a 500-page one took %v; want at most %v (twice its %v on the idle pipeline plus a page of %v)",
 			busyTime, bound, idleTime, page)
+	}
+
+	// A one-page document, OCRed whole, takes its engines in turn too.
+	start = time.Now()
+	busyOne := e.uploadTo(t, e.newCase(t), "one.pdf", one)
+	at, ev = times.wait(t, busyOne.FileID, 10*time.Minute)
+	busyOneTime := at.Sub(start)
+	bound = 2*idleOneTime + page
+	t.Logf("1-page document: %.1f s idle, %.1f s beside the 500-page scan (bound %.1f s)", idleOneTime.Seconds(), busyOneTime.Seconds(), bound.Seconds())
+	if ev.OCRPages != 1 || busyOneTime > bound {
+		t.Errorf("1-page document beside a 500-page scan: %v, %d pages OCRed; want at most %v (twice its %v on the idle pipeline plus a page of %v)",
+			busyOneTime, ev.OCRPages, bound, idleOneTime, page)
 	}
 
 	// The long scan was not starved either: it went on while the small one

@@ -64,8 +64,12 @@ func TestWorkerProcesses(t *testing.T) {
 		rate := float64(pages) / secs
 		rates = append(rates, rate)
 		cancel()
+		var cpu time.Duration // of the worker processes: what the machine's load does not change
 		for _, c := range cmds {
 			_ = c.Wait()
+			if c.ProcessState != nil {
+				cpu += c.ProcessState.UserTime() + c.ProcessState.SystemTime()
+			}
 		}
 		for i, l := range logs {
 			data, _ := os.ReadFile(l)
@@ -75,7 +79,7 @@ func TestWorkerProcesses(t *testing.T) {
 				t.Errorf("%d processes: worker %d took no page", procs, i+1)
 			}
 		}
-		t.Logf("%d process(es): %d pages in %.1f s = %.3f pages/s", procs, pages, secs, rate)
+		t.Logf("%d process(es): %d pages in %.1f s = %.3f pages/s; worker CPU %.1f s = %.2f s per page", procs, pages, secs, rate, cpu.Seconds(), cpu.Seconds()/float64(pages))
 	}
 	t.Logf("pages/s with 2 processes / with 1: %.2fx", rates[1]/rates[0])
 }
