@@ -27,6 +27,12 @@ type serviceFlags struct {
 	cleanupInterval    time.Duration
 	uploadMaxAge       time.Duration
 	bundleUploadMaxAge time.Duration
+	// Per-case budgets.
+	ocrCasePages       int
+	dicomCaseInstances int
+	dicomCaseBytes     int64
+	archiveCaseEntries int
+	archiveCaseBytes   int64
 }
 
 func (f *serviceFlags) register(s *config.Set) {
@@ -41,6 +47,11 @@ func (f *serviceFlags) register(s *config.Set) {
 	config.Add(s, &f.cleanupInterval, config.CleanupInterval)
 	config.Add(s, &f.uploadMaxAge, config.UploadMaxAge)
 	config.Add(s, &f.bundleUploadMaxAge, config.BundleUploadMaxAge)
+	config.Add(s, &f.ocrCasePages, config.OCRCasePages)
+	config.Add(s, &f.dicomCaseInstances, config.DICOMCaseInstances)
+	config.Add(s, &f.dicomCaseBytes, config.DICOMCaseBytes)
+	config.Add(s, &f.archiveCaseEntries, config.ArchiveCaseEntries)
+	config.Add(s, &f.archiveCaseBytes, config.ArchiveCaseBytes)
 }
 
 // build wires the services this process runs, each with the connections
@@ -59,6 +70,7 @@ func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners
 		ic.CleanupInterval, ic.UploadMaxAge = c.services.cleanupInterval, c.services.uploadMaxAge
 		ic.MaxUploadBytes = c.services.maxUpload
 		ic.Replicas = c.Replicas
+		ic.CaseArchiveEntries, ic.CaseArchiveBytes = c.services.archiveCaseEntries, c.services.archiveCaseBytes
 		svc, err := intake.New(ic, intake.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases, Registry: d.reg})
 		if err != nil {
 			return nil, nil, err
@@ -71,7 +83,8 @@ func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners
 		if err != nil {
 			return nil, nil, err
 		}
-		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers},
+		svc, err := dicom.New(dicom.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.dicomWorkers,
+			CaseInstances: c.services.dicomCaseInstances, CaseBytes: c.services.dicomCaseBytes, Replicas: c.Replicas},
 			dicom.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err
@@ -84,7 +97,7 @@ func (c serveConfig) build(depsOf func(natsauth.Role) (depsFor, error)) (runners
 			return nil, nil, err
 		}
 		svc, err := ocr.New(ocr.Config{DerivedBucket: c.Intake.DerivedBucket, Workers: c.services.ocrWorkers,
-			Languages: c.services.ocrLanguages, Replicas: c.Replicas},
+			Languages: c.services.ocrLanguages, Replicas: c.Replicas, CasePages: c.services.ocrCasePages},
 			ocr.Deps{Log: d.log, Bus: d.bus, Blobs: d.blobs, Cases: d.cases})
 		if err != nil {
 			return nil, nil, err

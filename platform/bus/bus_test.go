@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -322,5 +323,130 @@ func TestPublishAsync(t *testing.T) {
 	}
 	if err := b.PublishAsync(t.Context())(); err != nil {
 		t.Errorf("nothing to publish: %v", err)
+	}
+}
+
+// TestNoPrefetch: a consumer with NoPrefetch holds no more messages than it
+// has handlers busy, so another process's idle handler gets the next one;
+// without it, a process with busy handlers may hold more.
+func TestNoPrefetch(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		noPrefetch bool
+		more       bool // more messages held than handlers busy
+	}{
+		{"no prefetch", true, false},
+		{"batches", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			for i := range 10 {
+				if err := b.Publish(t.Context(), work(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			release := make(chan struct{})
+			var busy atomic.Int32
+			s := spec()
+			s.AckWait, s.Workers, s.NoPrefetch = 30*time.Second, 4, tc.noPrefetch
+			stop := run(t, b, s, func(ctx context.Context, m *bus.Msg) error {
+				busy.Add(1)
+				<-release
+				return nil
+			})
+			defer stop()
+			defer close(release)
+			waitFor(t, "every handler busy", func() bool { return busy.Load() == 4 })
+			cons, err := b.JetStream().Consumer(t.Context(), bus.StreamWork, "dicom")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Give prefetched messages time to arrive.
+			time.Sleep(300 * time.Millisecond)
+			ci, err := cons.Info(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ci.NumAckPending; (got > 4) != tc.more || got < 4 {
+				t.Errorf("messages held by a process with 4 busy handlers: got %d, want more than 4: %v", got, tc.more)
+			}
+		})
+	}
+}
+
+// TestConsumeTiers: a free handler takes the first tier's messages before
+// the second's; each message is settled by its own tier's consumer.
+func TestConsumeTiers(t *testing.T) {
+	b := setup(t)
+	low := spec()
+	low.Workers = 1
+	high := bus.ConsumerSpec{Stream: bus.StreamWork, Durable: "text", Filters: []string{event.SubjectWorkText},
+		AckWait: time.Second, MaxDeliver: 3, Workers: 1, Backoff: []time.Duration{10 * time.Millisecond}}
+	item := func(route string, i int) event.FileWork {
+		w := work(i)
+		w.Route = route
+		return w
+	}
+	for i := range 3 {
+		if err := b.Publish(t.Context(), item("dicom", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var order []string
+	release := make(chan struct{})
+	first := true
+	stop := run2(t, b, []bus.ConsumerSpec{high, low}, func(ctx context.Context, m *bus.Msg) error {
+		var w event.FileWork
+		if err := m.Decode(&w); err != nil {
+			return err
+		}
+		mu.Lock()
+		order = append(order, w.Route+":"+w.FileID)
+		wait := first
+		first = false
+		mu.Unlock()
+		if wait {
+			<-release
+		}
+		if w.FileID == "filec" && w.Route == "text" {
+			return bus.Permanent(errors.New("bad"))
+		}
+		return nil
+	})
+	defer stop()
+	waitFor(t, "first message taken", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 })
+	for i := range 3 {
+		if err := b.Publish(t.Context(), item("text", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	waitFor(t, "every message handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 6 })
+	want := []string{"dicom:filea", "text:filea", "text:fileb", "text:filec", "dicom:fileb", "dicom:filec"}
+	mu.Lock()
+	got := append([]string(nil), order...)
+	mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("handled %v, want %v", got, want)
+	}
+	waitFor(t, "dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+	if dl := deadLetters(t, b)[0]; dl.Consumer != "text" || dl.OrigSubject != event.SubjectWorkText {
+		t.Errorf("dead letter of %s from %s, want text's", dl.Consumer, dl.OrigSubject)
+	}
+	waitFor(t, "work queue empty", func() bool { return pending(t, b) == 0 })
+}
+
+func run2(t *testing.T, b *bus.Bus, tiers []bus.ConsumerSpec, h bus.Handler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.ConsumeTiers(ctx, tiers, h) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("consume: %v", err)
+		}
 	}
 }

@@ -53,6 +53,12 @@ type ConsumerSpec struct {
 	// DeliverNew starts a new consumer at new messages instead of the
 	// stream's first (for reactions to events, not for work queues).
 	DeliverNew bool
+	// NoPrefetch asks the server for a message only when a handler is free,
+	// one at a time, instead of batches of up to Workers that may wait in
+	// this process while its handlers are busy. For long work items shared
+	// by several processes: every idle worker of any process gets the next
+	// item, and the queue's order (its fairness) is kept.
+	NoPrefetch bool
 }
 
 func (s *ConsumerSpec) defaults() {
@@ -188,7 +194,11 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 			log.Warn("set up consumer again", "err", err)
 			continue
 		}
-		iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second))
+		batch := spec.Workers
+		if spec.NoPrefetch {
+			batch = 1
+		}
+		iter, err := cons.Messages(jetstream.PullMaxMessages(batch), jetstream.PullExpiry(5*time.Second))
 		if err != nil {
 			log.Warn("consume", "err", err)
 			continue

@@ -211,5 +211,9 @@ func findingTable() map[string]Label {
 		"input.too_many_pages": {"An uploaded document has too many pages and is not included.", "有上传文件页数过多，未纳入。"},
 		"input.page_too_large": {"An uploaded document has a page larger than the limit.", "有上传文件页面超出大小限制。"},
 		"input.timeout":        {"An uploaded file took too long to process and is not included.", "有上传文件处理超时，未纳入。"},
+
+		"input.case_page_budget":    {"Some pages were not made searchable (the case's page limit for text recognition was reached); they are included as scanned.", "部分页面超出本病例文字识别页数上限，未做文字识别，以扫描件原样纳入。"},
+		"input.case_dicom_budget":   {"Some imaging files exceed the case's imaging limit and are not included.", "部分影像文件超出本病例影像数量上限，未纳入。"},
+		"input.case_archive_budget": {"An uploaded archive exceeds the case's limit for archive contents and is not included.", "有上传压缩包超出本病例压缩包内容总量上限，未纳入。"},
 	}
 }

@@ -102,6 +102,10 @@ var (
 		Help: "archives expanded at once"}
 	IntakeDocumentWorkers = Var[int]{Flag: "document-workers", Env: "HANDOFF_INTAKE_DOCUMENT_WORKERS", Default: 4,
 		Help: "documents understood at once"}
+	ArchiveCaseEntries = Var[int]{Flag: "archive-case-entries", Env: "HANDOFF_INTAKE_ARCHIVE_CASE_ENTRIES", Default: 60000,
+		Help: "entries expanded from all of a case's archives (input.case_archive_budget); -1 no budget"}
+	ArchiveCaseBytes = Var[int64]{Flag: "archive-case-bytes", Env: "HANDOFF_INTAKE_ARCHIVE_CASE_BYTES", Default: 40 << 30,
+		Help: "bytes expanded from all of a case's archives; -1 no budget"}
 	IntakeMaxUpload = Var[int64]{Flag: "max-upload", Env: "HANDOFF_INTAKE_MAX_UPLOAD", Default: 8 << 30,
 		Help: "largest upload through the API, bytes"}
 	Reconcile = Var[time.Duration]{Flag: "reconcile", Env: "HANDOFF_RECONCILE", Default: 2 * time.Minute,
@@ -128,6 +132,10 @@ var (
 		Help: "bytes per ranged S3 read, at most 64 KiB"}
 	DICOMAckWait = Var[time.Duration]{Flag: "ack-wait", Env: "HANDOFF_DICOM_ACK_WAIT", Default: time.Minute,
 		Help: "redeliver a DICOM work item after this long without progress"}
+	DICOMCaseInstances = Var[int]{Flag: "dicom-case-instances", Env: "HANDOFF_DICOM_CASE_INSTANCES", Default: 30000,
+		Help: "DICOM files indexed per case; more are kept but not indexed (input.case_dicom_budget); -1 no budget"}
+	DICOMCaseBytes = Var[int64]{Flag: "dicom-case-bytes", Env: "HANDOFF_DICOM_CASE_BYTES", Default: 30 << 30,
+		Help: "bytes of DICOM indexed per case; -1 no budget"}
 )
 
 // OCR.
@@ -154,6 +162,14 @@ var (
 		Help: "tries of a page before it is dead-lettered"}
 	OCRWorkDir = Var[string]{Flag: "work-dir", Env: "HANDOFF_OCR_WORK_DIR",
 		Help: "directory for the documents being processed (default: the system's temporary directory)"}
+	OCRPageWindow = Var[int]{Flag: "page-window", Env: "HANDOFF_OCR_PAGE_WINDOW", Default: 2,
+		Help: "page items of one split document queued at once; -1 every page at the split"}
+	OCRCaseDocuments = Var[int]{Flag: "case-documents", Env: "HANDOFF_OCR_CASE_DOCUMENTS", Default: 2,
+		Help: "documents of one case OCRed at once, the others wait their turn; -1 no limit"}
+	OCRFirstPages = Var[int]{Flag: "first-pages", Env: "HANDOFF_OCR_FIRST_PAGES", Default: 16,
+		Help: "a case's first pages to OCR go ahead of other cases' later pages; -1 none"}
+	OCRCasePages = Var[int]{Flag: "ocr-case-pages", Env: "HANDOFF_OCR_CASE_PAGES", Default: 1000,
+		Help: "pages OCRed per case, more are left as scanned (input.case_page_budget); -1 no budget"}
 )
 
 // Packager.

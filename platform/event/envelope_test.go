@@ -73,6 +73,7 @@ func TestWireForms(t *testing.T) {
 		DICOMIndexed{Version: 1, CaseID: "abcd1234", StudyUID: "1.2", SeriesUID: "1.2.3", Instances: 3, IndexKey: "cases/abcd1234/dicom/index.json", Digest: "d", Basis: 7},
 		OCRDone{Version: 1, FileRef: ref, OutputBucket: "handoff-derived", SearchableKey: "s.pdf", TextKey: "t.txt", SHA256: "00", Pages: 2, OCRPages: 1},
 		OCRPageWork{Version: 1, FileRef: ref, Page: 2, Pages: 20},
+		OCRPageWork{Version: 1, FileRef: ref, Page: 3, Pages: 20, First: true},
 		DocumentClassified{Version: 1, CaseID: "abcd1234", FileID: "ffff0000", ETag: "e1", Category: "lab_report"},
 		CaseUpdated{Version: 1, CaseID: "abcd1234", Revision: 7},
 		CaseDeleted{Version: 1, CaseID: "abcd1234", ByKind: "coordinator", ByID: "alice", Objects: 12, Records: 9, Messages: 30, Deleted: "2026-11-02T10:00:00Z"},

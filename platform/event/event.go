@@ -35,8 +35,11 @@ const (
 	SubjectWorkDICOM   = SubjectWorkPrefix + "dicom"
 	SubjectWorkOCR     = SubjectWorkPrefix + "ocr"
 	SubjectWorkOCRPage = SubjectWorkPrefix + "ocrpage"
-	SubjectWorkText    = SubjectWorkPrefix + "text"
-	SubjectWorkBundle  = SubjectWorkPrefix + "bundle"
+	// SubjectWorkOCRFirst carries the page items of a case's first pages
+	// (OCRPageWork.First): OCR workers take them before handoff.work.ocrpage.
+	SubjectWorkOCRFirst = SubjectWorkPrefix + "ocrfirst"
+	SubjectWorkText     = SubjectWorkPrefix + "text"
+	SubjectWorkBundle   = SubjectWorkPrefix + "bundle"
 )
 
 // SubjectDeadLetterPrefix starts the subject of every dead letter; the
@@ -161,9 +164,20 @@ type OCRPageWork struct {
 	FileRef
 	Page  int `json:"page"`  // 1-based
 	Pages int `json:"pages"` // pages in the document
+	// First marks one of its case's first pages to OCR (and a reassembly):
+	// the item goes on handoff.work.ocrfirst, which OCR workers take
+	// before handoff.work.ocrpage, so that a case that just arrived is not
+	// queued behind the long documents of other cases.
+	First bool `json:"first,omitempty"`
 }
 
-func (OCRPageWork) Subject() string   { return SubjectWorkOCRPage }
+// Subject is handoff.work.ocrfirst for a First item, else handoff.work.ocrpage.
+func (e OCRPageWork) Subject() string {
+	if e.First {
+		return SubjectWorkOCRFirst
+	}
+	return SubjectWorkOCRPage
+}
 func (OCRPageWork) EventType() string { return "dev.handoff.ocr.page.v1" }
 func (e OCRPageWork) MsgID() string {
 	return "ocrpage." + e.rev() + "." + itoa(e.Page)

@@ -50,6 +50,7 @@ const (
 	StreamAudit      = "AUDIT"
 	CasesBucket      = "handoff-cases"
 	OCRBucket        = "handoff-ocr"
+	UsageBucket      = "handoff-usage" // per-case budgets, shared by intake, dicom and ocr
 	AccessBucket     = "handoff-access"
 	SessionsBucket   = "handoff-sessions"
 )
@@ -101,11 +102,11 @@ func GrantOf(r Role, o Options) Grant {
 				"handoff.work.archive", "handoff.work.text", "handoff.work.dicom", "handoff.work.ocr", "handoff.work.bundle",
 				"handoff.file.>", "handoff.document.>", "handoff.case.>", "handoff.report.>", "handoff.audit.>",
 			},
-			KVRead: map[string][]string{CasesBucket: {""}, AccessBucket: {""}, SessionsBucket: {""}},
+			KVRead: map[string][]string{CasesBucket: {""}, AccessBucket: {""}, SessionsBucket: {""}, UsageBucket: {""}},
 			// Bundles: a coordinator revokes a version through the API.
-			KVWrite:    map[string][]string{CasesBucket: {"case", "file", "report", "name", "path", "bundles"}, AccessBucket: {""}, SessionsBucket: {""}},
+			KVWrite:    map[string][]string{CasesBucket: {"case", "file", "report", "name", "path", "bundles"}, AccessBucket: {""}, SessionsBucket: {""}, UsageBucket: {""}},
 			WatchAll:   []string{CasesBucket, AccessBucket, SessionsBucket},
-			OwnBuckets: []string{AccessBucket, SessionsBucket},
+			OwnBuckets: []string{AccessBucket, SessionsBucket, UsageBucket},
 			// Erasing a case reads the streams its messages are in.
 			Erase: []string{StreamBucket, StreamEvents, StreamDeadLetter},
 		}
@@ -113,16 +114,17 @@ func GrantOf(r Role, o Options) Grant {
 		return Grant{
 			Consumers: []Consumer{{StreamWork, "dicom"}},
 			Publish:   []string{"handoff.dicom.>", "handoff.file.done", "handoff.file.rejected"},
-			KVRead:    map[string][]string{CasesBucket: {"file", "case"}},
-			KVWrite:   map[string][]string{CasesBucket: {"file"}},
+			KVRead:     map[string][]string{CasesBucket: {"file", "case"}, UsageBucket: {""}},
+			KVWrite:    map[string][]string{CasesBucket: {"file"}, UsageBucket: {""}},
+			OwnBuckets: []string{UsageBucket},
 		}
 	case OCR:
 		return Grant{
-			Consumers:  []Consumer{{StreamWork, "ocr"}, {StreamWork, "ocr-page"}},
-			Publish:    []string{"handoff.ocr.>", "handoff.work.ocrpage", "handoff.file.done", "handoff.file.rejected"},
-			KVRead:     map[string][]string{CasesBucket: {"file", "case"}, OCRBucket: {""}},
-			KVWrite:    map[string][]string{CasesBucket: {"file"}, OCRBucket: {""}},
-			OwnBuckets: []string{OCRBucket},
+			Consumers:  []Consumer{{StreamWork, "ocr"}, {StreamWork, "ocr-page"}, {StreamWork, "ocr-first"}},
+			Publish:    []string{"handoff.ocr.>", "handoff.work.ocrpage", "handoff.work.ocrfirst", "handoff.file.done", "handoff.file.rejected"},
+			KVRead:     map[string][]string{CasesBucket: {"file", "case"}, OCRBucket: {""}, UsageBucket: {""}},
+			KVWrite:    map[string][]string{CasesBucket: {"file"}, OCRBucket: {""}, UsageBucket: {""}},
+			OwnBuckets: []string{OCRBucket, UsageBucket},
 		}
 	case Packager:
 		return Grant{

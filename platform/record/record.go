@@ -249,6 +249,21 @@ const (
 	CodeTimeout       = "input.timeout"
 )
 
+// Per-case budget codes. A case over one of its budgets gets them on the
+// files the budget left out; the rest of the case goes on.
+const (
+	// CodeCasePageBudget is a warning on a document some of whose pages
+	// were not OCRed because the case used up its OCR pages: the document
+	// is kept, with the pages done searchable and the others as scanned.
+	CodeCasePageBudget = "input.case_page_budget"
+	// CodeCaseDICOMBudget rejects a DICOM file over the case's budget of
+	// DICOM instances or bytes: it is kept but not indexed.
+	CodeCaseDICOMBudget = "input.case_dicom_budget"
+	// CodeCaseArchiveBudget rejects an archive whose entries would take the
+	// case over its budget of expanded entries or bytes: nothing is expanded.
+	CodeCaseArchiveBudget = "input.case_archive_budget"
+)
+
 // Archive describes an expanded ZIP.
 type Archive struct {
 	Entries  int   `json:"entries"`  // entries turned into files

@@ -10,9 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
@@ -41,6 +43,17 @@ type Config struct {
 	AckWait time.Duration
 	// OpTimeout bounds each S3 call and publish (default 30s).
 	OpTimeout time.Duration
+	// CaseInstances and CaseBytes are each case's DICOM budget: instances
+	// indexed per case (default 30,000) and their bytes (default 30 GiB);
+	// negative: no budget. A file over it is kept, not indexed, and
+	// rejected with input.case_dicom_budget.
+	CaseInstances int
+	CaseBytes     int64
+	// UsageBucket is the KV bucket of the cases' budget usage (default
+	// budget.DefaultBucket, shared with the other services).
+	UsageBucket string
+	// Replicas of the usage bucket (default 1).
+	Replicas int
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +68,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OpTimeout == 0 {
 		c.OpTimeout = 30 * time.Second
+	}
+	if c.CaseInstances == 0 {
+		c.CaseInstances = 30000
+	}
+	if c.CaseBytes == 0 {
+		c.CaseBytes = 30 << 30
 	}
 	return c
 }
@@ -94,6 +113,7 @@ type Service struct {
 	blobs   *blob.Store
 	cases   *casestore.Store
 	tracker stage.Tracker
+	usage   *budget.Store
 }
 
 // New returns the service.
@@ -112,6 +132,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		cfg: cfg, log: log.With("service", "dicom"), bus: d.Bus, blobs: d.Blobs, cases: d.Cases,
 		tracker: stage.Tracker{Cases: d.Cases, Bus: d.Bus},
+		usage:   budget.New(d.Bus.JetStream(), budget.Options{Bucket: cfg.UsageBucket, Replicas: cfg.Replicas}),
 	}, nil
 }
 
@@ -129,7 +150,8 @@ func (s *Service) Consumers() []bus.ConsumerSpec { return []bus.ConsumerSpec{s.C
 // Run consumes work items until ctx is done, then drains.
 func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("starting", "derived_bucket", s.cfg.DerivedBucket, "workers", s.cfg.Workers,
-		"range_size", s.cfg.RangeSize, "max_object", s.cfg.MaxObject, "max_header", s.cfg.MaxHeader)
+		"range_size", s.cfg.RangeSize, "max_object", s.cfg.MaxObject, "max_header", s.cfg.MaxHeader,
+		"case_instances", s.cfg.CaseInstances, "case_bytes", s.cfg.CaseBytes)
 	return s.bus.Consume(ctx, s.ConsumerSpec(), s.Handle)
 }
 
@@ -176,6 +198,13 @@ func (s *Service) index(ctx context.Context, log *slog.Logger, ref event.FileRef
 		}
 		rr.size = info.Size
 	}
+	if ok, err := s.withinBudget(ctx, ref, rr.size); err != nil {
+		return err
+	} else if !ok {
+		log.Info("over the case's budget", "code", record.CodeCaseDICOMBudget)
+		_, err := s.tracker.Fail(ctx, ref, StageName, &record.Error{Code: record.CodeCaseDICOMBudget, Message: s.budgetMessage()})
+		return err
+	}
 	h, err := Read(rr, rr.size, ReadOptions{MaxObject: s.cfg.MaxObject, MaxHeader: s.cfg.MaxHeader})
 	defer rr.Close()
 	var re *record.Error
@@ -208,6 +237,37 @@ func (s *Service) index(ctx context.Context, log *slog.Logger, ref event.FileRef
 		}
 	})
 	return err
+}
+
+// withinBudget charges one instance of size bytes to its case's DICOM
+// budget, once per file revision, and reports whether it fits.
+func (s *Service) withinBudget(ctx context.Context, ref event.FileRef, size int64) (bool, error) {
+	limits := budget.Amounts{}
+	if s.cfg.CaseInstances > 0 {
+		limits[budget.DICOMInstances] = int64(s.cfg.CaseInstances)
+	}
+	if s.cfg.CaseBytes > 0 {
+		limits[budget.DICOMBytes] = s.cfg.CaseBytes
+	}
+	bctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+	defer cancel()
+	c := budget.Charge{CaseID: ref.CaseID, Purpose: "dicom", FileID: ref.FileID, ETag: ref.ETag}
+	ok, err := s.usage.TakeAll(bctx, c, budget.Amounts{budget.DICOMInstances: 1, budget.DICOMBytes: max(size, 0)}, limits)
+	if err != nil {
+		return false, fmt.Errorf("dicom budget: %w", err)
+	}
+	return ok, nil
+}
+
+func (s *Service) budgetMessage() string {
+	var parts []string
+	if s.cfg.CaseInstances > 0 {
+		parts = append(parts, fmt.Sprintf("%d DICOM files", s.cfg.CaseInstances))
+	}
+	if s.cfg.CaseBytes > 0 {
+		parts = append(parts, sizeWords(s.cfg.CaseBytes)+" of DICOM")
+	}
+	return "the case is over its imaging budget of " + strings.Join(parts, " or ") + "; the file is kept but not indexed"
 }
 
 // codeDICOMWarning marks tolerated header defects on a file.
@@ -258,6 +318,8 @@ func (s *Service) finalizeOnce(ctx context.Context, log *slog.Logger, caseID str
 			latest = f.Received
 		}
 		switch {
+		case f.Status == record.StatusFailed && f.Error != nil && f.Error.Code == record.CodeCaseDICOMBudget:
+			// kept, not indexed: not unreadable
 		case f.Status == record.StatusFailed:
 			unreadable = append(unreadable, f.ID)
 		case f.Status == record.StatusDone && f.DICOM != nil:
@@ -492,4 +554,12 @@ func (r *rangeReader) Close() error {
 		r.body, r.cancel = nil, nil
 	}
 	return nil
+}
+
+// sizeWords says a byte count in GiB when it is whole, else in MiB.
+func sizeWords(b int64) string {
+	if b%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", b>>30)
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/blobtest"
+	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/pipetest"
@@ -266,5 +267,104 @@ func TestService(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"msg":"case indexed"`) {
 		t.Errorf("logs lack the case indexed line")
+	}
+}
+
+// TestServiceCaseBudget: a case over its DICOM budget keeps its files: the
+// files past the budget are rejected with input.case_dicom_budget (not as
+// unreadable), the others indexed, and a redelivery counts nothing twice.
+func TestServiceCaseBudget(t *testing.T) {
+	e := newServiceEnv(t)
+	mr := "pydicom/dicomdirtests/98892003"
+	var works []event.FileWork
+	for _, f := range []string{"MR1/4919", "MR1/5641", "MR1/15820", "MR2/4950", "MR2/4981"} {
+		works = append(works, e.upload(t, filepath.Join(mr, f), "cd/"+f))
+	}
+	svc, err := New(Config{DerivedBucket: e.Derived, Workers: 2, CaseInstances: 3}, Deps{Log: e.Log, Bus: e.Bus, Blobs: e.Blobs, Cases: e.Cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	var files []record.File
+	waitFor(t, "every file settled", func() bool {
+		files, err = e.Cases.Files(t.Context(), e.caseID)
+		if err != nil {
+			return false
+		}
+		for _, f := range files {
+			if f.Pending() {
+				return false
+			}
+		}
+		return true
+	})
+	indexed, over := 0, 0
+	for _, f := range files {
+		switch {
+		case f.Status == record.StatusDone && f.DICOM != nil:
+			indexed++
+		case f.Status == record.StatusFailed && f.Error != nil && f.Error.Code == record.CodeCaseDICOMBudget:
+			over++
+			if !strings.Contains(f.Error.Message, "3 DICOM files") {
+				t.Errorf("message %q, want the budget", f.Error.Message)
+			}
+		default:
+			t.Errorf("file %s: %s %+v", f.Path, f.Status, f.Error)
+		}
+	}
+	if indexed != 3 || over != 2 {
+		t.Errorf("%d indexed, %d over the budget; want 3 and 2", indexed, over)
+	}
+	var idx record.DicomIndex
+	waitFor(t, "the case index of the 3 files", func() bool {
+		rc, _, err := e.Blobs.Get(t.Context(), e.Derived, record.DicomIndexKey(e.caseID))
+		if err != nil {
+			return false
+		}
+		defer rc.Close()
+		n := 0
+		if json.NewDecoder(rc).Decode(&idx) == nil {
+			for _, st := range idx.Studies {
+				for _, se := range st.Series {
+					n += se.Instances
+				}
+			}
+		}
+		return n == 3
+	})
+	if len(idx.Unreadable) != 0 {
+		t.Errorf("unreadable %v: files over the budget are not unreadable", idx.Unreadable)
+	}
+	// A redelivered item (after the de-duplication window) counts nothing again.
+	msg, err := event.Encode(works[0], "/test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg.Header.Set(nats.MsgIdHdr, "redelivery-1")
+	if err := e.Bus.PublishMsg(t.Context(), msg); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := e.Bus.JetStream().Consumer(t.Context(), bus.StreamWork, "dicom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the redelivered item to be acked", func() bool {
+		ci, err := cons.Info(t.Context())
+		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Consumer >= uint64(len(works)+1)
+	})
+	used, err := budget.New(e.Bus.JetStream(), budget.Options{}).Used(t.Context(), e.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used[budget.DICOMInstances] != 3 {
+		t.Errorf("usage %v, want 3 instances", used)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
@@ -60,6 +61,15 @@ type Config struct {
 	MaxArchiveBytes   int64
 	MaxArchiveRatio   int64
 	MaxArchiveDepth   int
+	// Per-case archive budget: entries and bytes expanded from all of a
+	// case's archives (zero: defaults of 60,000 and 40 GiB; negative: no
+	// budget). An archive that would go over it is rejected with
+	// input.case_archive_budget.
+	CaseArchiveEntries int
+	CaseArchiveBytes   int64
+	// UsageBucket is the KV bucket of the cases' budget usage (default
+	// budget.DefaultBucket, shared with the other services).
+	UsageBucket string
 
 	// ReconcileInterval is how often the intake bucket is compared with the
 	// case store (0 disables reconciliation).
@@ -83,7 +93,7 @@ type Config struct {
 	// LinkExpiry is how long a patient upload link works unless its maker
 	// says otherwise (7 days).
 	LinkExpiry time.Duration
-	// Replicas of the access buckets (1).
+	// Replicas of the usage and access buckets (1).
 	Replicas int
 }
 
@@ -150,6 +160,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("intake_bucket", c.IntakeBucket), slog.String("derived_bucket", c.DerivedBucket),
 		slog.Int("bucket_event_workers", c.BucketEventWorkers), slog.Int("archive_workers", c.ArchiveWorkers),
 		slog.Int("document_workers", c.DocumentWorkers), slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.Int("case_archive_entries", c.CaseArchiveEntries), slog.Int64("case_archive_bytes", c.CaseArchiveBytes),
 		slog.Duration("reconcile_interval", c.ReconcileInterval))
 }
 
@@ -204,7 +215,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 		JS: d.Bus.JetStream(), Streams: []string{bus.StreamBucket, bus.StreamEvents, bus.StreamDeadLetter}}, d.Registry)
 	s.archive = archive.New(log, d.Blobs, d.Cases, tracker, rec, cfg.DerivedBucket, archive.Limits{
 		MaxEntries: cfg.MaxArchiveEntries, MaxTotal: cfg.MaxArchiveBytes, MaxRatio: cfg.MaxArchiveRatio, MaxDepth: cfg.MaxArchiveDepth,
-	})
+		CaseEntries: cfg.CaseArchiveEntries, CaseBytes: cfg.CaseArchiveBytes,
+	}, budget.New(d.Bus.JetStream(), budget.Options{Bucket: cfg.UsageBucket, Replicas: cfg.Replicas}))
 	s.docs = docs.New(log, d.Blobs, tracker, d.Bus)
 	s.report = report.New(log, d.Cases, d.Blobs, d.Bus, cfg.DerivedBucket)
 	s.reconcile = reconcile.New(log, d.Blobs, d.Cases, rec, cfg.IntakeBucket)

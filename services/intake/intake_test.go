@@ -59,7 +59,7 @@ func start(t *testing.T, notify bool) *harness {
 	return startWith(t, notify, intake.Config{})
 }
 
-// startWith runs intake with cfg's reconciliation settings.
+// startWith runs intake with cfg's reconciliation and case budget settings.
 func startWith(t *testing.T, notify bool, cfg intake.Config) *harness {
 	t.Helper()
 	env := pipetest.StartWith(t, "/test/intake", pipetest.Options{Notify: notify})
@@ -67,7 +67,7 @@ func startWith(t *testing.T, notify bool, cfg intake.Config) *harness {
 	log := env.Log
 	var err error
 	h.svc, err = intake.New(intake.Config{APIToken: token, IntakeBucket: h.intakeB, DerivedBucket: h.derived, MaxUploadBytes: 64 << 20, MaxArchiveEntries: 50,
-		ReconcileGrace: cfg.ReconcileGrace},
+		ReconcileGrace: cfg.ReconcileGrace, CaseArchiveEntries: cfg.CaseArchiveEntries, CaseArchiveBytes: cfg.CaseArchiveBytes},
 		intake.Deps{Log: log, Bus: h.bus, Blobs: h.blobs, Cases: h.cases})
 	if err != nil {
 		t.Fatal(err)
@@ -400,6 +400,59 @@ func (h *harness) waitAll(caseID string) caseView {
 			h.t.Fatalf("timed out with %d files busy: %+v", busy, v.Files)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// The archives of a case share a budget: an archive that would take the
+// case over it is rejected with input.case_archive_budget and nothing of it
+// is expanded; a smaller one still fits; another case has its own.
+func TestArchiveCaseBudget(t *testing.T) {
+	h := startWith(t, true, intake.Config{CaseArchiveEntries: 3})
+	id := h.newCase()
+	text := func(s string) entry { return entry{name: s + ".txt", data: []byte("Medication list\n" + s + "\n")} }
+	for _, tc := range []struct {
+		name    string
+		entries []entry
+		code    string
+	}{
+		{"a.zip", []entry{text("a1"), text("a2")}, ""},
+		{"b.zip", []entry{text("b1"), text("b2")}, record.CodeCaseArchiveBudget},
+		{"c.zip", []entry{text("c1")}, ""},
+	} {
+		h.upload(id, tc.name, makeZip(t, tc.entries...))
+		v := h.waitAll(id)
+		for _, f := range v.Files {
+			if f.Path != tc.name {
+				continue
+			}
+			code := ""
+			if f.Error != nil {
+				code = f.Error.Code
+				if !strings.Contains(f.Error.Message, "budget of 3 files") {
+					t.Errorf("%s: message %q, want the budget", tc.name, f.Error.Message)
+				}
+			}
+			if code != tc.code {
+				t.Errorf("%s: code %q, want %q", tc.name, code, tc.code)
+			}
+		}
+	}
+	var paths []string
+	for _, f := range h.getCase(id).Files {
+		if strings.Contains(f.Path, "!/") {
+			paths = append(paths, f.Path)
+		}
+	}
+	slices.Sort(paths)
+	if want := []string{"a.zip!/a1.txt", "a.zip!/a2.txt", "c.zip!/c1.txt"}; !slices.Equal(paths, want) {
+		t.Errorf("entries %q, want %q", paths, want)
+	}
+	other := h.newCase()
+	h.upload(other, "b.zip", makeZip(t, text("b1"), text("b2")))
+	for _, f := range h.waitAll(other).Files {
+		if f.Path == "b.zip" && f.Error != nil {
+			t.Errorf("another case: %+v", f.Error)
+		}
 	}
 }
 

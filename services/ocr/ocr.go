@@ -40,7 +40,7 @@ func (o Options) engine() engine.Options {
 // Page is the outcome for one page.
 type Page struct {
 	Number     int           `json:"number"` // 1-based
-	Action     string        `json:"action"` // "ocr", "text" (kept: has text), "ocr-layer" (kept: OCRed before), "failed"
+	Action     string        `json:"action"` // "ocr", "text" (kept: has text), "ocr-layer" (kept: OCRed before), "failed", "skipped" (a scan left as it is: over the case's OCR budget)
 	Rotated    int           `json:"rotated"`
 	Skew       float64       `json:"skew"`
 	DPI        float64       `json:"dpi,omitempty"`
@@ -140,6 +140,8 @@ func result(doc *engine.Document) *Result {
 			p.Words = len(pr.Layer.Words)
 		case pr.Kind == inspect.KindOCRLayer:
 			p.Action = "ocr-layer"
+		case pr.Kind == inspect.KindImage:
+			p.Action = "skipped"
 		default:
 			p.Action = "text"
 		}

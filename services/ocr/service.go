@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
@@ -38,6 +39,9 @@ const StageName = "ocr"
 const (
 	ConsumerFile = "ocr"
 	ConsumerPage = "ocr-page"
+	// ConsumerFirst takes the page items of cases' first pages
+	// (handoff.work.ocrfirst), before those of ConsumerPage.
+	ConsumerFirst = "ocr-first"
 )
 
 // Config configures the OCR service.
@@ -73,10 +77,34 @@ type Config struct {
 	// WorkDir holds the inputs and outputs being processed (default: the
 	// system's temporary directory).
 	WorkDir string
-	// ProgressBucket is the KV bucket of split documents' progress.
+	// ProgressBucket is the KV bucket of split documents' progress and of
+	// the cases' lanes.
 	ProgressBucket string
-	// Replicas of the progress bucket (default 1).
+	// Replicas of the progress and usage buckets (default 1).
 	Replicas int
+
+	// PageWindow is how many page items of one split document wait in the
+	// queue at once (default 2; negative: every page is queued at the
+	// split). Each page item, when its work starts, queues the next page:
+	// page items of other documents queued meanwhile wait behind at most
+	// this many pages of each document.
+	PageWindow int
+	// CaseDocuments is how many documents of one case are OCRed at once
+	// (default 2; negative: no limit). The case's other documents wait for
+	// their turn, in arrival order, without holding a worker or a place in
+	// the queue.
+	CaseDocuments int
+	// FirstPages: a case's first pages to OCR go ahead of other cases'
+	// later pages (default 16; negative: no page goes ahead). A case that
+	// just arrived is not queued behind the long documents of others.
+	FirstPages int
+	// CasePages is each case's OCR budget: pages OCRed per case (default
+	// 1000; negative: no budget). Pages beyond it are left as scanned, and
+	// their document is kept with the warning input.case_page_budget.
+	CasePages int
+	// UsageBucket is the KV bucket of the cases' budget usage (default
+	// budget.DefaultBucket, shared with the other services).
+	UsageBucket string
 }
 
 func (c Config) withDefaults() Config {
@@ -109,6 +137,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProgressBucket == "" {
 		c.ProgressBucket = progress.DefaultBucket
+	}
+	if c.PageWindow == 0 {
+		c.PageWindow = 2
+	}
+	if c.CaseDocuments == 0 {
+		c.CaseDocuments = 2
+	}
+	if c.CasePages == 0 {
+		c.CasePages = 1000
+	}
+	if c.FirstPages == 0 {
+		c.FirstPages = 16
 	}
 	return c
 }
@@ -143,7 +183,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("split_pages", c.SplitPages), slog.Int("max_pages", c.MaxPages),
 		slog.Int64("max_page_pixels", c.MaxPagePixels), slog.Duration("page_timeout", c.PageTimeout),
 		slog.Int64("max_bytes", c.MaxBytes), slog.Duration("ack_wait", c.AckWait),
-		slog.Int("max_deliver", c.MaxDeliver), slog.String("work_dir", c.WorkDir))
+		slog.Int("max_deliver", c.MaxDeliver), slog.String("work_dir", c.WorkDir),
+		slog.Int("page_window", c.PageWindow), slog.Int("case_documents", c.CaseDocuments), slog.Int("first_pages", c.FirstPages),
+		slog.Int("case_pages", c.CasePages))
 }
 
 // Deps are the platform adapters the service uses.
@@ -165,6 +207,7 @@ type Service struct {
 	cases   *casestore.Store
 	tracker stage.Tracker
 	eng     *Engine
+	usage   *budget.Store
 
 	mu       sync.Mutex
 	progress *progress.Store
@@ -194,29 +237,38 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return &Service{
 		cfg: cfg, opt: opt.engine(), log: log.With("service", "ocr"), bus: d.Bus, blobs: d.Blobs, cases: d.Cases,
 		tracker: stage.Tracker{Cases: d.Cases, Bus: d.Bus}, eng: eng,
+		usage: budget.New(d.Bus.JetStream(), budget.Options{Bucket: cfg.UsageBucket, Replicas: cfg.Replicas}),
 		cache: &fileCache{dir: cfg.WorkDir, max: 4, entries: map[string]*cached{}},
 	}, nil
 }
 
+// fileMaxDeliver is how often a document's item is tried.
+const fileMaxDeliver = 5
+
 // ConsumerSpecs are the durable consumers the service runs: documents, and
-// the pages of split documents.
-func (s *Service) ConsumerSpecs() (file, page bus.ConsumerSpec) {
+// the pages of split documents in two tiers (cases' first pages, then the
+// others) that share the page workers. Each takes an item only when a
+// handler is free, so that every process's idle worker takes the next item
+// in the queue's order.
+func (s *Service) ConsumerSpecs() (file bus.ConsumerSpec, pages []bus.ConsumerSpec) {
 	file = bus.ConsumerSpec{
 		Stream: bus.StreamWork, Durable: ConsumerFile, Filters: []string{event.SubjectWorkOCR},
-		AckWait: s.cfg.AckWait, Workers: s.cfg.FileWorkers, MaxDeliver: 5,
+		AckWait: s.cfg.AckWait, Workers: s.cfg.FileWorkers, MaxDeliver: fileMaxDeliver, NoPrefetch: true,
 	}
-	page = bus.ConsumerSpec{
+	page := bus.ConsumerSpec{
 		Stream: bus.StreamWork, Durable: ConsumerPage, Filters: []string{event.SubjectWorkOCRPage},
-		AckWait: s.cfg.AckWait, Workers: s.cfg.Workers, MaxDeliver: s.cfg.MaxDeliver,
+		AckWait: s.cfg.AckWait, Workers: s.cfg.Workers, MaxDeliver: s.cfg.MaxDeliver, NoPrefetch: true,
 		Backoff: []time.Duration{time.Second, 5 * time.Second, 15 * time.Second},
 	}
-	return file, page
+	first := page
+	first.Durable, first.Filters = ConsumerFirst, []string{event.SubjectWorkOCRFirst}
+	return file, []bus.ConsumerSpec{first, page}
 }
 
 // Consumers are ConsumerSpecs as a list, like every service's.
 func (s *Service) Consumers() []bus.ConsumerSpec {
-	file, page := s.ConsumerSpecs()
-	return []bus.ConsumerSpec{file, page}
+	file, pages := s.ConsumerSpecs()
+	return append([]bus.ConsumerSpec{file}, pages...)
 }
 
 // Start opens the progress bucket; Run calls it. Tests that drive the
@@ -255,10 +307,10 @@ func (s *Service) Run(ctx context.Context) error {
 	defer func() { _ = s.scratch.Close() }()
 	defer s.cache.clear()
 	defer s.eng.Close()
-	file, page := s.ConsumerSpecs()
+	file, pages := s.ConsumerSpecs()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.bus.Consume(gctx, file, s.HandleFile) })
-	g.Go(func() error { return s.bus.Consume(gctx, page, s.HandlePage) })
+	g.Go(func() error { return s.bus.ConsumeTiers(gctx, pages, s.HandlePage) })
 	return g.Wait()
 }
 
@@ -272,7 +324,8 @@ func (s *Service) keys(ref event.FileRef) (searchable, text, work string) {
 	return p + "searchable.pdf", p + "text.txt", p + "ocr/" + progress.Key(ref.CaseID, ref.FileID, ref.ETag) + "/"
 }
 
-// HandleFile processes one document (handoff.work.ocr).
+// HandleFile processes one document (handoff.work.ocr) when its case's
+// lane gives it a turn.
 func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
 	var w event.FileWork
 	if err := m.Decode(&w); err != nil {
@@ -286,25 +339,46 @@ func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
 	f, err := s.tracker.Start(ctx, ref, StageName)
 	if errors.Is(err, stage.ErrStale) {
 		log.Info("stale work item")
-		return nil
+		return s.release(ctx, ref)
 	}
 	if err != nil {
 		return fmt.Errorf("start %s: %w", ref.FileID, err)
 	}
-	if record.Terminal(f.Status) || f.Document != nil && f.Document.SearchableKey != "" {
-		return nil // a redelivered item of a finished file changes nothing
+	if record.Terminal(f.Status) || finished(f) {
+		return s.release(ctx, ref) // a redelivered item of a finished file changes nothing
 	}
+	turn, err := s.admit(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if turn == progress.Wait {
+		log.Info("document waits for its case's turn")
+		return nil
+	}
+	split, err := s.process(ctx, log, ref)
+	if err == nil && split {
+		return nil // its page items carry its turn on
+	}
+	if err == nil || errors.Is(err, bus.ErrPermanent) || m.Delivered >= fileMaxDeliver {
+		if rerr := s.release(ctx, ref); err == nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+// process OCRs a document, or splits it into page items (split).
+func (s *Service) process(ctx context.Context, log *slog.Logger, ref event.FileRef) (split bool, err error) {
 	path, release, err := s.cache.get(ctx, ref, s.download)
 	var re *record.Error
 	if errors.As(err, &re) {
 		log.Info("rejected", "code", re.Code)
 		_, err := s.tracker.Fail(ctx, ref, StageName, re)
-		return ignoreStale(err)
+		return false, ignoreStale(err)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	split := false
 	defer func() {
 		release()
 		if !split { // page workers of this process use a split document's copy
@@ -314,17 +388,25 @@ func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
 	start := time.Now()
 	outDir, err := os.MkdirTemp(s.cfg.WorkDir, "ocr-out-")
 	if err != nil {
-		return fmt.Errorf("work dir: %w", err)
+		return false, fmt.Errorf("work dir: %w", err)
 	}
 	defer os.RemoveAll(outDir)
 	out := filepath.Join(outDir, "searchable.pdf")
 	head, err := readHead(path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var doc *engine.Document
 	switch Sniff(head) {
 	case record.TypeJPEG, record.TypePNG, record.TypeTIFF:
+		granted, _, terr := s.takePages(ctx, ref, 1)
+		if terr != nil {
+			return false, terr
+		}
+		if granted == 0 { // over the budget: the picture stays as it is
+			doc, out = &engine.Document{Pages: []engine.PageResult{{Number: 1, Kind: inspect.KindImage, Confidence: -1}}}, ""
+			break
+		}
 		doc, err = s.eng.pool.ProcessImage(ctx, path, out, s.opt)
 	case record.TypePDF:
 		insp, ierr := engine.InspectFile(path, s.opt)
@@ -332,27 +414,30 @@ func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
 			err = ierr
 			break
 		}
-		if n := ocrPages(insp); s.cfg.SplitPages >= 0 && n > s.cfg.SplitPages {
-			split = true
-			return s.split(ctx, log, ref, insp)
+		granted, before, terr := s.takePages(ctx, ref, ocrPages(insp))
+		if terr != nil {
+			return false, terr
 		}
-		doc, err = s.eng.pool.ProcessPDF(ctx, path, out, s.opt)
+		if s.cfg.SplitPages >= 0 && granted > s.cfg.SplitPages {
+			return true, s.split(ctx, log, ref, insp, granted, before)
+		}
+		doc, err = s.eng.pool.ProcessInspected(ctx, path, out, insp, granted, s.opt)
 	default:
 		err = &record.Error{Code: record.CodeUnknownType, Message: "not a PDF, JPEG, PNG or TIFF"}
 	}
 	if errors.As(err, &re) {
 		log.Info("rejected", "code", re.Code)
 		_, err := s.tracker.Fail(ctx, ref, StageName, re)
-		return ignoreStale(err)
+		return false, ignoreStale(err)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := s.finalize(ctx, ref, out, doc); err != nil {
-		return ignoreStale(err)
+		return false, ignoreStale(err)
 	}
-	log.Info("document done", "pages", len(doc.Pages), "seconds", time.Since(start).Seconds())
-	return nil
+	log.Info("document done", "pages", len(doc.Pages), "skipped", skipped(doc), "seconds", time.Since(start).Seconds())
+	return false, nil
 }
 
 // validRef rejects work items whose IDs could not have come from intake
@@ -405,6 +490,10 @@ type planPage struct {
 	Rotate         int          `json:"rotate"`
 	ScanDPI        float64      `json:"scan_dpi,omitempty"`
 	MaxImagePixels int64        `json:"max_image_pixels,omitempty"`
+	// Skip: a page to OCR left as scanned (over the case's OCR budget).
+	Skip bool `json:"skip,omitempty"`
+	// First: one of its case's first pages (its item goes ahead).
+	First bool `json:"first,omitempty"`
 }
 
 func (p planPage) page() inspect.Page {
@@ -413,15 +502,23 @@ func (p planPage) page() inspect.Page {
 }
 
 // split stores the document's plan, starts its progress record (pages that
-// keep their text are done from the start) and queues one work item per
-// page to OCR.
-func (s *Service) split(ctx context.Context, log *slog.Logger, ref event.FileRef, insp *inspect.Document) error {
+// keep their text, and pages over the case's budget, are done from the
+// start) and queues the first page items of its window: the first ocr
+// pages to OCR are OCRed, the case having OCRed caseBefore pages before.
+func (s *Service) split(ctx context.Context, log *slog.Logger, ref event.FileRef, insp *inspect.Document, ocr, caseBefore int) error {
 	var pl plan
 	done := make([]bool, len(insp.Pages))
+	k := 0
 	for i, p := range insp.Pages {
-		pl.Pages = append(pl.Pages, planPage{Number: p.Number, Kind: p.Kind, MediaBox: p.MediaBox, CropBox: p.CropBox,
-			Rotate: p.Rotate, ScanDPI: p.ScanDPI, MaxImagePixels: p.MaxImagePixels})
-		done[i] = p.Kind != inspect.KindImage
+		pp := planPage{Number: p.Number, Kind: p.Kind, MediaBox: p.MediaBox, CropBox: p.CropBox,
+			Rotate: p.Rotate, ScanDPI: p.ScanDPI, MaxImagePixels: p.MaxImagePixels}
+		if p.Kind == inspect.KindImage {
+			pp.Skip = k >= ocr
+			pp.First = !pp.Skip && caseBefore+k < s.cfg.FirstPages
+			k++
+		}
+		pl.Pages = append(pl.Pages, pp)
+		done[i] = p.Kind != inspect.KindImage || pp.Skip
 	}
 	_, _, work := s.keys(ref)
 	if err := s.putJSON(ctx, work+"plan.json", pl); err != nil {
@@ -429,7 +526,7 @@ func (s *Service) split(ctx context.Context, log *slog.Logger, ref event.FileRef
 	}
 	key := progress.Key(ref.CaseID, ref.FileID, ref.ETag)
 	pctx, cancel := s.op(ctx)
-	err := s.progress.Start(pctx, key, done)
+	d, err := s.progress.Start(pctx, key, done, s.cfg.PageWindow)
 	cancel()
 	if err != nil {
 		return err
@@ -443,20 +540,27 @@ func (s *Service) split(ctx context.Context, log *slog.Logger, ref event.FileRef
 	if err := s.showProgress(ctx, ref, already, len(done)); err != nil {
 		return err
 	}
+	// The heads of the window (every page without one). On a redelivered
+	// split the ones queued before are dropped by their message IDs, and
+	// a head that is done already queued its successor.
+	pages := pl.toOCR()
+	if d.Window > 0 {
+		pages = pages[:min(d.Window, len(pages))]
+	}
 	n := 0
-	for i, p := range insp.Pages {
-		if done[i] {
+	for _, p := range pages {
+		if d.Done[p-1] == '1' {
 			continue
 		}
 		pctx, cancel := s.op(ctx)
-		err := s.bus.Publish(pctx, event.OCRPageWork{Version: 1, FileRef: ref, Page: p.Number, Pages: len(insp.Pages)})
+		err := s.bus.Publish(pctx, event.OCRPageWork{Version: 1, FileRef: ref, Page: p, Pages: len(insp.Pages), First: pl.Pages[p-1].First})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("queue page %d: %w", p.Number, err)
+			return fmt.Errorf("queue page %d: %w", p, err)
 		}
 		n++
 	}
-	log.Info("document split", "pages", len(insp.Pages), "page_items", n)
+	log.Info("document split", "pages", len(insp.Pages), "to_ocr", len(pl.toOCR()), "page_items", n, "window", d.Window)
 	return nil
 }
 
@@ -480,7 +584,7 @@ func (s *Service) HandlePage(ctx context.Context, m *bus.Msg) error {
 	}
 	if f.ETag != ref.ETag {
 		log.Info("stale page item")
-		return nil
+		return s.release(ctx, ref) // the document will not be assembled
 	}
 	if w.Page == event.OCRAssemblePage {
 		return s.assemble(ctx, log, ref)
@@ -491,7 +595,7 @@ func (s *Service) HandlePage(ctx context.Context, m *bus.Msg) error {
 	cancel()
 	if errors.Is(err, progress.ErrNotFound) {
 		log.Warn("page of a document without progress record")
-		return nil
+		return s.release(ctx, ref)
 	}
 	if err != nil {
 		return err
@@ -500,6 +604,9 @@ func (s *Service) HandlePage(ctx context.Context, m *bus.Msg) error {
 		return bus.Permanent(fmt.Errorf("page %d of %d", w.Page, d.Pages))
 	}
 	if d.Done[w.Page-1] == '1' { // redelivered: the result is stored
+		if err := s.queueNext(ctx, ref, d, w.Page, nil); err != nil {
+			return err
+		}
 		return s.maybeAssemble(ctx, ref, d)
 	}
 	_, _, work := s.keys(ref)
@@ -509,6 +616,10 @@ func (s *Service) HandlePage(ctx context.Context, m *bus.Msg) error {
 	}
 	if len(pl.Pages) != d.Pages {
 		return bus.Permanent(errors.New("plan and progress disagree"))
+	}
+	// The page's work starts: the next page of the window is queued.
+	if err := s.queueNext(ctx, ref, d, w.Page, &pl); err != nil {
+		return err
 	}
 	path, release, err := s.cache.get(ctx, ref, s.download)
 	if err != nil {
@@ -563,7 +674,8 @@ func (s *Service) maybeAssemble(ctx context.Context, ref event.FileRef, d progre
 	}
 	pctx, cancel := s.op(ctx)
 	defer cancel()
-	return s.bus.Publish(pctx, event.OCRPageWork{Version: 1, FileRef: ref, Page: event.OCRAssemblePage, Pages: d.Pages})
+	// It finishes a document: it goes ahead.
+	return s.bus.Publish(pctx, event.OCRPageWork{Version: 1, FileRef: ref, Page: event.OCRAssemblePage, Pages: d.Pages, First: true})
 }
 
 // assemble writes a split document's searchable PDF from its page results.
@@ -573,7 +685,7 @@ func (s *Service) assemble(ctx context.Context, log *slog.Logger, ref event.File
 	d, err := s.progress.Get(pctx, key)
 	cancel()
 	if errors.Is(err, progress.ErrNotFound) || err == nil && d.Assembled {
-		return nil
+		return s.release(ctx, ref)
 	}
 	if err != nil {
 		return err
@@ -588,7 +700,7 @@ func (s *Service) assemble(ctx context.Context, log *slog.Logger, ref event.File
 	}
 	results := make([]engine.PageResult, len(pl.Pages))
 	for i, p := range pl.Pages {
-		if p.Kind != inspect.KindImage {
+		if p.Kind != inspect.KindImage || p.Skip {
 			results[i] = engine.PageResult{Number: p.Number, Kind: p.Kind, Confidence: -1}
 			continue
 		}
@@ -623,9 +735,9 @@ func (s *Service) assemble(ctx context.Context, log *slog.Logger, ref event.File
 	if err != nil {
 		return err
 	}
-	log.Info("document assembled", "pages", len(results))
+	log.Info("document assembled", "pages", len(results), "skipped", skipped(&engine.Document{Pages: results}))
 	s.cache.drop(ref)
-	return nil
+	return s.release(ctx, ref)
 }
 
 func countDone(d progress.Doc) int {
@@ -654,15 +766,23 @@ func (s *Service) showProgress(ctx context.Context, ref event.FileRef, done, tot
 }
 
 // finalize stores the outputs, records them on the file and announces them.
+// With no output PDF (out is ""; a picture over the case's budget) the
+// file keeps only its original and an empty text sidecar.
 func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, doc *engine.Document) error {
 	searchableKey, textKey, _ := s.keys(ref)
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return fmt.Errorf("read output: %w", err)
-	}
-	sum := sha256.Sum256(data)
-	if err := s.put(ctx, searchableKey, data, "application/pdf"); err != nil {
-		return err
+	var sha string
+	if out == "" {
+		searchableKey = ""
+	} else {
+		data, err := os.ReadFile(out)
+		if err != nil {
+			return fmt.Errorf("read output: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		sha = hex.EncodeToString(sum[:])
+		if err := s.put(ctx, searchableKey, data, "application/pdf"); err != nil {
+			return err
+		}
 	}
 	if err := s.put(ctx, textKey, []byte(doc.Text), "text/plain; charset=utf-8"); err != nil {
 		return err
@@ -670,8 +790,9 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 	res := result(doc)
 	d := res.Document()
 	failed := len(d.PageErrors)
+	left := skipped(doc)
 	tctx, cancel := s.op(ctx)
-	_, err = s.tracker.Update(tctx, ref, func(f *record.File) error {
+	_, err := s.tracker.Update(tctx, ref, func(f *record.File) error {
 		if f.Document == nil {
 			f.Document = &record.Document{}
 		}
@@ -680,6 +801,7 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 		fd.Pages, fd.OCRPages, fd.TextPages = d.Pages, d.OCRPages, d.TextPages
 		fd.Confidence, fd.PageErrors, fd.Rotated = d.Confidence, d.PageErrors, d.Rotated
 		f.Progress = nil
+		s.budgetWarning(f, left)
 		return nil
 	})
 	cancel()
@@ -690,7 +812,7 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 	defer cancel()
 	return s.bus.Publish(pctx, event.OCRDone{
 		Version: 1, FileRef: ref, OutputBucket: s.cfg.DerivedBucket, SearchableKey: searchableKey, TextKey: textKey,
-		SHA256: hex.EncodeToString(sum[:]), Pages: d.Pages, OCRPages: len(d.OCRPages), FailedPages: failed,
+		SHA256: sha, Pages: d.Pages, OCRPages: len(d.OCRPages), FailedPages: failed,
 	})
 }
 

@@ -72,20 +72,36 @@ func (e *serviceEnv) start(t *testing.T, name string, cfg ocr.Config) *pipetest.
 // service does, and queues it for OCR.
 func (e *serviceEnv) upload(t *testing.T, name, path string) event.FileRef {
 	t.Helper()
+	return e.uploadTo(t, e.caseID, name, path)
+}
+
+// newCase creates another case.
+func (e *serviceEnv) newCase(t *testing.T) string {
+	t.Helper()
+	id := record.NewCaseID()
+	if _, err := e.Cases.CreateCase(t.Context(), record.Case{ID: id, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// uploadTo is upload to another case.
+func (e *serviceEnv) uploadTo(t *testing.T, caseID, name, path string) event.FileRef {
+	t.Helper()
 	ctx := t.Context()
 	data := mustRead(t, path)
-	key := record.UploadKey(e.caseID, name)
+	key := record.UploadKey(caseID, name)
 	info, err := e.Blobs.Put(ctx, e.Intake, key, bytes.NewReader(data), int64(len(data)), blob.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := event.FileRef{CaseID: e.caseID, FileID: record.FileID(e.Intake, key), Bucket: e.Intake, Key: key, ETag: info.ETag, Size: info.Size}
+	ref := event.FileRef{CaseID: caseID, FileID: record.FileID(e.Intake, key), Bucket: e.Intake, Key: key, ETag: info.ETag, Size: info.Size}
 	typ := record.TypePDF
 	if !strings.HasSuffix(name, ".pdf") {
 		typ = record.TypeJPEG
 	}
-	if _, err := e.Cases.UpsertFile(ctx, e.caseID, ref.FileID, func(f *record.File, _ bool) error {
-		*f = record.File{CaseID: e.caseID, ID: ref.FileID, Path: name, Bucket: e.Intake, Key: key, ETag: info.ETag,
+	if _, err := e.Cases.UpsertFile(ctx, caseID, ref.FileID, func(f *record.File, _ bool) error {
+		*f = record.File{CaseID: caseID, ID: ref.FileID, Path: name, Bucket: e.Intake, Key: key, ETag: info.ETag,
 			Size: info.Size, Source: record.SourceAPI, Type: typ, Route: record.RouteOCR, Status: record.StatusQueued}
 		return nil
 	}); err != nil {
@@ -379,7 +395,7 @@ func TestServiceFailingPage(t *testing.T) {
 	if _, err := event.Decode(dead.all()[0].Header, dead.all()[0].Data, &dl); err != nil {
 		t.Fatal(err)
 	}
-	if dl.Consumer != ocr.ConsumerPage || !strings.Contains(dl.Error, record.CodePageTooLarge) {
+	if dl.Consumer != ocr.ConsumerFirst || !strings.Contains(dl.Error, record.CodePageTooLarge) {
 		t.Errorf("dead letter %s: %q", dl.Consumer, dl.Error)
 	}
 	var work event.OCRPageWork

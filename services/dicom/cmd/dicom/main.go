@@ -31,6 +31,8 @@ func run(ctx context.Context, args []string) error {
 	config.Add(s, &c.MaxHeader, config.DICOMMaxHeader)
 	config.Add(s, &c.RangeSize, config.DICOMRangeSize)
 	config.Add(s, &c.AckWait, config.DICOMAckWait)
+	config.Add(s, &c.CaseInstances, config.DICOMCaseInstances.As("case-instances"))
+	config.Add(s, &c.CaseBytes, config.DICOMCaseBytes.As("case-bytes"))
 	if err := f.Parse(ctx, args); err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ func run(ctx context.Context, args []string) error {
 	config.Add(s, &c.ArchiveWorkers, config.IntakeArchiveWorkers)
 	config.Add(s, &c.DocumentWorkers, config.IntakeDocumentWorkers)
 	config.Add(s, &c.MaxUploadBytes, config.IntakeMaxUpload)
+	config.Add(s, &c.CaseArchiveEntries, config.ArchiveCaseEntries.As("case-archive-entries"))
+	config.Add(s, &c.CaseArchiveBytes, config.ArchiveCaseBytes.As("case-archive-bytes"))
 	config.Add(s, &c.ReconcileInterval, config.Reconcile)
 	config.Add(s, &c.CleanupInterval, config.CleanupInterval)
 	config.Add(s, &c.UploadMaxAge, config.UploadMaxAge)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
@@ -27,13 +28,19 @@ import (
 	"github.com/handoffmed/handoff/services/intake/internal/ingest"
 )
 
-// Limits bound what one archive may expand to. Zero fields take defaults.
+// Limits bound what one archive may expand to, and what the archives of
+// one case may expand to together. Zero fields take defaults.
 type Limits struct {
 	MaxEntries   int   // entries in one archive (default 20,000)
 	MaxTotal     int64 // bytes expanded from one archive (default 8 GiB)
 	MaxEntrySize int64 // bytes of one entry (default 4 GiB)
 	MaxRatio     int64 // expanded:compressed for entries over 1 MiB (default 200)
 	MaxDepth     int   // archives inside archives (default 3)
+	// CaseEntries and CaseBytes are each case's budget: entries and bytes
+	// expanded from all its archives, nested ones included (default 60,000
+	// and 40 GiB; negative: no budget).
+	CaseEntries int
+	CaseBytes   int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -52,7 +59,18 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxDepth == 0 {
 		l.MaxDepth = 3
 	}
+	if l.CaseEntries == 0 {
+		l.CaseEntries = 60000
+	}
+	if l.CaseBytes == 0 {
+		l.CaseBytes = 40 << 30
+	}
 	return l
+}
+
+// budgeter charges a case's budget once per file revision.
+type budgeter interface {
+	TakeAll(ctx context.Context, c budget.Charge, want, limits budget.Amounts) (bool, error)
 }
 
 type ingester interface {
@@ -68,11 +86,13 @@ type Expander struct {
 	ingest  ingester
 	derived string
 	limits  Limits
+	usage   budgeter
 }
 
-// New returns an Expander writing entries to the derived bucket.
-func New(log *slog.Logger, b *blob.Store, cases *casestore.Store, t stage.Tracker, in ingester, derivedBucket string, l Limits) *Expander {
-	return &Expander{log: log, blobs: b, cases: cases, tracker: t, ingest: in, derived: derivedBucket, limits: l.withDefaults()}
+// New returns an Expander writing entries to the derived bucket, charging
+// each case's archive budget in usage.
+func New(log *slog.Logger, b *blob.Store, cases *casestore.Store, t stage.Tracker, in ingester, derivedBucket string, l Limits, usage budgeter) *Expander {
+	return &Expander{log: log, blobs: b, cases: cases, tracker: t, ingest: in, derived: derivedBucket, limits: l.withDefaults(), usage: usage}
 }
 
 const stageName = "archive"
@@ -112,6 +132,11 @@ func (e *Expander) Handle(ctx context.Context, m *bus.Msg) error {
 	if rej != nil {
 		return e.fail(ctx, ref, rej.Code, rej.Message)
 	}
+	if ok, err := e.withinBudget(ctx, ref, entries); err != nil {
+		return err
+	} else if !ok {
+		return e.fail(ctx, ref, record.CodeCaseArchiveBudget, e.budgetMessage())
+	}
 	sum := record.Archive{Skipped: len(zr.File) - len(entries), ImagingCD: imagingCD(entries), XDM: XDM(entries)}
 	for _, en := range entries {
 		kept, err := e.expand(ctx, f, en, &sum)
@@ -138,6 +163,40 @@ func (e *Expander) Handle(ctx context.Context, m *bus.Msg) error {
 	}
 	e.log.Info("archive expanded", "case_id", ref.CaseID, "file_id", ref.FileID, "entries", sum.Entries, "skipped", sum.Skipped, "bytes", sum.Expanded)
 	return err
+}
+
+// withinBudget charges an archive's entries and their bytes to its case's
+// budget (all or nothing, once per file revision) and reports whether they
+// fit.
+func (e *Expander) withinBudget(ctx context.Context, ref event.FileRef, entries []Entry) (bool, error) {
+	var size int64
+	for _, en := range entries {
+		size += int64(en.File.UncompressedSize64)
+	}
+	limits := budget.Amounts{}
+	if e.limits.CaseEntries > 0 {
+		limits[budget.ArchiveEntries] = int64(e.limits.CaseEntries)
+	}
+	if e.limits.CaseBytes > 0 {
+		limits[budget.ArchiveBytes] = e.limits.CaseBytes
+	}
+	c := budget.Charge{CaseID: ref.CaseID, Purpose: "archive", FileID: ref.FileID, ETag: ref.ETag}
+	ok, err := e.usage.TakeAll(ctx, c, budget.Amounts{budget.ArchiveEntries: int64(len(entries)), budget.ArchiveBytes: size}, limits)
+	if err != nil {
+		return false, fmt.Errorf("archive budget: %w", err)
+	}
+	return ok, nil
+}
+
+func (e *Expander) budgetMessage() string {
+	var parts []string
+	if e.limits.CaseEntries > 0 {
+		parts = append(parts, fmt.Sprintf("%d files", e.limits.CaseEntries))
+	}
+	if e.limits.CaseBytes > 0 {
+		parts = append(parts, sizeWords(e.limits.CaseBytes))
+	}
+	return "the case's archives together would expand to more than its budget of " + strings.Join(parts, " or ") + "; nothing of this archive is expanded"
 }
 
 // Entry is one archive member to expand.
@@ -379,4 +438,12 @@ func junk(name string) bool {
 		return true
 	}
 	return false
+}
+
+// sizeWords says a byte count in GiB when it is whole, else in MiB.
+func sizeWords(b int64) string {
+	if b%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", b>>30)
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
 }

@@ -434,8 +434,21 @@ func (s *state) input() {
 	}
 	for _, code := range sortedKeys(s.warnings) {
 		fs := s.warnings[code]
+		if code == record.CodeCasePageBudget {
+			s.add(code, record.SeverityWarning, plural(len(fs), "document was", "documents were")+
+				" only partly made searchable: the case used up its budget of pages to OCR, and the pages beyond it are kept as scanned. "+
+				plural2(len(fs), "It is", "They are")+" still included; the specialist reads those pages as pictures.", fs...)
+			continue
+		}
 		s.add(code, record.SeverityInfo, plural(len(fs), "file has", "files have")+" a processing warning of this kind; they are still used.", fs...)
 	}
+}
+
+func plural2(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func inputMessage(code string, n int) string {
@@ -452,6 +465,11 @@ func inputMessage(code string, n int) string {
 		record.CodeTooManyPages:  "the document has more pages than the limit",
 		record.CodePageTooLarge:  "a page is larger than the limit",
 		record.CodeTimeout:       "processing the file took too long",
+		record.CodeCaseDICOMBudget: "the case has more imaging than one case may have processed; " +
+			"the file is kept but not indexed (upload only the studies the specialist needs)",
+		record.CodeCaseArchiveBudget: "the case's archives together expand to more than one case may have; " +
+			"nothing of this archive is expanded (upload only the records the specialist needs)",
+		record.CodeCasePageBudget: "the case used up its budget of pages to OCR",
 	}[code]
 	if why == "" {
 		why = "the file could not be processed"

@@ -237,3 +237,57 @@ func TestComputeWithIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetFindings: a case over one of its budgets gets a finding in plain
+// words: partly OCRed documents are still included (a warning), DICOM files
+// and archives over the budget are kept but left out.
+func TestBudgetFindings(t *testing.T) {
+	partly := docFile("scan", record.Document{Category: record.CategoryOther, OCRPages: []int{1, 2}})
+	partly.Warnings = []record.Error{{Code: record.CodeCasePageBudget, Message: "2 pages were not OCRed"}}
+	tests := []struct {
+		name     string
+		file     record.File
+		severity string
+		words    []string
+	}{
+		{"pages", partly, record.SeverityWarning, []string{"1 document was only partly made searchable", "budget of pages to OCR", "still included"}},
+		{"dicom", record.File{ID: "im", Status: record.StatusFailed, Type: record.TypeDICOM,
+			Error: &record.Error{Code: record.CodeCaseDICOMBudget, Message: "the case is over its imaging budget of 3 DICOM files; the file is kept but not indexed"}},
+			record.SeverityWarning, []string{"1 file was rejected", "imaging budget of 3 DICOM files", "kept"}},
+		{"archive", record.File{ID: "zip", Status: record.StatusFailed, Type: record.TypeZIP,
+			Error: &record.Error{Code: record.CodeCaseArchiveBudget}},
+			record.SeverityWarning, []string{"1 file was rejected", "archives together expand to more than one case may have"}},
+	}
+	k := New()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fs := complete()
+			r := k.Compute(c, append(fs, tc.file), nil, refTime)
+			var got *record.Finding
+			for i, f := range r.Findings {
+				if f.Code == code(tc.file) {
+					got = &r.Findings[i]
+				}
+			}
+			if got == nil {
+				t.Fatalf("findings %+v, want one for %s", r.Findings, tc.name)
+			}
+			if got.Severity != tc.severity || !slices.Equal(got.Files, []string{tc.file.ID}) {
+				t.Errorf("finding %+v, want severity %s on %s", got, tc.severity, tc.file.ID)
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(got.Message, w) {
+					t.Errorf("message %q, want %q", got.Message, w)
+				}
+			}
+		})
+	}
+}
+
+// code is a file's error code, else its first warning's.
+func code(f record.File) string {
+	if f.Error != nil {
+		return f.Error.Code
+	}
+	return f.Warnings[0].Code
+}

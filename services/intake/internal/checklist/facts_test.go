@@ -262,6 +262,7 @@ func TestFindingCodesWorded(t *testing.T) {
 		CodePortalExportDump,
 		record.CodeEmpty, record.CodeUnreadable, record.CodeEncrypted, record.CodeUnsafeArchive, record.CodeArchiveBomb, record.CodeUnknownType,
 		record.CodeTooLarge, record.CodeBadName, record.CodeTooManyPages, record.CodePageTooLarge, record.CodeTimeout,
+		record.CodeCasePageBudget, record.CodeCaseDICOMBudget, record.CodeCaseArchiveBudget,
 		record.CodeImagingPatientMismatch, record.CodeImagingIncompleteSeries, record.CodeImagingSecondaryCapture, record.CodeImagingDuplicate}
 	if n := countCodeConsts(t); n != 29 {
 		t.Errorf("checklist.go declares %d finding codes; this test lists 29: add the new ones here and to the vocabulary", n)

@@ -47,6 +47,10 @@ func run(ctx context.Context, args []string) error {
 	config.Add(s, &c.AckWait, config.OCRAckWait)
 	config.Add(s, &c.MaxDeliver, config.OCRMaxDeliver)
 	config.Add(s, &c.WorkDir, config.OCRWorkDir)
+	config.Add(s, &c.PageWindow, config.OCRPageWindow)
+	config.Add(s, &c.CaseDocuments, config.OCRCaseDocuments)
+	config.Add(s, &c.FirstPages, config.OCRFirstPages)
+	config.Add(s, &c.CasePages, config.OCRCasePages.As("case-pages"))
 	if err := f.Parse(ctx, args); err != nil {
 		return err
 	}

@@ -61,9 +61,21 @@ func (p *Pool) ProcessPDF(ctx context.Context, in, out string, opt Options) (*Do
 	if err != nil {
 		return nil, err
 	}
+	return p.ProcessInspected(ctx, in, out, doc, -1, opt)
+}
+
+// ProcessInspected is ProcessPDF on the PDF at in inspected as doc, OCRing
+// only its first limit pages to OCR (every one when limit < 0): the others
+// are left as they are, not OCRed and without an error.
+func (p *Pool) ProcessInspected(ctx context.Context, in, out string, doc *inspect.Document, limit int, opt Options) (*Document, error) {
+	opt = opt.WithDefaults()
 	results := make([]PageResult, len(doc.Pages))
+	n := countKind(doc, inspect.KindImage)
+	if limit >= 0 {
+		n = min(n, limit)
+	}
 	// Fewer pages than engines: cut pages into bands so that every engine works.
-	if n := countKind(doc, inspect.KindImage); n > 0 && n < opt.Jobs {
+	if n > 0 && n < opt.Jobs {
 		opt.PageParts = opt.Jobs / n
 	}
 	jobs := make(chan int)
@@ -76,10 +88,11 @@ func (p *Pool) ProcessPDF(ctx context.Context, in, out string, opt Options) (*Do
 		})
 	}
 	for i, pg := range doc.Pages {
-		if pg.Kind != inspect.KindImage {
+		if pg.Kind != inspect.KindImage || n == 0 {
 			results[i] = PageResult{Number: pg.Number, Kind: pg.Kind, Confidence: -1}
 			continue
 		}
+		n--
 		select {
 		case jobs <- i:
 		case <-ctx.Done():

@@ -30,6 +30,11 @@ type Doc struct {
 	Done string `json:"done"`
 	// Assembled is set once the searchable PDF is written and announced.
 	Assembled bool `json:"assembled,omitempty"`
+	// Window is how many of the document's page items are queued ahead of
+	// the workers: each page item, when its work starts, queues the page
+	// Window places after it among the pages to OCR. 0: every page item was
+	// queued at the split.
+	Window int `json:"window,omitempty"`
 }
 
 // Complete reports whether every page is done.
@@ -60,7 +65,7 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 	}
 	kv, err := bus.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      bucket,
-		Description: "OCR: pages done per split document",
+		Description: "OCR: pages done per split document, each case's turn at the workers",
 		TTL:         ttl,
 		Replicas:    max(replicas, 1),
 	})
@@ -99,9 +104,9 @@ func (s *Store) Get(ctx context.Context, key string) (Doc, error) {
 }
 
 // Start creates the record of a document whose pages are done as done
-// says (pages that need no OCR are done from the start); an existing record
-// (a redelivered split) is kept.
-func (s *Store) Start(ctx context.Context, key string, done []bool) error {
+// says (pages that need no OCR are done from the start), with its page
+// window; an existing record (a redelivered split) is kept and returned.
+func (s *Store) Start(ctx context.Context, key string, done []bool, window int) (Doc, error) {
 	b := make([]byte, len(done))
 	for i, ok := range done {
 		b[i] = '0'
@@ -109,14 +114,19 @@ func (s *Store) Start(ctx context.Context, key string, done []bool) error {
 			b[i] = '1'
 		}
 	}
-	data, err := json.Marshal(Doc{Pages: len(done), Done: string(b)})
+	d := Doc{Pages: len(done), Done: string(b), Window: max(window, 0)}
+	data, err := json.Marshal(d)
 	if err != nil {
-		return err
+		return Doc{}, err
 	}
-	if _, err := s.kv.Create(ctx, key, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("progress %s: %w", key, err)
+	_, err = s.kv.Create(ctx, key, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return s.Get(ctx, key)
 	}
-	return nil
+	if err != nil {
+		return Doc{}, fmt.Errorf("progress %s: %w", key, err)
+	}
+	return d, nil
 }
 
 // errNoChange stops an update without writing.

@@ -26,12 +26,12 @@ func TestConcurrentPages(t *testing.T) {
 	const pages = 20
 	done := make([]bool, pages)
 	done[4] = true // a text page: done from the start
-	if err := s.Start(t.Context(), key, done); err != nil {
-		t.Fatal(err)
+	if d, err := s.Start(t.Context(), key, done, 4); err != nil || d.Window != 4 || d.Done[4] != '1' {
+		t.Fatalf("start: %+v, %v", d, err)
 	}
 	// A redelivered split keeps the record.
-	if err := s.Start(t.Context(), key, make([]bool, pages)); err != nil {
-		t.Fatal(err)
+	if d, err := s.Start(t.Context(), key, make([]bool, pages), 2); err != nil || d.Window != 4 || d.Done[4] != '1' {
+		t.Fatalf("start again: %+v, %v; want the first record", d, err)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
