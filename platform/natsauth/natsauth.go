@@ -112,8 +112,8 @@ func GrantOf(r Role, o Options) Grant {
 		}
 	case DICOM:
 		return Grant{
-			Consumers: []Consumer{{StreamWork, "dicom"}},
-			Publish:   []string{"handoff.dicom.>", "handoff.file.done", "handoff.file.rejected"},
+			Consumers:  []Consumer{{StreamWork, "dicom"}},
+			Publish:    []string{"handoff.dicom.>", "handoff.file.done", "handoff.file.rejected"},
 			KVRead:     map[string][]string{CasesBucket: {"file", "case"}, UsageBucket: {""}},
 			KVWrite:    map[string][]string{CasesBucket: {"file"}, UsageBucket: {""}},
 			OwnBuckets: []string{UsageBucket},
