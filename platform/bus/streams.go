@@ -107,10 +107,15 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 }
 
 // Setup creates or updates the pipeline's streams. Every service calls it at
-// start; it is idempotent.
+// start; it is idempotent. A cluster still electing its leaders is waited
+// for (Retry).
 func (b *Bus) Setup(ctx context.Context, t Topology) error {
 	for _, cfg := range t.Streams() {
-		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		err := Retry(ctx, func(ctx context.Context) error {
+			_, err := b.js.CreateOrUpdateStream(ctx, cfg)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
