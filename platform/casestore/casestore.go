@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -63,17 +64,22 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 	if o.Memory {
 		storage = jetstream.MemoryStorage
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      o.Bucket,
-		Description: "Handoff case state: cases, files, reports",
-		History:     3,
-		Storage:     storage,
-		Replicas:    max(o.Replicas, 1),
+	var kv jetstream.KeyValue
+	err := bus.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      o.Bucket,
+			Description: "Handoff case state: cases, files, reports",
+			History:     3,
+			Storage:     storage,
+			Replicas:    max(o.Replicas, 1),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kv %s: %w", o.Bucket, err)
 	}
-	return &Store{kv: kv, js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
+	return &Store{kv: bus.RetryKV(kv), js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
 }
 
 // KV is the underlying bucket, for watchers.
@@ -368,14 +374,17 @@ func (s *Store) update(ctx context.Context, key string, create bool, reset func(
 // from validated IDs). A key whose last entry is a deletion counts as
 // existing here: UpsertFile, which callers fall back to, handles it.
 func (s *Store) create(ctx context.Context, key string, data []byte) (uint64, error) {
-	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: s.pre + key, Data: data}, jetstream.WithExpectLastSequencePerSubject(0))
-	if err != nil {
-		if isWrongSequence(err) {
-			return 0, jetstream.ErrKeyExists
+	rev, err := bus.WriteOnce(ctx, s.kv, key, data, func(ctx context.Context) (uint64, error) {
+		ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: s.pre + key, Data: data}, jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		return ack.Sequence, nil
+	})
+	if isWrongSequence(err) {
+		return 0, jetstream.ErrKeyExists
 	}
-	return ack.Sequence, nil
+	return rev, err
 }
 
 func isWrongSequence(err error) bool {
