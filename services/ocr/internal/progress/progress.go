@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/handoffmed/handoff/platform/bus"
 )
 
 // DefaultBucket is the KV bucket's name.
@@ -56,16 +58,22 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 	if ttl == 0 {
 		ttl = 7 * 24 * time.Hour
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      bucket,
-		Description: "OCR: pages done per split document",
-		TTL:         ttl,
-		Replicas:    max(replicas, 1),
+	var kv jetstream.KeyValue
+	err := bus.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bucket,
+			Description: "OCR: pages done per split document",
+			TTL:         ttl,
+			Replicas:    max(replicas, 1),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("progress bucket: %w", err)
 	}
-	return &Store{kv: kv}, nil
+	// Reads and compare-and-set writes outlast a leader election.
+	return &Store{kv: bus.RetryKV(kv)}, nil
 }
 
 // Key names a document revision: safe KV key characters only.
