@@ -30,6 +30,24 @@ func Permanent(err error) error {
 	return fmt.Errorf("%w: %w", ErrPermanent, err)
 }
 
+// ErrLater marks a normal wait, not a failure: a bundle's quiet period
+// that has not passed, files of a case still being processed, a file
+// record not written yet. The message is handled again after the
+// consumer's backoff, as a retried one is, and counts as
+// handoff_messages_handled_total{result="wait"}, never in
+// handoff_failures_total. A wait that outlasts MaxDeliver is dead-lettered
+// and counted as a failure then.
+var ErrLater = errors.New("not yet")
+
+// Later wraps err so that the consumer loop handles the message again
+// later without counting a failure.
+func Later(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrLater, err)
+}
+
 // ConsumerSpec describes a durable pull consumer and how to run it.
 type ConsumerSpec struct {
 	Stream  string
@@ -98,8 +116,8 @@ func (m *Msg) Decode(v event.Event) error {
 func (m *Msg) Progress() error { return m.raw.InProgress() }
 
 // Handler handles one message. Returning nil acks it; an ErrPermanent error
-// terminates and dead-letters it; any other error retries it with backoff
-// until MaxDeliver, then dead-letters it. Handlers must be idempotent:
+// terminates and dead-letters it; an ErrLater error (a normal wait) or any
+// other error retries it with backoff until MaxDeliver, then dead-letters it. Handlers must be idempotent:
 // JetStream delivers at least once.
 type Handler func(ctx context.Context, m *Msg) error
 
@@ -188,7 +206,11 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 			log.Warn("set up consumer again", "err", err)
 			continue
 		}
-		iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second))
+		// Missed heartbeats are reported: a consumer whose leader moved
+		// recovers on the iterator's next pull, one that is gone is set up
+		// again after a few (pump).
+		iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second),
+			jetstream.WithMessagesErrOnMissingHeartbeat(true))
 		if err != nil {
 			log.Warn("consume", "err", err)
 			continue
@@ -198,8 +220,14 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	return nil
 }
 
+// maxFetchFailures is how many fetch errors in a row (missed heartbeats:
+// about 5 s each) make the loop set its consumer up again: the consumer
+// may have been deleted or its stream recreated (a cluster that lost a
+// replica set), which the iterator alone would not notice.
+const maxFetchFailures = 3
+
 // pump hands messages to the handlers, as many at once as there are
-// slots, until ctx is done or the iterator closes.
+// slots, until ctx is done, the iterator closes or fetches keep failing.
 func (b *Bus) pump(ctx context.Context, log *slog.Logger, iter jetstream.MessagesContext, slots chan struct{}, work chan<- jetstream.Msg) {
 	stop := context.AfterFunc(ctx, iter.Stop)
 	defer stop()
@@ -217,12 +245,16 @@ func (b *Bus) pump(ctx context.Context, log *slog.Logger, iter jetstream.Message
 			switch {
 			case ctx.Err() != nil:
 				return
-			case errors.Is(err, jetstream.ErrMsgIteratorClosed), errors.Is(err, jetstream.ErrConsumerDeleted), failures > 10:
+			case errors.Is(err, jetstream.ErrMsgIteratorClosed), errors.Is(err, jetstream.ErrConsumerDeleted),
+				errors.Is(err, jetstream.ErrConsumerNotFound):
 				log.Warn("consumer lost", "err", err)
+				return
+			case failures+1 >= maxFetchFailures:
+				log.Warn("consumer not answering: setting it up again", "err", err)
 				return
 			}
 			failures++
-			log.Warn("fetch", "err", err)
+			log.Info("fetch", "err", err)
 			continue
 		}
 		failures = 0
@@ -271,7 +303,8 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 	finished = true
 	beat.Stop()
 	mu.Unlock()
-	b.metrics.observe(spec.Durable, time.Since(start), herr)
+	final := errors.Is(herr, ErrPermanent) || m.Delivered >= uint64(spec.MaxDeliver)
+	b.metrics.observe(spec.Durable, time.Since(start), herr, final)
 	if herr != nil {
 		log = log.With("seq", m.StreamSeq, "delivered", m.Delivered)
 		if m.Meta.CaseID != "" {
@@ -286,7 +319,7 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 		if err := raw.Ack(); err != nil {
 			log.Warn("ack", "err", err)
 		}
-	case errors.Is(herr, ErrPermanent) || m.Delivered >= uint64(spec.MaxDeliver):
+	case final:
 		log.Warn("dead-lettering message", "err", herr)
 		if err := b.deadLetter(actx, spec, m, herr); err != nil {
 			// Leave it unacked: it is redelivered and dead-lettered again.
@@ -299,7 +332,11 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 		}
 	default:
 		delay := spec.Backoff[min(int(m.Delivered)-1, len(spec.Backoff)-1)]
-		log.Info("retrying message", "err", herr, "delay", delay)
+		if errors.Is(herr, ErrLater) {
+			log.Debug("waiting", "reason", herr, "delay", delay)
+		} else {
+			log.Info("retrying message", "err", herr, "delay", delay)
+		}
 		if err := raw.NakWithDelay(delay); err != nil {
 			log.Warn("nak", "err", err)
 		}
@@ -360,11 +397,9 @@ func (b *Bus) publishDeadLetter(ctx context.Context, dl event.DeadLetter) error 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := withPublishTimeout(ctx)
-	defer cancel()
-	ack, err := b.js.PublishMsg(ctx, msg, retryNoResponders...)
+	ack, err := b.publish(ctx, msg)
 	if err != nil {
-		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+		return err
 	}
 	if !ack.Duplicate {
 		b.metrics.deadLettered(dl.Consumer)
