@@ -159,7 +159,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var ep Endpoints
 	ep.Data = cfg.Data
-	reg := obs.NewRegistry()
+	reg := app.NewRegistry()
 
 	// NATS: embedded unless --nats-url.
 	var nc *nats.Conn
