@@ -8,6 +8,7 @@
 //	handoff check DIR                  run the pipeline on a folder and print its report
 //	handoff bundle CASE_ID             ask for a case's bundle and print its link
 //	handoff health [URL]               exit 0 when a running process is ready (container health checks)
+//	handoff dlq list|show|replay|drop  the dead letters of a running pipeline
 //	handoff --version                  print the version
 package main
 
@@ -37,6 +38,7 @@ commands:
   check DIR                   run the whole pipeline on a folder and print its report
   bundle CASE_ID              ask for a case's bundle and print its download link
   health [URL]                exit 0 when a running handoff is ready (default: /readyz on HANDOFF_HTTP)
+  dlq list|show|replay|drop   the dead letters of a running pipeline: list, show, replay or drop them
 
   --version                   print the version
 
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBundle(ctx, rest, stdout, stderr)
 	case "health":
 		return runHealth(ctx, rest, stderr)
+	case "dlq":
+		return runDLQ(ctx, rest, stdout, stderr)
 	case "--version", "-version", "version":
 		fmt.Fprintln(stdout, app.Version())
 		return nil

@@ -25,9 +25,9 @@ var ErrNoDeadLetter = errors.New("no such dead letter")
 // DeadLetterEntry is a dead letter as DEADLETTER stores it.
 type DeadLetterEntry struct {
 	// Seq is its sequence in DEADLETTER: what replay and drop take.
-	Seq uint64
+	Seq uint64 `json:"seq"`
 	// Time is when it was dead-lettered.
-	Time time.Time
+	Time time.Time `json:"time"`
 	event.DeadLetter
 }
 
