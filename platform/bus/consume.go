@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -166,17 +167,25 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	// handle every message.
 	slots := make(chan struct{}, spec.Workers)
 	work := make(chan jetstream.Msg)
+	// quit ends the workers; work is never closed: JetStream's callback may
+	// still be handing over a message.
+	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	for range spec.Workers {
 		wg.Go(func() {
-			for raw := range work {
-				b.dispatch(hctx, log, spec, raw, h)
-				<-slots
+			for {
+				select {
+				case raw := <-work:
+					b.dispatch(hctx, log, spec, raw, h)
+					<-slots
+				case <-quit:
+					return
+				}
 			}
 		})
 	}
 	defer func() {
-		close(work)
+		close(quit)
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
@@ -206,59 +215,84 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 			log.Warn("set up consumer again", "err", err)
 			continue
 		}
-		// Missed heartbeats are reported: a consumer whose leader moved
-		// recovers on the iterator's next pull, one that is gone is set up
-		// again after a few (pump).
-		iter, err := cons.Messages(jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second),
-			jetstream.WithMessagesErrOnMissingHeartbeat(true))
-		if err != nil {
+		if err := b.pump(ctx, log, cons, spec, slots, work, quit); err != nil {
 			log.Warn("consume", "err", err)
-			continue
 		}
-		b.pump(ctx, log, iter, slots, work)
 	}
 	return nil
 }
 
-// maxFetchFailures is how many fetch errors in a row (missed heartbeats:
-// about 5 s each) make the loop set its consumer up again: the consumer
-// may have been deleted or its stream recreated (a cluster that lost a
-// replica set), which the iterator alone would not notice.
+// maxFetchFailures is how many missed heartbeats in a row (about 5 s
+// each) make the loop set its consumer up again: the consumer may have
+// been deleted or its stream recreated (a cluster that lost a replica
+// set), which pulling alone would not notice. A consumer whose leader
+// moved answers the next pull without that.
 const maxFetchFailures = 3
 
-// pump hands messages to the handlers, as many at once as there are
-// slots, until ctx is done, the iterator closes or fetches keep failing.
-func (b *Bus) pump(ctx context.Context, log *slog.Logger, iter jetstream.MessagesContext, slots chan struct{}, work chan<- jetstream.Msg) {
-	stop := context.AfterFunc(ctx, iter.Stop)
-	defer stop()
-	defer iter.Stop()
-	failures := 0
-	for {
+// pump hands the consumer's messages to the handlers, as many at once as
+// there are slots, until ctx is done, the consumer is lost or its server
+// stops answering.
+//
+// It uses JetStream's callback consumer, whose subscription queues what
+// arrives: after a reconnect the pull left on the previous server may still
+// deliver beside the new one, which would overflow the fixed buffer of a
+// message iterator and drop messages until their ack wait ran out. The
+// callback blocks until a handler slot is free, so a message is taken only
+// when a handler can start on it.
+func (b *Bus) pump(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, spec ConsumerSpec, slots chan struct{}, work chan<- jetstream.Msg, quit <-chan struct{}) error {
+	lost := make(chan error, 1)
+	signal := func(err error) {
 		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
+		case lost <- err:
+		default:
 		}
-		raw, err := iter.Next()
-		if err != nil {
-			<-slots
-			switch {
-			case ctx.Err() != nil:
-				return
-			case errors.Is(err, jetstream.ErrMsgIteratorClosed), errors.Is(err, jetstream.ErrConsumerDeleted),
-				errors.Is(err, jetstream.ErrConsumerNotFound):
-				log.Warn("consumer lost", "err", err)
-				return
-			case failures+1 >= maxFetchFailures:
-				log.Warn("consumer not answering: setting it up again", "err", err)
-				return
+	}
+	var missed atomic.Int32
+	cc, err := cons.Consume(func(raw jetstream.Msg) {
+		missed.Store(0)
+		if ctx.Err() == nil {
+			select {
+			case slots <- struct{}{}:
+				select {
+				case work <- raw: // a handler is free or about to be: a slot was free
+					return
+				case <-quit:
+					<-slots
+				}
+			case <-ctx.Done():
 			}
-			failures++
-			log.Info("fetch", "err", err)
-			continue
 		}
-		failures = 0
-		work <- raw // a handler is free or about to be: a slot was free
+		_ = raw.Nak() // stopping: another worker takes it now
+	}, jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			switch {
+			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
+				errors.Is(err, jetstream.ErrBadRequest):
+				signal(fmt.Errorf("consumer lost: %w", err))
+			case errors.Is(err, jetstream.ErrNoHeartbeat):
+				if missed.Add(1) >= maxFetchFailures {
+					signal(fmt.Errorf("consumer not answering: %w", err))
+				}
+			default:
+				log.Info("fetch", "err", err)
+			}
+		}))
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		// Messages already delivered to this process are given back.
+		cc.Drain()
+		select {
+		case <-cc.Closed():
+		case <-time.After(5 * time.Second):
+			cc.Stop()
+		}
+		return nil
+	case err := <-lost:
+		cc.Stop()
+		return err
 	}
 }
 

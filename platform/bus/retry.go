@@ -23,6 +23,7 @@ var transientCodes = []jetstream.ErrorCode{
 	10004, // JSClusterIncompleteErr: incomplete results
 	10063, // JSStreamSequenceNotMatchErr: expected stream sequence does not match
 	10163, // JSStreamExpectedLastSeqPerSubjectNotReady: temporarily unavailable
+	10158, // JSStreamDuplicateMessageConflict: "duplicate message id is in process" — the first copy is still being stored
 }
 
 // Transient reports whether a retry can outlast err: no server answered (a
