@@ -152,7 +152,7 @@ func run(ctx context.Context, o options) error {
 		rows = append(rows, r)
 	}
 	printRows(os.Stdout, rows)
-	return nil
+	return b.printStorage(ctx, os.Stdout)
 }
 
 // errTimeout ends a run whose work did not finish.

@@ -486,3 +486,34 @@ func smallestInstances(dir string, n int) ([]string, error) {
 	}
 	return out, nil
 }
+
+// printStorage prints what JetStream keeps per uploaded file: the bytes of
+// each stream (and the case store's KV bucket) over the files of every run.
+func (b *bench) printStorage(ctx context.Context, w io.Writer) error {
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		return err
+	}
+	var files int
+	keys, err := b.cases.KV().ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for k := range keys.Keys() {
+		if strings.HasPrefix(k, "file.") {
+			files++
+		}
+	}
+	fmt.Fprintf(w, "\nJetStream storage after the runs (%d files recorded), one replica:\n", files)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stream\tmessages\tbytes\tbytes/file\t")
+	for _, name := range []string{bus.StreamBucket, bus.StreamWork, bus.StreamEvents, bus.StreamDeadLetter, "KV_" + casestore.DefaultBucket, "KV_handoff-ocr"} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		info := st.CachedInfo()
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t\n", name, info.State.Msgs, info.State.Bytes, float64(info.State.Bytes)/float64(max(files, 1)))
+	}
+	return tw.Flush()
+}
