@@ -10,6 +10,7 @@
 //	handoff cases, case create, upload, wait, fetch, token   the front door's CLI
 //	handoff health [URL]               exit 0 when a running process is ready (container health checks)
 //	handoff nats-auth --nats-keys DIR  make the services' NATS keys and print an external NATS's authorization
+//	handoff dlq list|show|replay|drop  the dead letters of a running pipeline
 //	handoff --version                  print the version
 package main
 
@@ -49,6 +50,7 @@ commands on their own:
   health [URL]                exit 0 when a running handoff is ready (default: /readyz on HANDOFF_HTTP)
   nats-auth --nats-keys DIR   make each service's NATS key in DIR and print the authorization
                               block of an external nats-server configuration
+  dlq list|show|replay|drop   the dead letters of a running pipeline: list, show, replay or drop them
 
 Flags may follow the arguments. --version prints the version.
 Exit status: 0 done, 1 failed (or, for wait and report --fail-on-error, the checklist
@@ -126,6 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runHealth(ctx, rest, stderr)
 	case "nats-auth":
 		return runNATSAuth(rest, stdout, stderr)
+	case "dlq":
+		return runDLQ(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -200,7 +200,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	ep := Endpoints{Data: cfg.Data, PID: os.Getpid()}
-	reg := obs.NewRegistry()
+	reg := app.NewRegistry()
 
 	tlsFiles, err := cfg.tlsFiles()
 	if err != nil {

@@ -129,7 +129,7 @@ func TestProductionValues(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"HandoffQueueLag", "HandoffDeadLetters", "HandoffBundleFailed"} {
+	for _, want := range []string{"HandoffQueueLag", "HandoffDeadLetters", "HandoffDeadLettersWaiting", "HandoffBundleFailed"} {
 		if !alerts[want] {
 			t.Errorf("no %s alert", want)
 		}

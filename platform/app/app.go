@@ -151,9 +151,12 @@ type Service interface {
 // endpoints until ctx is done. mount, when not nil, adds routes to the ops
 // server (intake's API).
 func Run(ctx context.Context, name string, f Flags, buckets []string, build func(Deps) (Service, func(*http.ServeMux), error)) error {
-	log := obs.NewLogger(os.Stderr, f.LogFormat, f.LogLevel).With("service", name)
+	// The services add "service" to their own loggers; the binary's logger
+	// and the bus's say it here.
+	base := obs.NewLogger(os.Stderr, f.LogFormat, f.LogLevel)
+	log := base.With("service", name)
 	log.Info("starting", "version", Version(), "config", f.set)
-	reg := obs.NewRegistry()
+	reg := NewRegistry()
 	co, err := f.connectOptions(name)
 	if err != nil {
 		return err
@@ -182,7 +185,7 @@ func Run(ctx context.Context, name string, f Flags, buckets []string, build func
 	if err := blobs.EnsureBuckets(ctx, buckets...); err != nil {
 		return err
 	}
-	svc, mount, err := build(Deps{Log: log, Bus: b, Blobs: blobs, Cases: cases, Registry: reg})
+	svc, mount, err := build(Deps{Log: base, Bus: b, Blobs: blobs, Cases: cases, Registry: reg})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -64,4 +65,29 @@ func TestVersion(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// Every process exports handoff_build_info with its version.
+func TestBuildInfoMetric(t *testing.T) {
+	t.Parallel()
+	reg := NewRegistry()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "handoff_build_info" {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["version"] != Version() || labels["go_version"] != runtime.Version() || m.GetGauge().GetValue() != 1 {
+			t.Errorf("got %v = %v, want version %q, go_version %q = 1", labels, m.GetGauge().GetValue(), Version(), runtime.Version())
+		}
+		return
+	}
+	t.Error("no handoff_build_info")
 }

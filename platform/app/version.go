@@ -4,6 +4,10 @@ import (
 	"flag"
 	"runtime/debug"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/handoffmed/handoff/platform/obs"
 )
 
 // version is set at link time by the Makefile and the Dockerfiles:
@@ -51,4 +55,12 @@ func versionFrom(stamped string, read func() (*debug.BuildInfo, bool)) string {
 // VersionFlag adds --version to fs.
 func VersionFlag(fs *flag.FlagSet, p *bool) {
 	fs.BoolVar(p, "version", false, "print the version and exit")
+}
+
+// NewRegistry returns the Prometheus registry of a process: the Go and
+// process collectors and handoff_build_info with Version.
+func NewRegistry() *prometheus.Registry {
+	reg := obs.NewRegistry()
+	reg.MustRegister(obs.BuildInfo(Version()))
+	return reg
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -127,7 +128,7 @@ func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if s.opt.Memory {
 		storage = jetstream.MemoryStorage
 	}
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := bus.EnsureKeyValue(ctx, s.js, jetstream.KeyValueConfig{
 		Bucket:      s.opt.Bucket,
 		Description: "Handoff: what each case used of its budgets (OCR pages, DICOM, archives)",
 		Storage:     storage,
@@ -136,8 +137,8 @@ func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("budget bucket: %w", err)
 	}
-	s.kv = kv
-	return kv, nil
+	s.kv = bus.RetryKV(kv) // reads and compare-and-set writes outlast a leader election
+	return s.kv, nil
 }
 
 // Take charges up to want of counter, as much as fits under limit (no limit

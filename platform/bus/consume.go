@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,6 +29,24 @@ func Permanent(err error) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrPermanent, err)
+}
+
+// ErrLater marks a normal wait, not a failure: a bundle's quiet period
+// that has not passed, files of a case still being processed, a file
+// record not written yet. The message is handled again after the
+// consumer's backoff, as a retried one is, and counts as
+// handoff_messages_handled_total{result="wait"}, never in
+// handoff_failures_total. A wait that outlasts MaxDeliver is dead-lettered
+// and counted as a failure then.
+var ErrLater = errors.New("not yet")
+
+// Later wraps err so that the consumer loop handles the message again
+// later without counting a failure.
+func Later(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrLater, err)
 }
 
 // ConsumerSpec describes a durable pull consumer and how to run it.
@@ -104,8 +123,8 @@ func (m *Msg) Decode(v event.Event) error {
 func (m *Msg) Progress() error { return m.raw.InProgress() }
 
 // Handler handles one message. Returning nil acks it; an ErrPermanent error
-// terminates and dead-letters it; any other error retries it with backoff
-// until MaxDeliver, then dead-letters it. Handlers must be idempotent:
+// terminates and dead-letters it; an ErrLater error (a normal wait) or any
+// other error retries it with backoff until MaxDeliver, then dead-letters it. Handlers must be idempotent:
 // JetStream delivers at least once.
 type Handler func(ctx context.Context, m *Msg) error
 
@@ -154,17 +173,25 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 	// handle every message.
 	slots := make(chan struct{}, spec.Workers)
 	work := make(chan jetstream.Msg)
+	// quit ends the workers; work is never closed: JetStream's callback may
+	// still be handing over a message.
+	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	for range spec.Workers {
 		wg.Go(func() {
-			for raw := range work {
-				b.dispatch(hctx, log, spec, raw, h)
-				<-slots
+			for {
+				select {
+				case raw := <-work:
+					b.dispatch(hctx, log, spec, raw, h)
+					<-slots
+				case <-quit:
+					return
+				}
 			}
 		})
 	}
 	defer func() {
-		close(work)
+		close(quit)
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
@@ -194,49 +221,88 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 			log.Warn("set up consumer again", "err", err)
 			continue
 		}
-		batch := spec.Workers
-		if spec.NoPrefetch {
-			batch = 1
-		}
-		iter, err := cons.Messages(jetstream.PullMaxMessages(batch), jetstream.PullExpiry(5*time.Second))
-		if err != nil {
+		if err := b.pump(ctx, log, cons, spec, slots, work, quit); err != nil {
 			log.Warn("consume", "err", err)
-			continue
 		}
-		b.pump(ctx, log, iter, slots, work)
 	}
 	return nil
 }
 
-// pump hands messages to the handlers, as many at once as there are
-// slots, until ctx is done or the iterator closes.
-func (b *Bus) pump(ctx context.Context, log *slog.Logger, iter jetstream.MessagesContext, slots chan struct{}, work chan<- jetstream.Msg) {
-	stop := context.AfterFunc(ctx, iter.Stop)
-	defer stop()
-	defer iter.Stop()
-	failures := 0
-	for {
+// maxFetchFailures is how many missed heartbeats in a row (about 5 s
+// each) make the loop set its consumer up again: the consumer may have
+// been deleted or its stream recreated (a cluster that lost a replica
+// set), which pulling alone would not notice. A consumer whose leader
+// moved answers the next pull without that.
+const maxFetchFailures = 3
+
+// pump hands the consumer's messages to the handlers, as many at once as
+// there are slots, until ctx is done, the consumer is lost or its server
+// stops answering.
+//
+// It uses JetStream's callback consumer, whose subscription queues what
+// arrives: after a reconnect the pull left on the previous server may still
+// deliver beside the new one, which would overflow the fixed buffer of a
+// message iterator and drop messages until their ack wait ran out. The
+// callback blocks until a handler slot is free, so a message is taken only
+// when a handler can start on it.
+func (b *Bus) pump(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, spec ConsumerSpec, slots chan struct{}, work chan<- jetstream.Msg, quit <-chan struct{}) error {
+	lost := make(chan error, 1)
+	signal := func(err error) {
 		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
+		case lost <- err:
+		default:
 		}
-		raw, err := iter.Next()
-		if err != nil {
-			<-slots
-			switch {
-			case ctx.Err() != nil:
-				return
-			case errors.Is(err, jetstream.ErrMsgIteratorClosed), errors.Is(err, jetstream.ErrConsumerDeleted), failures > 10:
-				log.Warn("consumer lost", "err", err)
-				return
+	}
+	batch := spec.Workers
+	if spec.NoPrefetch {
+		batch = 1
+	}
+	var missed atomic.Int32
+	cc, err := cons.Consume(func(raw jetstream.Msg) {
+		missed.Store(0)
+		if ctx.Err() == nil {
+			select {
+			case slots <- struct{}{}:
+				select {
+				case work <- raw: // a handler is free or about to be: a slot was free
+					return
+				case <-quit:
+					<-slots
+				}
+			case <-ctx.Done():
 			}
-			failures++
-			log.Warn("fetch", "err", err)
-			continue
 		}
-		failures = 0
-		work <- raw // a handler is free or about to be: a slot was free
+		_ = raw.Nak() // stopping: another worker takes it now
+	}, jetstream.PullMaxMessages(batch), jetstream.PullExpiry(5*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			switch {
+			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
+				errors.Is(err, jetstream.ErrBadRequest):
+				signal(fmt.Errorf("consumer lost: %w", err))
+			case errors.Is(err, jetstream.ErrNoHeartbeat):
+				if missed.Add(1) >= maxFetchFailures {
+					signal(fmt.Errorf("consumer not answering: %w", err))
+				}
+			default:
+				log.Info("fetch", "err", err)
+			}
+		}))
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		// Messages already delivered to this process are given back.
+		cc.Drain()
+		select {
+		case <-cc.Closed():
+		case <-time.After(5 * time.Second):
+			cc.Stop()
+		}
+		return nil
+	case err := <-lost:
+		cc.Stop()
+		return err
 	}
 }
 
@@ -281,7 +347,8 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 	finished = true
 	beat.Stop()
 	mu.Unlock()
-	b.metrics.observe(spec.Durable, time.Since(start), herr)
+	final := errors.Is(herr, ErrPermanent) || m.Delivered >= uint64(spec.MaxDeliver)
+	b.metrics.observe(spec.Durable, time.Since(start), herr, final)
 	if herr != nil {
 		log = log.With("seq", m.StreamSeq, "delivered", m.Delivered)
 		if m.Meta.CaseID != "" {
@@ -296,7 +363,7 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 		if err := raw.Ack(); err != nil {
 			log.Warn("ack", "err", err)
 		}
-	case errors.Is(herr, ErrPermanent) || m.Delivered >= uint64(spec.MaxDeliver):
+	case final:
 		log.Warn("dead-lettering message", "err", herr)
 		if err := b.deadLetter(actx, spec, m, herr); err != nil {
 			// Leave it unacked: it is redelivered and dead-lettered again.
@@ -309,7 +376,11 @@ func (b *Bus) dispatch(ctx context.Context, log *slog.Logger, spec ConsumerSpec,
 		}
 	default:
 		delay := spec.Backoff[min(int(m.Delivered)-1, len(spec.Backoff)-1)]
-		log.Info("retrying message", "err", herr, "delay", delay)
+		if errors.Is(herr, ErrLater) {
+			log.Debug("waiting", "reason", herr, "delay", delay)
+		} else {
+			log.Info("retrying message", "err", herr, "delay", delay)
+		}
 		if err := raw.NakWithDelay(delay); err != nil {
 			log.Warn("nak", "err", err)
 		}
@@ -370,11 +441,9 @@ func (b *Bus) publishDeadLetter(ctx context.Context, dl event.DeadLetter) error 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := withPublishTimeout(ctx)
-	defer cancel()
-	ack, err := b.js.PublishMsg(ctx, msg, retryNoResponders...)
+	ack, err := b.publish(ctx, msg)
 	if err != nil {
-		return fmt.Errorf("publish %s: %w", msg.Subject, err)
+		return err
 	}
 	if !ack.Duplicate {
 		b.metrics.deadLettered(dl.Consumer)

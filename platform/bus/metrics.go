@@ -26,11 +26,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handoff_messages_handled_total",
-			Help: "Messages handled, by consumer and result (ok, retry, failed).",
+			Help: "Messages handled, by consumer and result (ok; wait: handled again later, a normal wait; retry: failed, tried again; failed: dead-lettered).",
 		}, []string{"consumer", "result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "handoff_failures_total",
-			Help: "Handler failures by consumer and error code.",
+			Help: "Handler failures by consumer and error code: retried and dead-lettered ones, not normal waits.",
 		}, []string{"consumer", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "handoff_processing_seconds",
@@ -42,9 +42,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Messages moved to the DEADLETTER stream, by consumer (counted once, by the process that stored the dead letter).",
 		}, []string{"consumer"}),
 	}
-	m.depth = &DepthCollector{desc: prometheus.NewDesc(
-		"handoff_queue_depth", "Messages waiting or in progress, by stream and consumer.",
-		[]string{"stream", "consumer", "state"}, nil)}
+	m.depth = &DepthCollector{
+		desc: prometheus.NewDesc(
+			"handoff_queue_depth", "Messages waiting or in progress, by stream and consumer.",
+			[]string{"stream", "consumer", "state"}, nil),
+		deadDesc: prometheus.NewDesc(
+			"handoff_dead_letters_waiting", "Dead letters waiting in the DEADLETTER stream, by consumer (read from the stream on each scrape; every process reports the consumers it runs).",
+			[]string{"consumer"}, nil),
+	}
 	reg.MustRegister(m.handled, m.failures, m.duration, m.dead, m.depth)
 	return m
 }
@@ -64,7 +69,9 @@ func (m *Metrics) watch(b *Bus, spec ConsumerSpec) {
 	m.depth.watched = append(m.depth.watched, watched{b, spec})
 }
 
-func (m *Metrics) observe(consumer string, d time.Duration, err error) {
+// observe counts one handled message. final is true when the message is
+// dead-lettered now: a wait (ErrLater) is a failure only then.
+func (m *Metrics) observe(consumer string, d time.Duration, err error, final bool) {
 	if m == nil {
 		return
 	}
@@ -73,8 +80,11 @@ func (m *Metrics) observe(consumer string, d time.Duration, err error) {
 	case err == nil:
 		m.handled.WithLabelValues(consumer, "ok").Inc()
 		return
-	case errors.Is(err, ErrPermanent):
+	case final:
 		m.handled.WithLabelValues(consumer, "failed").Inc()
+	case errors.Is(err, ErrLater):
+		m.handled.WithLabelValues(consumer, "wait").Inc()
+		return
 	default:
 		m.handled.WithLabelValues(consumer, "retry").Inc()
 	}
@@ -83,6 +93,8 @@ func (m *Metrics) observe(consumer string, d time.Duration, err error) {
 	switch {
 	case errors.As(err, &re):
 		code = re.Code
+	case errors.Is(err, ErrLater):
+		code = "wait_exhausted"
 	case errors.Is(err, context.DeadlineExceeded):
 		code = "timeout"
 	}
@@ -97,11 +109,14 @@ func (m *Metrics) deadLettered(consumer string) {
 
 // DepthCollector reports the depth of the consumers this process runs
 // (messages waiting, and messages being worked on) as a gauge read on each
-// scrape: the signal to scale a worker kind on.
+// scrape: the signal to scale a worker kind on; and how many of their dead
+// letters wait in the DEADLETTER stream (an operator replays or drops them
+// with `handoff dlq`).
 type DepthCollector struct {
-	desc    *prometheus.Desc
-	mu      sync.Mutex
-	watched []watched
+	desc     *prometheus.Desc
+	deadDesc *prometheus.Desc
+	mu       sync.Mutex
+	watched  []watched
 }
 
 type watched struct {
@@ -110,7 +125,7 @@ type watched struct {
 }
 
 // Describe implements prometheus.Collector.
-func (c *DepthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *DepthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.deadDesc }
 
 // Collect implements prometheus.Collector.
 func (c *DepthCollector) Collect(ch chan<- prometheus.Metric) {
@@ -131,5 +146,25 @@ func (c *DepthCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(info.NumPending), s.Stream, s.Durable, "waiting")
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(info.NumAckPending), s.Stream, s.Durable, "in_progress")
+	}
+	if len(ws) > 0 {
+		c.collectDead(ctx, ch, ws)
+	}
+}
+
+// collectDead reports the dead letters waiting per consumer, from the
+// DEADLETTER stream's count of messages per subject (handoff.dlq.<consumer>).
+func (c *DepthCollector) collectDead(ctx context.Context, ch chan<- prometheus.Metric, ws []watched) {
+	counts, err := ws[0].bus.DeadLetterCounts(ctx)
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if seen[w.spec.Durable] {
+			continue
+		}
+		seen[w.spec.Durable] = true
+		ch <- prometheus.MustNewConstMetric(c.deadDesc, prometheus.GaugeValue, float64(counts[w.spec.Durable]), w.spec.Durable)
 	}
 }

@@ -112,11 +112,13 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 }
 
 // Setup creates or updates the pipeline's streams. Every service calls it at
-// start; it is idempotent, and only writes when a stream is missing or its
-// settings differ.
+// start; it is idempotent, only writes when a stream is missing or its
+// settings differ, and waits for a cluster still electing its leaders
+// (Retry).
 func (b *Bus) Setup(ctx context.Context, t Topology) error {
 	for _, cfg := range t.Streams() {
-		if err := b.ensureStream(ctx, cfg); err != nil {
+		err := Retry(ctx, func(ctx context.Context) error { return b.ensureStream(ctx, cfg) })
+		if err != nil {
 			return fmt.Errorf("stream %s: %w", cfg.Name, err)
 		}
 	}
@@ -146,7 +148,18 @@ func sameStream(have, want jetstream.StreamConfig) bool {
 // EnsureKeyValue binds a key-value bucket, creating it (or updating its
 // replicas, history and TTL) when it is missing or differs. Like the
 // streams, only the set-up identity creates one; the services bind.
+// A cluster still electing its leaders is waited for (Retry).
 func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := Retry(ctx, func(ctx context.Context) error {
+		var err error
+		kv, err = ensureKeyValue(ctx, js, cfg)
+		return err
+	})
+	return kv, err
+}
+
+func ensureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, cfg.Bucket)
 	if err == nil {
 		st, serr := js.Stream(ctx, "KV_"+cfg.Bucket)

@@ -75,7 +75,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("kv %s: %w", o.Bucket, err)
 	}
-	return &Store{kv: kv, js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
+	return &Store{kv: bus.RetryKV(kv), js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
 }
 
 // KV is the underlying bucket, for watchers.
@@ -390,14 +390,17 @@ func (s *Store) update(ctx context.Context, key string, create bool, reset func(
 // from validated IDs). A key whose last entry is a deletion counts as
 // existing here: UpsertFile, which callers fall back to, handles it.
 func (s *Store) create(ctx context.Context, key string, data []byte) (uint64, error) {
-	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: s.pre + key, Data: data}, jetstream.WithExpectLastSequencePerSubject(0))
-	if err != nil {
-		if isWrongSequence(err) {
-			return 0, jetstream.ErrKeyExists
+	rev, err := bus.WriteOnce(ctx, s.kv, key, data, func(ctx context.Context) (uint64, error) {
+		ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: s.pre + key, Data: data}, jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			return 0, err
 		}
-		return 0, err
+		return ack.Sequence, nil
+	})
+	if isWrongSequence(err) {
+		return 0, jetstream.ErrKeyExists
 	}
-	return ack.Sequence, nil
+	return rev, err
 }
 
 func isWrongSequence(err error) bool {

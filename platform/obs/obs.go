@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -18,15 +19,16 @@ import (
 
 // NewLogger returns a JSON (format "json") or text logger at level
 // ("debug", "info", "warn", "error"). File names in object keys are
-// redacted from every record.
+// redacted from every record, and a key appears once per record (the
+// later value wins). In JSON, durations are seconds, as numbers, under a
+// key ending in _seconds ("delay": 5s is "delay_seconds": 5).
 func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
-	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(NewRedacting(slog.NewJSONHandler(w, opts)))
+		return slog.New(NewRedacting(newUnique(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: secondsAttr}))))
 	}
-	return slog.New(NewRedacting(slog.NewTextHandler(w, opts)))
+	return slog.New(NewRedacting(newUnique(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))))
 }
 
 // NewRegistry returns a Prometheus registry with the Go and process collectors.
@@ -34,6 +36,19 @@ func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// BuildInfo is handoff_build_info{version,go_version} 1: which build each
+// process runs, to join with its other series or to alert on mixed
+// versions after a rollout.
+func BuildInfo(version string) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "handoff_build_info",
+		Help:        "The build this process runs: always 1, with its version and Go version as labels.",
+		ConstLabels: prometheus.Labels{"version": version, "go_version": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }
 
 // Check is one readiness check: nil when the dependency is usable.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
@@ -21,7 +22,8 @@ var ErrStale = errors.New("stale file revision")
 
 // ErrNotRecorded means the file's record is not written yet: intake
 // publishes a work item just before it records the file, so a fast worker
-// can get there first. It is transient: retry the work item.
+// can get there first. It is a normal wait (bus.ErrLater): the work item
+// is handled again later and no failure is counted.
 var ErrNotRecorded = errors.New("file not recorded yet")
 
 type publisher interface {
@@ -64,7 +66,7 @@ func (t Tracker) Update(ctx context.Context, ref event.FileRef, fn func(*record.
 		}
 		switch {
 		case notFound && wait > 500*time.Millisecond:
-			return f, fmt.Errorf("%w: %w", ErrNotRecorded, err)
+			return f, bus.Later(fmt.Errorf("%w: %w", ErrNotRecorded, err))
 		case otherRevision && wait > 64*time.Millisecond:
 			// Only two first revisions recorded at once race this way.
 			return f, err

@@ -691,7 +691,7 @@ func (s *Service) assemble(ctx context.Context, log *slog.Logger, ref event.File
 		return err
 	}
 	if !d.Complete() {
-		return fmt.Errorf("assemble: %d pages not done", d.Pages-countDone(d))
+		return bus.Later(fmt.Errorf("assemble: %d pages not done", d.Pages-countDone(d)))
 	}
 	_, _, work := s.keys(ref)
 	var pl plan

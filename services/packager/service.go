@@ -129,7 +129,7 @@ func (s *Service) handleBundle(ctx context.Context, m *bus.Msg) error {
 		s.log.Info("automatic bundle skipped: files pending", "case_id", req.CaseID)
 		return nil
 	case errors.Is(err, ErrPending):
-		return err // retried after PendingRetry
+		return bus.Later(err) // a normal wait: looked at again after PendingRetry
 	case errors.Is(err, casestore.ErrNotFound):
 		return bus.Permanent(err)
 	case err != nil:
@@ -175,7 +175,7 @@ func (s *Service) handleReport(ctx context.Context, m *bus.Msg) error {
 		}
 	}
 	if wait := s.cfg.QuietPeriod - s.now().Sub(last); wait > 0 {
-		return fmt.Errorf("case %s: %w", ev.CaseID, ErrNotQuiet) // re-checked after QuietCheck
+		return bus.Later(fmt.Errorf("case %s: %w", ev.CaseID, ErrNotQuiet)) // re-checked after QuietCheck
 	}
 	digest := ev.Digest
 	if len(digest) > 32 {

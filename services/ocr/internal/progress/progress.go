@@ -72,7 +72,8 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 	if err != nil {
 		return nil, fmt.Errorf("progress bucket: %w", err)
 	}
-	return &Store{kv: kv}, nil
+	// Reads and compare-and-set writes outlast a leader election.
+	return &Store{kv: bus.RetryKV(kv)}, nil
 }
 
 // Key names a document revision: safe KV key characters only.
