@@ -71,7 +71,10 @@ func TestCasePageBudgetThroughServe(t *testing.T) {
 	bv := p.WaitFor(id, "bundle", 3*time.Minute, func(v e2e.CaseView) bool { return len(v.Bundles) == 1 })
 	folder := checkExtracted(t, downloadBundle(t, p, id, bv.Bundles[0]), bv.Bundles[0].Name)
 	var man struct {
-		Files []struct{ Path, Upload string } `json:"files"`
+		Files []struct {
+			Path   string `json:"path"`
+			FileID string `json:"file_id"`
+		} `json:"files"`
 	}
 	mj, err := os.ReadFile(filepath.Join(folder, "MANIFEST.json"))
 	if err != nil {
@@ -80,8 +83,11 @@ func TestCasePageBudgetThroughServe(t *testing.T) {
 	if err := json.Unmarshal(mj, &man); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(man.Files, func(m struct{ Path, Upload string }) bool {
-		return strings.HasSuffix(m.Upload, "report-scan.pdf") && strings.HasPrefix(m.Path, "03_Radiology_Reports/")
+	if !slices.ContainsFunc(man.Files, func(m struct {
+		Path   string `json:"path"`
+		FileID string `json:"file_id"`
+	}) bool {
+		return m.FileID == f.ID && strings.HasPrefix(m.Path, "03_Radiology_Reports/")
 	}) {
 		t.Errorf("the report over the budget is not in the bundle's radiology reports: %+v", man.Files)
 	}

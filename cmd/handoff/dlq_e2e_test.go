@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
@@ -33,11 +32,10 @@ func TestDeadLetterReplay(t *testing.T) {
 	p := e2e.Start(t, e2e.Options{})
 	caseID := record.NewCaseID()
 
-	nc, err := nats.Connect(p.NATS)
+	nc, err := p.Conn(t, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

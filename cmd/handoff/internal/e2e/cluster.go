@@ -126,7 +126,7 @@ cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Pipeline = &Pipeline{T: t, Serve: c.Processes[o.Groups[0]], Token: extToken, S3Secret: extSecret, Blobs: blobs,
+	c.Pipeline = &Pipeline{T: t, Serve: c.Processes[o.Groups[0]], Token: extToken, HTTP: HTTPClient(t, ""), S3Secret: extSecret, Blobs: blobs,
 		Intake: record.DefaultIntakeBucket, Derived: record.DefaultDerivedBucket, Bundles: record.DefaultBundleBucket}
 	c.Pipeline.Endpoints = waitEndpoints(t, c.Processes[o.Groups[0]], c.dataOf(o.Groups[0]))
 	c.Pipeline.S3, c.Pipeline.S3Access, c.Pipeline.NATS = s3URL, extAccess, c.NATSURLs()
