@@ -7,7 +7,7 @@
 set -euo pipefail
 OUT=${1:?usage: make_scanned.sh OUT.pdf [N]}
 N=${2:-20}
-CORPUS=$(cd "$(dirname "$0")/../../../shared/corpus/ocr-peer" && pwd)
+CORPUS=$(cd "$(dirname "$0")/../../testdata/corpus/ocr-peer" && pwd)
 args=()
 i=0
 while ((i < N)); do

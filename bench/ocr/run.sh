@@ -12,7 +12,7 @@ set -euo pipefail
 JOBS=${1:-2}
 LANGS=eng
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CORPUS=$(cd "$ROOT/../shared/corpus/ocr-peer" && pwd)
+CORPUS=$(cd "$ROOT/testdata/corpus/ocr-peer" && pwd)
 OUT=$ROOT/bench/out/ocr
 rm -rf "$OUT"
 mkdir -p "$OUT/handoff" "$OUT/ocrmypdf" "$OUT/bare"

@@ -12,7 +12,7 @@ import (
 	"github.com/handoffmed/handoff/services/ocr/internal/render"
 )
 
-const corpus = "../../../../../shared/corpus/ocr-peer"
+const corpus = "../../../../testdata/corpus/ocr-peer"
 
 func TestBandCuts(t *testing.T) {
 	for _, f := range []string{"linn.pdf", "epson.pdf", "c02-22.pdf", "francais.pdf"} {
