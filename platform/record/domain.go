@@ -206,6 +206,9 @@ type Document struct {
 	SummaryFact *Summary     `json:"summary_facts,omitempty"` // facts read from an uploaded summary
 	Modality    string       `json:"modality,omitempty"`      // for radiology reports: MRI, CT, XRay...
 	BodyPart    string       `json:"body_part,omitempty"`
+	// Impression is the radiologist's impression (conclusion) of a
+	// radiology report, as written, cut to a bounded length.
+	Impression string `json:"impression,omitempty"`
 	// Also lists the other categories some pages of a combined document
 	// belong to (a pre-operative packet with labs, an EKG and a chest X-ray
 	// report in one PDF); Panels then covers every lab page.

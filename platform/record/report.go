@@ -72,6 +72,7 @@ type MedicationFact struct {
 	Generic       string `json:"generic,omitempty"`
 	Dose          string `json:"dose,omitempty"`
 	Frequency     string `json:"frequency,omitempty"`
+	Duration      string `json:"duration,omitempty"` // how long taken, as written ("for 2 years")
 	Route         string `json:"route,omitempty"`
 	Start         string `json:"start,omitempty"`
 	Status        string `json:"status,omitempty"`

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/platform/blob"
@@ -32,12 +32,12 @@ import (
 	"github.com/handoffmed/handoff/services/intake"
 )
 
-// corpus is the shared test corpus, resolved before the embedded S3
+// corpus is the repository's test corpus (testdata/corpus), resolved before the embedded S3
 // gateway changes the working directory.
 var corpus string
 
 func TestMain(m *testing.M) {
-	corpus, _ = filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus"))
+	corpus, _ = filepath.Abs(filepath.Join("..", "..", "testdata", "corpus"))
 	os.Exit(blobtest.Run(m))
 }
 
@@ -603,5 +603,37 @@ func TestAuthAndNotFound(t *testing.T) {
 	}
 	if code := h.do(http.MethodPost, "/v1/cases", strings.NewReader(`{"patient":{"birth_date":"02/03/1960"}}`), nil); code != http.StatusBadRequest {
 		t.Errorf("bad date: %d, want 400", code)
+	}
+}
+
+// The report served by the API carries the case's facts: the medications
+// typed on the case and those a medication list names, each once, blood
+// thinners flagged.
+func TestReportFacts(t *testing.T) {
+	h := start(t, true)
+	var c struct{ ID string }
+	body := `{"patient":{"family_name":"Testperson","given_name":"Pat"},"summary":{"medications":["Fragmin 5000 units daily"]}}`
+	if code := h.do(http.MethodPost, "/v1/cases", strings.NewReader(body), &c); code != http.StatusCreated {
+		t.Fatalf("create case: %d", code)
+	}
+	h.upload(c.ID, "meds.txt", []byte("Current Medications\nFragmin 5000 units subcutaneous daily\nLipitor 40 mg daily\nMetformin 500 mg twice daily\n"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var r record.Report
+		if code := h.do(http.MethodGet, "/v1/cases/"+c.ID+"/report?format=json", nil, &r); code == http.StatusOK && r.Pending == 0 && r.Facts != nil && len(r.Facts.Medications) >= 3 {
+			var got []string
+			for _, m := range r.Facts.Medications {
+				got = append(got, fmt.Sprintf("%s %v %q", m.Generic, m.Anticoagulant, fmt.Sprint(m.File != "")))
+			}
+			want := []string{`dalteparin true "false"`, `atorvastatin false "true"`, `metformin false "true"`}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("facts (-want +got):\n%s", diff)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for a report with facts")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

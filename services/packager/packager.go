@@ -20,6 +20,7 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 
 	"github.com/handoffmed/handoff/services/packager/internal/multipart"
@@ -171,6 +172,7 @@ type Service struct {
 	deps  Deps
 	log   *slog.Logger
 	fonts render.Fonts
+	vocab *clinical.Vocabulary
 	now   func() time.Time
 }
 
@@ -190,7 +192,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packager: %w", err)
 	}
-	return &Service{cfg: cfg, deps: d, log: d.Log.With("service", "packager"), fonts: fonts, now: time.Now}, nil
+	return &Service{cfg: cfg, deps: d, log: d.Log.With("service", "packager"), fonts: fonts, vocab: clinical.New(), now: time.Now}, nil
 }
 
 // PresignBundle returns the download link of a bundle version: a presigned

@@ -42,7 +42,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // Paths resolved before the embedded S3 endpoint changes the working directory.
 var (
 	testdata  = "testdata"
-	corpusDir = "../../../shared/corpus/dicom-peer/pydicom"
+	corpusDir = "../../testdata/corpus/dicom-peer/pydicom"
 )
 
 func TestMain(m *testing.M) {

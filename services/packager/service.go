@@ -215,7 +215,7 @@ func (s *Service) Bundle(ctx context.Context, caseID string, o BundleOptions) (r
 	objs := s3io.Objects{Blobs: s.deps.Blobs, Op: s.cfg.OpTimeout}
 	job, err := bundler.Prepare(ctx, objs, bundler.Input{
 		Input:  layout.Input{Case: c, Files: files, Index: idx, DerivedBucket: s.cfg.DerivedBucket},
-		Report: rep, Version: version, Fonts: s.fonts, Zip: s.zipOptions(), Prefetch: s.cfg.Prefetch,
+		Report: rep, Vocab: s.vocab, Version: version, Fonts: s.fonts, Zip: s.zipOptions(), Prefetch: s.cfg.Prefetch,
 	})
 	if err != nil {
 		return record.Bundle{}, fmt.Errorf("bundle: %w", cleanS3Err(err))

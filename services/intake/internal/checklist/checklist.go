@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/services/intake/internal/understand"
 )
@@ -64,25 +65,19 @@ const (
 	passportMinMonths = 6
 )
 
-var partTitles = map[string]string{
-	record.PartSummary:     "Case summary",
-	record.PartImaging:     "Imaging (DICOM)",
-	record.PartRadiology:   "Radiology reports",
-	record.PartLabs:        "Recent labs (within 90 days)",
-	record.PartSurgical:    "Prior surgical notes",
-	record.PartMedications: "Current medications",
-	record.PartID:          "Passport",
-}
-
 // Checker computes reports. It holds the compiled rules of document
-// understanding (to read medications typed on the case) and is safe for
-// concurrent use.
+// understanding (to read medications typed on the case) and the clinical
+// vocabulary, and is safe for concurrent use.
 type Checker struct {
-	an *understand.Analyzer
+	an    *understand.Analyzer
+	vocab *clinical.Vocabulary
 }
 
 // New returns a Checker.
-func New() *Checker { return &Checker{an: understand.New()} }
+func New() *Checker {
+	an := understand.New()
+	return &Checker{an: an, vocab: an.Vocabulary()}
+}
 
 // Compute is New().Compute: it compiles the rules on every call; keep a
 // Checker where reports are computed often.
@@ -101,6 +96,7 @@ type state struct {
 	c        record.Case
 	ref      time.Time
 	byCat    map[string][]doc
+	docs     []doc // every finished document, in file ID order
 	studies  []record.Study
 	pending  int
 	failed   []record.File
@@ -130,7 +126,7 @@ func (s *state) part(p, status string, files []string) {
 	if fs == nil {
 		fs = []string{}
 	}
-	s.parts[p] = &record.PartStatus{Part: p, Title: partTitles[p], Status: status, Files: fs}
+	s.parts[p] = &record.PartStatus{Part: p, Title: clinical.PartLabel(p).EN, Status: status, Files: fs}
 }
 
 // Compute makes the checklist report of a case. ref is "now": the
@@ -161,6 +157,9 @@ func (k *Checker) Compute(c record.Case, files []record.File, idx *record.DicomI
 		if f.DICOM != nil && f.DICOM.DuplicateOf == "" {
 			s.dicomIDs = append(s.dicomIDs, f.ID)
 		}
+		if f.Document != nil {
+			s.docs = append(s.docs, doc{id: f.ID, d: f.Document})
+		}
 		if f.Document != nil && f.Document.Category != "" {
 			s.byCat[f.Document.Category] = append(s.byCat[f.Document.Category], doc{id: f.ID, d: f.Document})
 			// A combined document counts for the other parts its pages hold.
@@ -171,6 +170,7 @@ func (k *Checker) Compute(c record.Case, files []record.File, idx *record.DicomI
 			}
 		}
 	}
+	slices.SortStableFunc(s.docs, func(a, b doc) int { return strings.Compare(a.id, b.id) })
 	if idx != nil {
 		s.idx = idx
 		s.studies = idx.Studies
@@ -183,7 +183,7 @@ func (k *Checker) Compute(c record.Case, files []record.File, idx *record.DicomI
 	s.summary(facts)
 	s.imaging(facts)
 	s.radiology()
-	s.labs(facts)
+	k.labs(s, facts)
 	s.surgical(facts)
 	k.medications(s, facts)
 	s.identity(facts)
@@ -196,6 +196,7 @@ func (k *Checker) Compute(c record.Case, files []record.File, idx *record.DicomI
 		ReferenceDate: s.ref.Format(time.DateOnly),
 		Pending:       s.pending,
 		Findings:      s.findings,
+		Facts:         k.factsOf(s),
 	}
 	for _, p := range record.Parts {
 		r.Parts = append(r.Parts, *s.parts[p])
@@ -223,15 +224,17 @@ func sortFindings(fs []record.Finding) {
 	})
 }
 
-// Digest identifies a report's content: its parts, findings and pending
-// count (not when it was generated).
+// Digest identifies a report's content: its parts, findings, facts and
+// pending count (not when it was generated). Facts change only when the
+// documents do, so including them makes no report churn.
 func Digest(r record.Report) string {
 	b, _ := json.Marshal(struct {
 		Ref      string              `json:"ref"`
 		Pending  int                 `json:"pending"`
 		Parts    []record.PartStatus `json:"parts"`
 		Findings []record.Finding    `json:"findings"`
-	}{r.ReferenceDate, r.Pending, r.Parts, r.Findings})
+		Facts    *record.Facts       `json:"facts,omitempty"`
+	}{r.ReferenceDate, r.Pending, r.Parts, r.Findings, r.Facts})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:16])
 }
@@ -305,15 +308,49 @@ func (k *Checker) caseFacts(s *state) facts {
 	}
 	// Medications that say what the patient is treated for.
 	for _, m := range k.allMeds(s, true) {
-		if understand.IsDiabetesDrug(m.med.Generic) && !f.cond.Diabetes && !f.cond.Prediabetes {
-			f.cond.Diabetes = true
-			f.condSources = append(f.condSources, "diabetes medication")
+		d, ok := k.vocab.Medication(m.med)
+		if !ok {
+			continue
 		}
-		switch m.med.Generic {
-		case "albuterol", "tiotropium", "ipratropium", "budesonide-formoterol", "fluticasone-salmeterol", "fluticasone-umeclidinium-vilanterol":
+		switch d.Class {
+		case clinical.ClassAntidiabetic:
+			if !f.cond.Diabetes && !f.cond.Prediabetes {
+				f.cond.Diabetes = true
+				f.condSources = append(f.condSources, "diabetes medication")
+			}
+		case clinical.ClassInhaledRespiratory:
 			if !f.cond.Respiratory {
 				f.cond.Respiratory = true
 				f.condSources = append(f.condSources, "inhaler")
+			}
+		}
+	}
+	// Current problems of a problem list, and prior operations among the
+	// procedures the records list.
+	for _, d := range s.docs {
+		for _, p := range d.d.Problems {
+			if !clinical.ActiveProblem(p.Status) {
+				continue
+			}
+			key, ok := k.vocab.Problem(p)
+			if !ok {
+				continue
+			}
+			switch key {
+			case clinical.ConditionDiabetes:
+				f.cond.Diabetes = true
+			case clinical.ConditionPrediabetes:
+				f.cond.Prediabetes = true
+			case clinical.ConditionCardiac:
+				f.cond.HeartDisease = true
+			case clinical.ConditionRespiratory:
+				f.cond.Respiratory = true
+			}
+			f.condSources = append(f.condSources, "problem list")
+		}
+		for _, p := range d.d.Procedures {
+			if k.vocab.Surgical(p.Name) && !slices.Contains(f.cond.PriorSurgeries, p.Name) {
+				f.cond.PriorSurgeries = append(slices.Clone(f.cond.PriorSurgeries), p.Name)
 			}
 		}
 	}

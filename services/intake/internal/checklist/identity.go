@@ -1,8 +1,12 @@
 package checklist
 
 import (
+	"slices"
 	"strings"
+	"time"
 	"unicode"
+
+	"github.com/handoffmed/handoff/platform/record"
 )
 
 // foldAccents maps the accented Latin letters of names to their base letter,
@@ -263,4 +267,170 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+func (s *state) identity(f facts) {
+	docs := s.byCat[record.CategoryPassport]
+	pp, ppID := s.passport()
+	if len(docs) == 0 {
+		s.add(CodeIDMissing, record.SeverityError,
+			"No passport: upload a clear photo of the passport's identification page (the page with the photo and the two lines of letters and < at the bottom).")
+		s.part(record.PartID, record.PartMissing, nil)
+		return
+	}
+	status := record.PartOK
+	if pp == nil {
+		hasZone := false
+		for _, d := range docs {
+			if d.d.Passport != nil {
+				hasZone = true
+			}
+		}
+		if hasZone {
+			s.add(CodeIDUnreadable, record.SeverityWarning,
+				"The passport's machine-readable lines (the two lines at the bottom) could not be read with valid check digits: upload a sharper, straight photo of the identification page.", ids(docs)...)
+		} else {
+			s.add(CodeIDNotPassport, record.SeverityWarning,
+				"The identity document is not a passport or its machine-readable lines are not visible: hospitals abroad need the passport's identification page.", ids(docs)...)
+		}
+		s.part(record.PartID, record.PartWarning, ids(docs))
+		return
+	}
+	if t, err := time.Parse(time.DateOnly, pp.Expiry); err == nil {
+		switch {
+		case !t.After(s.ref):
+			s.add(CodeIDExpiry, record.SeverityWarning, "The passport has expired: renew it before travel.", ppID)
+			status = record.PartWarning
+		case t.Before(s.ref.AddDate(0, passportMinMonths, 0)):
+			s.add(CodeIDExpiry, record.SeverityWarning, "The passport expires within 6 months: many countries require 6 months of validity for a visa.", ppID)
+			status = record.PartWarning
+		}
+	}
+	ref := person{tokens: nameTokens(pp.GivenNames + " " + pp.Surname), dob: pp.BirthDate}
+	// A name longer than the zone's 39 characters is cut: its last word
+	// may be the start of the records' word.
+	truncated := len(strings.Fields(pp.Surname))+len(strings.Fields(pp.GivenNames)) > 0 &&
+		len(strings.Join(strings.Fields(pp.Surname), "<"))+2+len(strings.Join(strings.Fields(pp.GivenNames), "<")) >= 39
+	var nameDiff, dobDiff []string
+	check := func(rec person, file string) {
+		ref := ref
+		// The zone holds the surname, then the given names: the cut word is
+		// the last given name (or the surname when there is none).
+		cut := len(nameTokens(pp.GivenNames)) - 1
+		if cut < 0 {
+			cut = len(ref.tokens) - 1
+		}
+		if truncated && cut >= 0 && cut < len(ref.tokens) {
+			last := ref.tokens[cut]
+			for _, w := range rec.tokens {
+				if len(w) > len(last) && strings.HasPrefix(w, last) {
+					ref.tokens = slices.Clone(ref.tokens)
+					ref.tokens[cut] = w
+					break
+				}
+			}
+		}
+		switch compare(ref, rec) {
+		case relMisspelled:
+			if sameName(ref.tokens, rec.tokens) || len(rec.tokens) == 0 {
+				dobDiff = append(dobDiff, file)
+			} else {
+				nameDiff = append(nameDiff, file)
+			}
+		case relOther:
+			// Only the case fields reach here as another person: the
+			// passport is not the patient's the case describes.
+			nameDiff = append(nameDiff, file)
+		}
+	}
+	// The case fields.
+	if p := s.c.Patient; p.FamilyName != "" || p.GivenName != "" || p.BirthDate != "" {
+		check(person{tokens: nameTokens(p.GivenName + " " + p.FamilyName), dob: p.BirthDate}, "")
+	}
+	// Imaging headers (studies of another patient are reported as such).
+	anchor, _ := s.anchor()
+	for _, st := range s.studies {
+		if st.PatientName == "" && st.PatientBirthDate == "" {
+			continue
+		}
+		if compare(anchor, studyPerson(st)) == relOther {
+			continue
+		}
+		rec := studyPerson(st)
+		if compare(ref, rec) == relOther {
+			continue
+		}
+		fs := studyFiles(st)
+		if len(fs) > 0 {
+			check(rec, fs[0])
+		}
+	}
+	// Names and birth dates printed on documents with a text layer (names
+	// read by OCR are too unsure to call a spelling difference).
+	var otherDocs []string
+	for _, cat := range sortedCats(s.byCat) {
+		if cat == record.CategoryPassport {
+			continue
+		}
+		for _, d := range s.byCat[cat] {
+			if len(d.d.OCRPages) > 0 {
+				continue
+			}
+			dob := ""
+			if len(d.d.BirthDates) > 0 {
+				dob = d.d.BirthDates[0]
+			}
+			if len(d.d.Names) == 0 {
+				if dob != "" && ref.dob != "" && !slices.Contains(d.d.BirthDates, ref.dob) {
+					dobDiff = append(dobDiff, d.id)
+				}
+				continue
+			}
+			best := relOther
+			for _, n := range d.d.Names {
+				best = min(best, compare(ref, person{tokens: nameTokens(n), dob: dob}))
+			}
+			switch best {
+			case relSame:
+			case relMisspelled:
+				for _, n := range d.d.Names {
+					if compare(ref, person{tokens: nameTokens(n), dob: dob}) == relMisspelled {
+						check(person{tokens: nameTokens(n), dob: dob}, d.id)
+						break
+					}
+				}
+			default:
+				// Only a different birth date as well makes it another
+				// patient's document (a name read from the wrong field
+				// must not).
+				if dob != "" && ref.dob != "" && !slices.Contains(d.d.BirthDates, ref.dob) {
+					otherDocs = append(otherDocs, d.id)
+				}
+			}
+		}
+	}
+	if len(nameDiff) > 0 || len(dobDiff) > 0 {
+		var what []string
+		if len(nameDiff) > 0 {
+			what = append(what, "the name is spelled differently")
+		}
+		if len(dobDiff) > 0 {
+			what = append(what, "the birth date differs")
+		}
+		fs := append(append([]string{ppID}, nameDiff...), dobDiff...)
+		fs = slices.DeleteFunc(fs, func(s string) bool { return s == "" })
+		where := "records"
+		if slices.Contains(nameDiff, "") || slices.Contains(dobDiff, "") {
+			where = "records or the case details"
+		}
+		s.add(CodeIDNameMismatch, record.SeverityError,
+			"The passport and the "+where+" do not agree: "+strings.Join(what, " and ")+
+				". Names must be spelled the same on the passport, the records, visa paperwork and admission forms; ask for corrected records or correct the case details.", fs...)
+		status = record.PartWarning
+	}
+	if len(otherDocs) > 0 {
+		s.add(CodeDocPatientMismatch, record.SeverityWarning,
+			plural(len(otherDocs), "document names", "documents name")+" a different patient than the passport: check that it belongs to this case.", otherDocs...)
+	}
+	s.part(record.PartID, status, ids(docs))
 }

@@ -40,7 +40,7 @@ func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/packages.txt lists it)", tool)
+			t.Fatalf("%s not installed (scripts/packages.txt lists it)", tool)
 		}
 	}
 }

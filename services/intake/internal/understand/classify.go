@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -142,59 +143,32 @@ func signals() []signal {
 	return out
 }
 
-// analyte is a lab test the classifier knows, with the panels it belongs to.
+// analyte is a lab test the classifier looks for on a report's text, with
+// the panels it belongs to (from the clinical vocabulary).
 type analyte struct {
 	name   string
 	panels []string
 	re     *regexp.Regexp
 }
 
-func analytes() []analyte {
-	a := func(name string, pattern string, panels ...string) analyte {
-		return analyte{name: name, panels: panels, re: regexp.MustCompile(`(?im)` + pattern)}
+func analytes(v *clinical.Vocabulary) []analyte {
+	var out []analyte
+	for _, t := range v.LabTests() {
+		if t.Text == "" {
+			continue
+		}
+		out = append(out, analyte{name: t.Name, panels: t.Panels, re: regexp.MustCompile(`(?im)` + t.Text)})
 	}
-	const cbc, bmp, cmp, coag, a1c = record.PanelCBC, record.PanelBMP, record.PanelCMP, record.PanelCoag, record.PanelHbA1c
-	return []analyte{
-		a("WBC", `\bwbc\b|\bwhite blood (?:cell|cells|count)\b|\bleukocytes\b`, cbc),
-		a("RBC", `\brbc\b|\bred blood (?:cell|cells|count)\b|\berythrocytes\b`, cbc),
-		a("hemoglobin", `\b(?:hemoglobin|haemoglobin|hgb|hb)\b(?:\s*(?:,\s*)?(?:blood|total))?(?:[^a-z0-9]*$|\s+(?:\d|[<>]|l\b|h\b))`, cbc),
-		a("hematocrit", `\bhematocrit\b|\bhct\b`, cbc),
-		a("platelets", `\bplatelets?\b|\bplt\b|\bplatelet count\b`, cbc),
-		a("MCV", `\bmcv\b|\bmean corpuscular volume\b`, cbc),
-		a("MCH/MCHC/RDW", `\bmchc?\b|\brdw\b`, cbc),
-		a("sodium", `\bsodium\b|^\s*na\b`, bmp),
-		a("potassium", `\bpotassium\b|^\s*k\b`, bmp),
-		a("chloride", `\bchloride\b|^\s*cl\b`, bmp),
-		a("CO2", `\bco2\b|\bcarbon dioxide\b|\bbicarbonate\b|\bhco3\b|\btotal co2\b`, bmp),
-		a("BUN", `\bbun\b|\burea nitrogen\b|\bblood urea\b`, bmp),
-		a("creatinine", `\bcreatinine\b(?:\s*,\s*(?:serum|blood))?`, bmp),
-		a("glucose", `\bglucose\b`, bmp),
-		a("calcium", `\bcalcium\b(?:\s*,\s*serum)?`, bmp),
-		a("eGFR", `\begfr\b|\bglomerular filtration\b`, bmp),
-		a("albumin", `\balbumin\b`, cmp),
-		a("total protein", `\btotal protein\b|\bprotein,\s*total\b`, cmp),
-		a("ALT", `\balt\b|\bsgpt\b|\balanine aminotransferase\b`, cmp),
-		a("AST", `\bast\b|\bsgot\b|\baspartate aminotransferase\b`, cmp),
-		a("bilirubin", `\bbilirubin\b`, cmp),
-		a("alkaline phosphatase", `\balkaline phosphatase\b|\balk\s*phos\b|\balp\b`, cmp),
-		a("PT", `\bprothrombin time\b|\bprotime\b|^\s*pt\b(?:\s*(?:\(|sec|\d))|\bpt\s*/\s*inr\b`, coag),
-		a("INR", `\binr\b|\binternational normali[sz]ed ratio\b`, coag),
-		a("PTT", `\ba?ptt\b|\bpartial thromboplastin\b`, coag),
-		a("fibrinogen", `\bfibrinogen\b`, coag),
-		a("HbA1c", `\b(?:hemoglobin|haemoglobin|hgb|hb)\s*a1c\b|\bhba1c\b|\ba1c\b|\bglycated hemoglobin\b|\bglycohemoglobin\b|\bglycosylated hemoglobin\b`, a1c),
-	}
+	return out
 }
 
 // panelTitles name a panel outright.
-func panelTitles() map[string]*regexp.Regexp {
-	re := func(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
-	return map[string]*regexp.Regexp{
-		record.PanelCBC:   re(`\bcbc\b|\bcomplete blood count\b|\bhemogram\b`),
-		record.PanelBMP:   re(`\bbmp\b|\bbasic metabolic panel\b|\bchem(?:istry)?[- ]?7\b|\bbasic metabolic\b`),
-		record.PanelCMP:   re(`\bcmp\b|\bcomprehensive metabolic panel\b|\bchem(?:istry)?[- ]?(?:12|14)\b|\bcomprehensive metabolic\b`),
-		record.PanelCoag:  re(`\bpt\s*/\s*inr\b|\bprothrombin time\b|\bcoagulation (?:panel|profile|studies)\b|\bcoag panel\b|\bprotime\b`),
-		record.PanelHbA1c: re(`\bhemoglobin a1c\b|\bhba1c\b|\bhgb a1c\b|\bglycated hemoglobin\b`),
+func panelTitles(v *clinical.Vocabulary) map[string]*regexp.Regexp {
+	out := map[string]*regexp.Regexp{}
+	for _, p := range v.Panels() {
+		out[p.Key] = regexp.MustCompile(`(?i)` + p.Title)
 	}
+	return out
 }
 
 // labPanels finds the panels a lab report holds: a panel is present when

@@ -3,9 +3,9 @@ package understand
 import (
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -13,8 +13,7 @@ import (
 // Cerner, a pharmacy printout, a list the patient typed), the medication
 // section of another document, or single entries typed on the case.
 type medParser struct {
-	dict       map[string]drug
-	nameRe     *regexp.Regexp
+	vocab      *clinical.Vocabulary
 	strengthRe *regexp.Regexp
 	countRe    *regexp.Regexp
 	freqRe     *regexp.Regexp
@@ -31,29 +30,9 @@ type medParser struct {
 	labelRe     *regexp.Regexp
 }
 
-func newMedParser(dates *dateParser) *medParser {
-	dict := buildDrugDict()
-	names := make([]string, 0, len(dict))
-	for n := range dict {
-		names = append(names, n)
-	}
-	// Longest first, so that "aspirin-dipyridamole" wins over "aspirin".
-	sort.Slice(names, func(i, j int) bool {
-		if len(names[i]) != len(names[j]) {
-			return len(names[i]) > len(names[j])
-		}
-		return names[i] < names[j]
-	})
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		q := regexp.QuoteMeta(n)
-		q = strings.ReplaceAll(q, `\ `, `[\s-]+`)
-		q = strings.ReplaceAll(q, " ", `[\s-]+`)
-		quoted[i] = q
-	}
+func newMedParser(dates *dateParser, vocab *clinical.Vocabulary) *medParser {
 	return &medParser{
-		dict:   dict,
-		nameRe: regexp.MustCompile(`(?i)(?:^|[^a-z0-9])(` + strings.Join(quoted, "|") + `)(?:$|[^a-z0-9])`),
+		vocab: vocab,
 		strengthRe: regexp.MustCompile(`(?i)\b(\d+(?:[.,]\d+)?(?:\s*[-/]\s*\d+(?:\.\d+)?)?)\s*` +
 			`(mg|mcg|µg|ug|g|gm|grams?|ml|units?|iu|meq|%)(?:\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|dose|actuation|act|hr|h|kg|tab|spray|puff))?(?:\b|$)`),
 		countRe: regexp.MustCompile(`(?i)\b(\d+(?:\.\d+)?|one|two|three|half|1/2)\s*(?:\(\w+\)\s*)?` +
@@ -78,25 +57,13 @@ func newMedParser(dates *dateParser) *medParser {
 	}
 }
 
-// findDrug returns the first dictionary name in s.
-func (p *medParser) findDrug(s string) (name string, d drug, start int, ok bool) {
-	for _, m := range p.nameRe.FindAllStringSubmatchIndex(s, -1) {
-		n := s[m[2]:m[3]]
-		key := strings.Join(strings.FieldsFunc(strings.ToLower(n), func(r rune) bool { return r == ' ' || r == '\t' }), " ")
-		dd, found := p.dict[key]
-		if !found {
-			dd, found = p.dict[strings.ReplaceAll(key, "-", " ")]
-		}
-		if !found {
-			continue
-		}
-		// "ASA" only in capitals: lower-case asa is not aspirin.
-		if key == "asa" && n != "ASA" {
-			continue
-		}
-		return n, dd, m[2], true
+// findDrug returns the first drug of the vocabulary named in s.
+func (p *medParser) findDrug(s string) (name string, d clinical.Drug, start int, ok bool) {
+	m, ok := p.vocab.FindDrug(s)
+	if !ok {
+		return "", clinical.Drug{}, 0, false
 	}
-	return "", drug{}, 0, false
+	return m.Text, m.Drug, m.Start, true
 }
 
 // ParseMedicationEntry parses one medication as typed on a case
@@ -171,14 +138,14 @@ func (p *medParser) line(s string, loose bool) (record.Medication, bool) {
 	}
 	m.Name = written
 	if known {
-		m.Generic = d.generic
-		m.Class = d.class
+		m.Generic = d.Generic
+		m.Class = d.MedicationClass()
 	} else {
 		m.Generic = strings.ToLower(strings.Fields(written)[0])
 	}
 	if str != nil {
 		m.Dose = strings.TrimSpace(s[str[0]:str[1]])
-	} else if c := p.countRe.FindString(s); c != "" && (d.supplement || !known) {
+	} else if c := p.countRe.FindString(s); c != "" && (d.Supplement || !known) {
 		m.Dose = strings.TrimSpace(c)
 	}
 	m.Frequency = strings.TrimSpace(p.freqRe.FindString(s))

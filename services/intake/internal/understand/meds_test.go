@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -29,7 +30,7 @@ func TestMedicationEntries(t *testing.T) {
 		{"Ginkgo biloba 120 mg daily", []record.Medication{{Name: "Ginkgo biloba", Generic: "ginkgo", Dose: "120 mg", Frequency: "daily", Class: record.MedSupplement}}},
 		{"Vitamin E 400 IU", []record.Medication{{Name: "Vitamin E", Generic: "vitamin e", Dose: "400 IU", Class: record.MedSupplement}}},
 		{"turmeric 1 capsule daily", []record.Medication{{Name: "turmeric", Generic: "turmeric", Dose: "1 capsule", Frequency: "daily", Class: record.MedSupplement}}},
-		{"ibuprofen 600 mg as needed", []record.Medication{{Name: "ibuprofen", Generic: "ibuprofen", Dose: "600 mg", Frequency: "as needed", Class: MedNSAID}}},
+		{"ibuprofen 600 mg as needed", []record.Medication{{Name: "ibuprofen", Generic: "ibuprofen", Dose: "600 mg", Frequency: "as needed", Class: clinical.ClassNSAID}}},
 		{"Levothyroxine 50 mcg every morning", []record.Medication{{Name: "Levothyroxine", Generic: "levothyroxine", Dose: "50 mcg", Frequency: "every morning"}}},
 		{"Humira", []record.Medication{{Name: "Humira", Generic: "adalimumab"}}},
 		{"Eliquis 5mg 2x a day", []record.Medication{{Name: "Eliquis", Generic: "apixaban", Dose: "5mg", Frequency: "2x a day", Class: record.MedAnticoagulant}}},

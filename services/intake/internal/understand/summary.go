@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -67,10 +68,10 @@ func newSummaryReader(a *Analyzer) *summaryReader {
 		yearsOldRe: regexp.MustCompile(`(?i)\b(\d{1,3})[- ](?:year|yr)s?[- ]old\b`),
 		answerRe:   regexp.MustCompile(`(?i)^\s*[:\-–=]?\s*(?:\(?\s*)(yes|no|none|n/a|y|n)\b`),
 		cond: map[string]*regexp.Regexp{
-			"prediabetes": regexp.MustCompile(`(?i)\bpre-?\s?diabet\w*|\bimpaired fasting glucose\b|\bimpaired glucose tolerance\b|\bborderline diabet\w*`),
-			"diabetes":    regexp.MustCompile(`(?i)\b(?:type\s*(?:1|2|i|ii|one|two)\s+diabet\w*|diabetes(?:\s+mellitus)?|diabetic|t[12]dm|dm\s?(?:1|2|ii)|iddm|niddm)\b`),
-			"heart":       regexp.MustCompile(`(?i)\b(?:coronary artery disease|cad|heart disease|heart failure|chf|hfref|hfpef|myocardial infarction|heart attack|atrial fibrillation|afib|a-fib|a\. fib|arrhythmias?|cardiomyopathy|angina|coronary stents?|cardiac stents?|stent placement|cabg|coronary (?:artery )?bypass|valve (?:replacement|disease|repair)|aortic stenosis|mitral (?:valve|regurgitation|stenosis)|pacemaker|defibrillator|cardiac history|heart condition|ischemic heart)\b`),
-			"respiratory": regexp.MustCompile(`(?i)\b(?:copd|asthma|emphysema|chronic bronchitis|sleep apnea|obstructive sleep apnea|osa|pulmonary fibrosis|interstitial lung disease|shortness of breath|dyspnea|chronic cough|respiratory (?:issues?|problems?|disease|condition)|lung disease|bronchiectasis|cpap|home oxygen|pulmonary hypertension|lung nodules?)\b`),
+			"prediabetes": a.vocab.ConditionWords(clinical.ConditionPrediabetes),
+			"diabetes":    a.vocab.ConditionWords(clinical.ConditionDiabetes),
+			"heart":       a.vocab.ConditionWords(clinical.ConditionCardiac),
+			"respiratory": a.vocab.ConditionWords(clinical.ConditionRespiratory),
 			"thinners":    regexp.MustCompile(`(?i)\bblood[- ]thinners?\b|\banticoagula\w*|\bantiplatelet\w*`),
 		},
 	}

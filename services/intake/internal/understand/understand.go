@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
@@ -34,6 +35,7 @@ type Input struct {
 
 // Analyzer holds the compiled rules. It is safe for concurrent use.
 type Analyzer struct {
+	vocab       *clinical.Vocabulary
 	dates       *dateParser
 	facts       *factReader
 	meds        *medParser
@@ -46,10 +48,13 @@ type Analyzer struct {
 	bodyParts   []labelled
 	chestXRayRe *regexp.Regexp
 	examLineRe  *regexp.Regexp
-	bilatRe     *regexp.Regexp
-	rightRe     *regexp.Regexp
-	leftRe      *regexp.Regexp
-	summary     *summaryReader
+	// impressionRe starts a report's impression; sectionEndRe ends it.
+	impressionRe *regexp.Regexp
+	sectionEndRe *regexp.Regexp
+	bilatRe      *regexp.Regexp
+	rightRe      *regexp.Regexp
+	leftRe       *regexp.Regexp
+	summary      *summaryReader
 }
 
 type labelled struct {
@@ -57,17 +62,21 @@ type labelled struct {
 	re    *regexp.Regexp
 }
 
-// New compiles the rules.
-func New() *Analyzer {
+// New compiles the rules with a vocabulary of its own.
+func New() *Analyzer { return NewWith(clinical.New()) }
+
+// NewWith compiles the rules over the given clinical vocabulary.
+func NewWith(vocab *clinical.Vocabulary) *Analyzer {
 	dates := newDateParser()
 	re := func(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
 	a := &Analyzer{
+		vocab:       vocab,
 		dates:       dates,
 		facts:       newFactReader(dates),
-		meds:        newMedParser(dates),
+		meds:        newMedParser(dates, vocab),
 		signals:     signals(),
-		analytes:    analytes(),
-		panelTitles: panelTitles(),
+		analytes:    analytes(vocab),
+		panelTitles: panelTitles(vocab),
 		inrRe:       re(`\binr\b[^\n]{0,40}\d`),
 		overlayRe: []*regexp.Regexp{
 			re(`\b(?:se|ser|series|im|img|image)\s*[:#]?\s*\d+\b`),
@@ -110,12 +119,17 @@ func New() *Analyzer {
 		chestXRayRe: re(`\b(?:x-?ray|xr|radiograph\w*|cxr|cr|dx|\d\s*views?|two views|single view|pa and lateral|pa/lat\w*|frontal and lateral|portable)\b[^\n]{0,40}\bchest\b|\bchest\b[^\n]{0,40}\b(?:x-?ray|xr|radiograph\w*|\d\s*views?|two views|single view|pa and lateral|pa/lat\w*|frontal and lateral|ap portable|portable|1v|2v|pa\b)|\bcxr\b`),
 		examLineRe:  re(`^\s*(?:exam(?:ination)?|study|procedure|exam\s+description|study\s+description|type of (?:exam|study)|order(?:ed)?(?:\s+exam)?)\s*:\s*(.+)$`),
 	}
+	a.impressionRe = re(`^\s*(?:impression|conclusions?|summary impression|opinion)\s*:?\s*(.*)$`)
+	a.sectionEndRe = re(`^\s*(?:[a-z][a-z /&-]{2,40}:\s*$|[A-Z][A-Z /&-]{2,40}:|(?:electronically\s+)?(?:signed|dictated|transcribed|approved|reviewed|read)\b|radiologist\b|attending\b|this report\b|end of report\b|page \d+)`)
 	a.bilatRe = re(`\b(?:bilateral|both|bilat)\b`)
 	a.rightRe = re(`\b(?:right|rt)\b`)
 	a.leftRe = re(`\b(?:left|lt)\b`)
 	a.summary = newSummaryReader(a)
 	return a
 }
+
+// Vocabulary is the clinical vocabulary the rules use.
+func (a *Analyzer) Vocabulary() *clinical.Vocabulary { return a.vocab }
 
 // SplitPages cuts a text sidecar into pages at form feeds (pdftotext and
 // tesseract both end each page with one). A trailing empty page is dropped.
@@ -194,6 +208,7 @@ func (a *Analyzer) Analyze(in Input) record.Document {
 	case record.CategoryRadiologyReport, record.CategoryChestXRay:
 		doc.Date, doc.DateKind = a.dateOf(lines, DateExam)
 		doc.Modality, doc.BodyPart = a.examOf(lines)
+		doc.Impression = a.impression(lines)
 	case record.CategoryOperativeNote:
 		doc.Date, doc.DateKind = a.dateOf(lines, DateSurgery)
 	case record.CategoryEKG:
@@ -426,6 +441,48 @@ func (a *Analyzer) examOf(lines []string) (modality, bodyPart string) {
 	return modality, bodyPart
 }
 
+// maxImpression bounds the impression kept from a radiology report.
+const maxImpression = 600
+
+// impression returns the IMPRESSION (or CONCLUSION) section of a radiology
+// report, as written, lines joined, cut at maxImpression characters on a
+// word boundary ("…" marks the cut).
+func (a *Analyzer) impression(lines []string) string {
+	var parts []string
+	in := false
+	for _, l := range lines {
+		if !in {
+			if m := a.impressionRe.FindStringSubmatch(l); m != nil {
+				in = true
+				if t := strings.TrimSpace(m[1]); t != "" {
+					parts = append(parts, t)
+				}
+			}
+			continue
+		}
+		t := strings.TrimSpace(l)
+		if t == "" {
+			if len(parts) > 0 {
+				break
+			}
+			continue
+		}
+		if a.sectionEndRe.MatchString(t) {
+			break
+		}
+		parts = append(parts, t)
+	}
+	text := strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+	if r := []rune(text); len(r) > maxImpression {
+		cut := string(r[:maxImpression])
+		if i := strings.LastIndex(cut, " "); i > maxImpression/2 {
+			cut = cut[:i]
+		}
+		text = cut + " …"
+	}
+	return text
+}
+
 func addName(doc *record.Document, n string) {
 	if n == "" {
 		return
@@ -463,6 +520,7 @@ func Merge(dst *record.Document, src record.Document) {
 	dst.SummaryFact = src.SummaryFact
 	dst.Modality = src.Modality
 	dst.BodyPart = src.BodyPart
+	dst.Impression = src.Impression
 	dst.Also = src.Also
 	if dst.Pages == 0 {
 		dst.Pages = src.Pages

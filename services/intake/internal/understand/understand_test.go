@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -154,5 +155,29 @@ func TestCombinedPacket(t *testing.T) {
 	// A one-category document has no Also.
 	if d := a.Analyze(Input{Type: record.TypePDF, Pages: []string{readTestdata(t, "opnote.txt"), "DESCRIPTION OF PROCEDURE continued. The wound was closed in layers. The patient tolerated the procedure well and went to recovery in stable condition."}}); len(d.Also) != 0 {
 		t.Errorf("op note: also %v", d.Also)
+	}
+}
+
+func TestImpression(t *testing.T) {
+	a := New()
+	report := `MRI RIGHT HIP WITHOUT CONTRAST
+Exam date: 04/12/2026
+TECHNIQUE: Multiplanar multisequence imaging.
+FINDINGS: Moderate joint space narrowing. Subchondral cysts.
+IMPRESSION:
+1. Advanced osteoarthritis of the right hip with
+subchondral cyst formation.
+2. No fracture.
+
+Electronically signed by Dr. A Radiologist on 04/12/2026
+`
+	d := a.Analyze(Input{Type: record.TypePDF, Pages: []string{report}})
+	want := "1. Advanced osteoarthritis of the right hip with subchondral cyst formation. 2. No fracture."
+	if d.Category != record.CategoryRadiologyReport || d.Impression != want {
+		t.Errorf("got %s impression %q, want radiology report %q", d.Category, d.Impression, want)
+	}
+	long := "IMPRESSION: " + strings.Repeat("word ", 400)
+	if got := a.impression(strings.Split(long, "\n")); len([]rune(got)) > maxImpression+2 || !strings.HasSuffix(got, "…") {
+		t.Errorf("a long impression is cut and marked: got %d runes", len([]rune(got)))
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 
 	"github.com/handoffmed/handoff/services/packager/internal/layout"
@@ -31,7 +32,7 @@ import (
 
 // LayoutVersion changes when the bundle layout or the generated documents
 // change, so that unchanged inputs still make a new bundle after an upgrade.
-const LayoutVersion = 1
+const LayoutVersion = 2
 
 // Objects reads source objects.
 type Objects interface {
@@ -46,6 +47,8 @@ type Input struct {
 	layout.Input
 	// Report is the case's checklist report (nil when there is none).
 	Report *record.Report
+	// Vocab is the clinical vocabulary (nil: one is built for the job).
+	Vocab *clinical.Vocabulary
 	// Version is the bundle version being made.
 	Version int
 	// Fonts for the PDFs.
@@ -107,7 +110,11 @@ func Prepare(ctx context.Context, objs Objects, in Input) (*Job, error) {
 	}
 	j := &Job{in: in, plan: plan}
 	j.stamp = stamp(in)
-	j.summary = summaryData(in, plan, j.stamp)
+	if in.Vocab == nil {
+		in.Vocab = clinical.New()
+	}
+	j.in = in
+	j.summary = summaryData(in, plan, j.stamp, in.Vocab)
 	j.inputs = j.digest()
 	return j, nil
 }
@@ -312,7 +319,7 @@ func (j *Job) Write(ctx context.Context, objs Objects, w io.Writer) (Result, err
 		return Result{}, err
 	}
 	var cpdf bytes.Buffer
-	if err := render.ChecklistPDF(&cpdf, txt.String(), j.in.Fonts, j.stamp); err != nil {
+	if err := render.ChecklistPDF(&cpdf, j.checklistData(), j.in.Fonts); err != nil {
 		return Result{}, err
 	}
 	if err := addBytes(layout.ChecklistPDF, cpdf.Bytes(), zipstream.Auto); err != nil {

@@ -7,18 +7,23 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 
 	"github.com/handoffmed/handoff/services/packager/internal/fixture"
+	"github.com/handoffmed/handoff/services/packager/internal/layout"
 	"github.com/handoffmed/handoff/services/packager/internal/render"
 	"github.com/handoffmed/handoff/services/packager/internal/ziptest"
 )
@@ -229,17 +234,103 @@ func TestBundleMissingSource(t *testing.T) {
 	}
 }
 
-func TestClassifyMedication(t *testing.T) {
-	for in, want := range map[string]string{
-		"Apixaban 5 mg twice daily": record.MedAnticoagulant,
-		"Eliquis":                   record.MedAnticoagulant,
-		"Aspirin 81 mg":             record.MedAntiplatelet,
-		"fish oil 1 g":              record.MedSupplement,
-		"Metformin 500 mg":          "",
-	} {
-		if got := ClassifyMedication(in); got != want {
-			t.Errorf("%q: got %q, want %q", in, got, want)
+// TestSummaryHighlightsWhatTheChecklistFlags checks, for every name of
+// every drug in the vocabulary, that the summary highlights it exactly when
+// the checklist flags it: from the report's facts (the checklist's own
+// verdict) and, without a report, from the same vocabulary the checklist
+// reads.
+func TestSummaryHighlightsWhatTheChecklistFlags(t *testing.T) {
+	in := exampleInput(t)
+	v := clinical.New()
+	plan := layout.Build(in.Input)
+	for _, d := range v.Drugs() {
+		for _, name := range append([]string{d.Generic}, d.Names...) {
+			// Typed on the case, no report.
+			in.Report = nil
+			in.Case.Summary.Medications = []string{name + " 10 mg daily"}
+			s := summaryData(in, plan, time.Time{}, v)
+			if len(s.Medications) == 0 || s.Medications[0].Flagged != d.AffectsClotting() {
+				t.Errorf("%q typed: got %+v, want flagged %v", name, s.Medications, d.AffectsClotting())
+			}
+			// Read from a medication list, no report.
+			in.Case.Summary.Medications = nil
+			files := slices.Clone(in.Files)
+			for i := range files {
+				if files[i].ID == "rad1" {
+					doc := *files[i].Document
+					doc.Medications = []record.Medication{{Name: name, Dose: "10 mg"}}
+					files[i].Document = &doc
+				}
+			}
+			in2 := in
+			in2.Files = files
+			s = summaryData(in2, plan, time.Time{}, v)
+			if len(s.Medications) == 0 || s.Medications[0].Flagged != d.AffectsClotting() {
+				t.Errorf("%q listed: got %+v, want flagged %v", name, s.Medications, d.AffectsClotting())
+			}
+			// The report's facts decide when there is a report.
+			in.Report = &record.Report{Facts: &record.Facts{Medications: []record.MedicationFact{
+				{Name: name, Generic: d.Generic, Class: d.MedicationClass(), Anticoagulant: d.AffectsClotting()}}}}
+			s = summaryData(in, plan, time.Time{}, v)
+			if len(s.Medications) != 1 || s.Medications[0].Flagged != d.AffectsClotting() || s.Medications[0].Chinese != d.Chinese {
+				t.Errorf("%q from facts: got %+v, want flagged %v with %s", name, s.Medications, d.AffectsClotting(), d.Chinese)
+			}
 		}
+	}
+}
+
+// The summary reads the report's facts: each medication once with its
+// Chinese name, key labs with dates and marks, metric height and weight,
+// problems, and the radiology report's impression.
+func TestSummaryFromFacts(t *testing.T) {
+	in := exampleInput(t)
+	in.Case.Summary.Height, in.Case.Summary.Weight = "5 ft 10 in", ""
+	in.Report.ReferenceDate = "2026-05-04"
+	in.Report.Facts = &record.Facts{
+		Medications: []record.MedicationFact{
+			{Name: "Aspirin 81 MG Oral Tablet", Generic: "aspirin", Dose: "81 mg", Frequency: "once daily", Class: record.MedAntiplatelet, Anticoagulant: true, File: "ccda"},
+			{Name: "Lantus", Generic: "insulin", Dose: "30 units", File: "ccda"},
+		},
+		Labs: []record.LabFact{
+			{Name: "HGB", LOINC: "718-7", Value: "10.2", Unit: "g/dL", Range: "12.0-15.5", Date: "2026-04-20", File: "ccda"},
+			{Name: "Hemoglobin", Value: "12.9", Unit: "g/dL", Date: "2025-01-02", File: "lab1"},
+			{Name: "Glucose, Random", LOINC: "2339-0", Value: "185", Unit: "mg/dL", Flag: "H", Date: "2026-04-20", File: "ccda"},
+			{Name: "Hemoglobin A1c/Hemoglobin.total in Blood", LOINC: "4548-4", Value: "7.9", Unit: "%", Date: "2025-11-01", File: "ccda"},
+		},
+		Problems: []record.ProblemFact{{Name: "Angina", Code: "194828000", Status: "active"}, {Name: "Asthma", Status: "resolved"}},
+		Vitals:   []record.VitalFact{{Name: "Body weight", Value: "82", Unit: "kg", Date: "2026-04-20"}},
+	}
+	for i := range in.Files {
+		if d := in.Files[i].Document; d != nil && d.Category == record.CategoryRadiologyReport {
+			doc := *d
+			doc.Impression = "Advanced osteoarthritis of the right hip."
+			in.Files[i].Document = &doc
+		}
+	}
+	s := summaryData(in, layout.Build(in.Input), time.Time{}, clinical.New())
+	var meds []string
+	for _, m := range s.Medications {
+		meds = append(meds, fmt.Sprintf("%s|%s|%v", m.Text, m.Chinese, m.Flagged))
+	}
+	if diff := cmp.Diff([]string{"Aspirin 81 MG Oral Tablet once daily|阿司匹林|true", "Lantus 30 units|胰岛素|false"}, meds); diff != "" {
+		t.Errorf("medications (-want +got):\n%s", diff)
+	}
+	var labs []string
+	for _, l := range s.Labs {
+		labs = append(labs, fmt.Sprintf("%s %s %s %s %v", l.Name, l.Value, l.Date, l.Mark, l.Old))
+	}
+	want := []string{"Hemoglobin 10.2 2026-04-20 L false", "Glucose 185 2026-04-20 H false", "HbA1c 7.9 2025-11-01  true"}
+	if diff := cmp.Diff(want, labs); diff != "" {
+		t.Errorf("labs (-want +got):\n%s", diff)
+	}
+	if s.Height != "5 ft 10 in (178 cm)" || s.Weight != "82 kg (records 病历, 2026-04-20)" {
+		t.Errorf("got height %q, weight %q", s.Height, s.Weight)
+	}
+	if !s.Summary.Conditions.HeartDisease || s.Summary.Conditions.Respiratory || !slices.Equal(s.Problems, []string{"Angina"}) {
+		t.Errorf("got conditions %+v, problems %v; want heart disease from the active angina only", s.Summary.Conditions, s.Problems)
+	}
+	if len(s.Impressions) == 0 || s.Impressions[0].Text != "Advanced osteoarthritis of the right hip." {
+		t.Errorf("got impressions %+v", s.Impressions)
 	}
 }
 

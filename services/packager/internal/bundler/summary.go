@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 
 	"github.com/handoffmed/handoff/services/packager/internal/layout"
@@ -16,7 +17,7 @@ import (
 // summaryData gathers what the one-page summary shows. The case fields are
 // the source; when the patient entered none and uploaded a summary instead,
 // the facts read from that upload are shown and the upload is pointed to.
-func summaryData(in Input, plan layout.Plan, stamp time.Time) render.SummaryData {
+func summaryData(in Input, plan layout.Plan, stamp time.Time, vocab *clinical.Vocabulary) render.SummaryData {
 	id := layout.PatientIdentity(in.Case, in.Files)
 	d := render.SummaryData{
 		CaseID: in.Case.ID, Family: id.Family, Given: id.Given, BirthDate: id.BirthDate,
@@ -50,32 +51,11 @@ func summaryData(in Input, plan layout.Plan, stamp time.Time) render.SummaryData
 		}
 	}
 
-	// Medications: what the patient typed, then the medication lists read.
-	seen := map[string]bool{}
-	addMed := func(m render.Medication) {
-		k := strings.ToLower(strings.Join(strings.Fields(m.Text), " "))
-		if k == "" || seen[k] {
-			return
-		}
-		seen[k] = true
-		d.Medications = append(d.Medications, m)
-	}
-	for _, m := range d.Summary.Medications {
-		addMed(render.Medication{Text: m, Class: ClassifyMedication(m)})
-	}
-	var docs []record.File
-	for _, f := range in.Files {
-		if f.Document != nil && len(f.Document.Medications) > 0 && pathOf[f.ID] != "" {
-			docs = append(docs, f)
-		}
-	}
-	slices.SortFunc(docs, func(a, b record.File) int { return cmp.Compare(pathOf[a.ID], pathOf[b.ID]) })
-	for _, f := range docs {
-		for _, m := range f.Document.Medications {
-			text := strings.TrimSpace(strings.Join([]string{m.Name, m.Dose, m.Frequency, m.Duration}, " "))
-			addMed(render.Medication{Text: text, Class: cmp.Or(m.Class, ClassifyMedication(m.Name+" "+m.Generic))})
-		}
-	}
+	d.Medications = medications(in, d.Summary.Medications, pathOf, vocab)
+	d.Labs = keyLabs(in, vocab)
+	d.Height, d.Weight = measures(in, d.Summary)
+	d.Problems = problems(in, vocab, &d.Summary.Conditions)
+	d.Impressions = impressions(in, pathOf)
 
 	if in.Index != nil {
 		for _, st := range in.Index.Studies {
@@ -119,33 +99,6 @@ func emptySummary(s record.Summary) bool {
 		len(s.Medications) == 0
 }
 
-// clotting lists generic and brand names that affect clotting, by class.
-var clotting = []struct {
-	class string
-	names []string
-}{
-	{record.MedAnticoagulant, []string{"warfarin", "coumadin", "jantoven", "apixaban", "eliquis", "rivaroxaban", "xarelto",
-		"dabigatran", "pradaxa", "edoxaban", "savaysa", "heparin", "enoxaparin", "lovenox", "dalteparin", "fondaparinux"}},
-	{record.MedAntiplatelet, []string{"aspirin", "asa ", "clopidogrel", "plavix", "prasugrel", "effient", "ticagrelor",
-		"brilinta", "dipyridamole", "aggrenox", "cilostazol"}},
-	{record.MedSupplement, []string{"fish oil", "omega-3", "omega 3", "ginkgo", "vitamin e", "garlic", "turmeric",
-		"curcumin", "ginseng", "ginger", "feverfew", "dong quai"}},
-}
-
-// ClassifyMedication flags a typed medication that affects clotting ("" if
-// it is not known to).
-func ClassifyMedication(text string) string {
-	t := " " + strings.ToLower(text) + " "
-	for _, c := range clotting {
-		for _, n := range c.names {
-			if strings.Contains(t, n) {
-				return c.class
-			}
-		}
-	}
-	return ""
-}
-
 // fullText is the summary's text in full, for when the page had to cut it.
 func fullText(d render.SummaryData) string {
 	var b strings.Builder
@@ -164,8 +117,8 @@ func fullText(d render.SummaryData) string {
 		b.WriteString("Medications:\n")
 		for _, m := range d.Medications {
 			flag := ""
-			if l := render.ClassLabel(m.Class); l != "" {
-				flag = " [" + l + "]"
+			if m.Flagged {
+				flag = " [" + cmp.Or(render.ClassLabel(m.Class), "AFFECTS CLOTTING") + "]"
 			}
 			fmt.Fprintf(&b, "- %s%s\n", m.Text, flag)
 		}

@@ -2,10 +2,12 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,13 +86,18 @@ func sampleData() SummaryData {
 				PriorSurgeries: []string{"Left knee arthroscopy 2015"}},
 		},
 		Medications: []Medication{
-			{Text: "Apixaban 5 mg twice daily, 2 years", Class: record.MedAnticoagulant},
-			{Text: "Metformin 500 mg daily"},
-			{Text: "Fish oil 1000 mg", Class: record.MedSupplement},
+			{Text: "Apixaban 5 mg twice daily, 2 years", Chinese: "阿哌沙班", Class: record.MedAnticoagulant, Flagged: true},
+			{Text: "Metformin 500 mg daily", Chinese: "二甲双胍"},
+			{Text: "Fish oil 1000 mg", Chinese: "鱼油", Class: record.MedSupplement, Flagged: true},
 		},
-		Studies: []Study{{Folder: "2026-04-12_MRI_right_hip", Date: "2026-04-12", Modality: "MRI", BodyPart: "right hip", Series: 4, Instances: 212}},
+		Labs: []Lab{{Name: "Hemoglobin", Chinese: "血红蛋白", Value: "10.1", Unit: "g/dL", Range: "12.0-15.5", Date: "2026-04-20", Mark: "L"},
+			{Name: "INR", Chinese: "国际标准化比值", Value: "1.1", Date: "2026-04-20"}},
+		Problems:    []string{"Atrial fibrillation"},
+		Impressions: []Impression{{Date: "2026-04-12", Modality: "MRI", BodyPart: "right hip", Text: "Advanced osteoarthritis of the right hip."}},
+		Studies:     []Study{{Folder: "2026-04-12_MRI_right_hip", Date: "2026-04-12", Modality: "MRI", BodyPart: "right hip", Series: 4, Instances: 212}},
 		Findings: []record.Finding{
 			{Code: "labs.stale", Severity: record.SeverityError, Message: "The coagulation panel is 120 days old; labs must be within 90 days."},
+			{Code: "labs.stale", Severity: record.SeverityError, Message: "Another stale report."},
 		},
 		Generated: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC),
 	}
@@ -145,7 +152,8 @@ func TestSummaryPDF(t *testing.T) {
 			}
 			if tc.name == "typical" {
 				for _, want := range []string{"Müller", "青霉素过敏", "Total right hip replacement", "BLOOD THINNER", "Apixaban 5 mg twice daily",
-					"2026-04-12_MRI_right_hip", "120 days old", "$58,000"} {
+					"阿哌沙班", "2026-04-12_MRI_right_hip", "older than 90 days", "超过90天", "$58,000",
+					"5 ft 6 in (168 cm)", "150 lb (68 kg)", "血红蛋白", "10.1 g/dL", "Atrial fibrillation", "Advanced osteoarthritis"} {
 					if !strings.Contains(text, want) {
 						t.Errorf("summary text lacks %q:\n%s", want, text)
 					}
@@ -192,8 +200,16 @@ func TestChecklist(t *testing.T) {
 			t.Errorf("CHECKLIST.txt lacks %q:\n%s", want, txt.String())
 		}
 	}
+	// CHECKLIST.pdf is a table, in English and Chinese; a long one flows
+	// onto more pages.
+	long := *rep
+	long.Parts = append([]record.PartStatus(nil), rep.Parts...)
+	for i := range 120 {
+		long.Parts[0].Files = append(long.Parts[0].Files, fmt.Sprintf("file%03d", i))
+	}
 	var pdf bytes.Buffer
-	if err := ChecklistPDF(&pdf, txt.String()+strings.Repeat("line\n", 200), loadFont(t), time.Time{}); err != nil {
+	if err := ChecklistPDF(&pdf, ChecklistData{Report: &long, Names: map[string]string{"f1": "01_Case_Summary/x.pdf"},
+		Excluded: []string{"uploads/portal.pdf: portal export"}, BundleName: "Doe_Jane_1958-07-01_MedicalRecords", Version: 2}, loadFont(t)); err != nil {
 		t.Fatal(err)
 	}
 	path := writePDF(t, pdf.Bytes())
@@ -201,7 +217,99 @@ func TestChecklist(t *testing.T) {
 	if pages(t, path) == "1" {
 		t.Error("a long checklist must flow onto more pages")
 	}
-	if text := tool(t, "pdftotext", path, "-"); !strings.Contains(text, "No CBC within 90 days.") {
-		t.Errorf("CHECKLIST.pdf text lacks the finding:\n%.2000s", text)
+	text := tool(t, "pdftotext", "-layout", path, "-")
+	for _, want := range []string{"Part 部分", "Status 状态", "Files 文件", "Case summary", "病例摘要", "近期化验", "MISSING", "缺失",
+		"No recent laboratory results", "ERROR 错误", "01_Case_Summary/x.pdf", "file119", "portal export"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("CHECKLIST.pdf text lacks %q:\n%.3000s", want, text)
+		}
 	}
+	checkWithinMargins(t, path)
+}
+
+// checkWithinMargins reads every word's box with pdftotext -bbox and fails
+// for a word outside the page's margins (12 mm, with half a point of
+// slack for rounding).
+func checkWithinMargins(t *testing.T, path string) {
+	t.Helper()
+	out := tool(t, "pdftotext", "-bbox", path, "-")
+	pageRe := regexp.MustCompile(`<page width="([\d.]+)" height="([\d.]+)">`)
+	wordRe := regexp.MustCompile(`<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>`)
+	const mm = 72 / 25.4
+	pageW, pageH := 0.0, 0.0
+	words := 0
+	for _, l := range strings.Split(out, "\n") {
+		if m := pageRe.FindStringSubmatch(l); m != nil {
+			pageW, pageH = atof(t, m[1]), atof(t, m[2])
+			continue
+		}
+		m := wordRe.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		words++
+		x0, y0, x1, y1 := atof(t, m[1]), atof(t, m[2]), atof(t, m[3]), atof(t, m[4])
+		if x0 < margin*mm-0.5 || x1 > pageW-margin*mm+0.5 || y0 < margin*mm-6 || y1 > pageH-margin*mm+3 {
+			t.Errorf("word %q at x %.1f-%.1f, y %.1f-%.1f is outside the margins of a %.0fx%.0f page", m[5], x0, x1, y0, y1, pageW, pageH)
+		}
+	}
+	if words == 0 {
+		t.Errorf("pdftotext -bbox found no words")
+	}
+}
+
+func atof(t *testing.T, s string) float64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// A summary with long values (20 medications with long names, long free
+// text, long lab and finding lines) stays one page, and no word runs off
+// it: the page shrinks its font, then shortens the longest blocks and says
+// where the full text is.
+func TestSummaryFitsThePage(t *testing.T) {
+	d := sampleData()
+	d.Medications = nil
+	for i := range 20 {
+		d.Medications = append(d.Medications, Medication{
+			Text:    fmt.Sprintf("Medication-with-a-very-long-unbroken-name-number-%02d-extended-release 1000 mg three times daily with meals for 12 years", i),
+			Chinese: "阿哌沙班", Class: record.MedAnticoagulant, Flagged: i%3 == 0})
+	}
+	d.Summary.SymptomHistory = strings.Repeat("Pain worse on stairs and at night, 夜间疼痛加重, limping after ten minutes. ", 60)
+	d.Summary.Procedure = strings.Repeat("Total-right-hip-arthroplasty-with-revision-of-the-acetabular-component", 4)
+	d.Family, d.Given = strings.Repeat("Wolfeschlegelsteinhausenbergerdorff", 3), strings.Repeat("Hubert ", 12)
+	d.Uploaded = []string{strings.Repeat("01_Case_Summary/a-very-long-uploaded-summary-name", 5) + ".pdf"}
+	d.Source = strings.Repeat("Read from the summary the patient uploaded. ", 10)
+	d.FullTextPath = "01_Case_Summary/Case_Summary_full_text.txt"
+	for i := range 12 {
+		d.Findings = append(d.Findings, record.Finding{Code: fmt.Sprintf("x.code%d", i), Severity: record.SeverityWarning,
+			Message: strings.Repeat("An unknown finding with a long message. ", 8)})
+	}
+	var buf bytes.Buffer
+	res, err := SummaryPDF(&buf, d, loadFont(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Shortened {
+		t.Errorf("a page this long must be shortened (font %.1f)", res.FontSize)
+	}
+	path := writePDF(t, buf.Bytes())
+	if got := pages(t, path); got != "1" {
+		t.Errorf("pdfinfo: %s pages, want 1", got)
+	}
+	checkWithinMargins(t, path)
+	checkWithinMargins(t, writePDF(t, summaryOf(t, sampleData())))
+}
+
+func summaryOf(t *testing.T, d SummaryData) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := SummaryPDF(&buf, d, loadFont(t)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

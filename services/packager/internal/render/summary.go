@@ -1,73 +1,35 @@
-// Package render draws the bundle's generated documents: the one-page case
-// summary and the checklist, as PDFs with an embedded CJK TrueType font so
-// that the Chinese field labels (and any patient text in Chinese) show on
-// every reader.
 package render
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
-	"unicode"
 
-	"github.com/go-pdf/fpdf"
-
+	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 )
 
-// Font families as they are named in the PDFs.
-const (
-	FontFamily = "DroidSansFallback" // CJK
-	latinFace  = "DejaVuSans"
-)
-
-// Default font files, from Debian's fonts-droid-fallback and fonts-dejavu-core.
-// Droid Sans Fallback holds the CJK glyphs but no Latin ones, so text is
-// set in DejaVu Sans and every CJK run in Droid Sans Fallback.
-const (
-	DefaultFontPath      = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
-	DefaultLatinPath     = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-	DefaultLatinBoldPath = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-)
-
-// ErrNoFont means a font is missing.
-var ErrNoFont = errors.New("font missing")
-
-// Fonts are the TrueType fonts embedded in the PDFs.
-type Fonts struct {
-	CJK, Latin, LatinBold []byte
-}
-
-// LoadFonts reads the fonts from their files ("" means the default path).
-func LoadFonts(cjk, latin, latinBold string) (Fonts, error) {
-	var f Fonts
-	for _, x := range []struct {
-		path, def string
-		dst       *[]byte
-	}{{cjk, DefaultFontPath, &f.CJK}, {latin, DefaultLatinPath, &f.Latin}, {latinBold, DefaultLatinBoldPath, &f.LatinBold}} {
-		p := x.path
-		if p == "" {
-			p = x.def
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return Fonts{}, fmt.Errorf("%w: %w", ErrNoFont, err)
-		}
-		*x.dst = b
-	}
-	return f, nil
-}
-
-func (f Fonts) ok() bool { return len(f.CJK) > 0 && len(f.Latin) > 0 && len(f.LatinBold) > 0 }
-
 // Medication is one line of the medication list.
 type Medication struct {
-	Text  string // as written: "apixaban 5 mg twice daily"
-	Class string // record.Med* when it affects clotting
+	Text    string // as written: "apixaban 5 mg twice daily"
+	Chinese string // the generic name in Chinese, when known
+	Class   string // clinical.Class* when the summary flags it
+	// Flagged highlights the line: a blood thinner, antiplatelet or
+	// supplement that affects clotting, as the checklist flags it.
+	Flagged bool
+}
+
+// Lab is one key lab value.
+type Lab struct {
+	Name, Chinese string
+	Value, Unit   string
+	Range         string
+	Date          string
+	// Mark is "H" or "L" (or "A") when the value is out of range.
+	Mark string
+	// Old marks a value taken more than 90 days before the reference date.
+	Old bool
 }
 
 // Study is one line of the imaging list.
@@ -81,6 +43,12 @@ type Study struct {
 	Instances   int
 }
 
+// Impression is the impression of one radiology report.
+type Impression struct {
+	Date, Modality, BodyPart string
+	Text                     string
+}
+
 // SummaryData is everything the case summary page shows.
 type SummaryData struct {
 	CaseID    string
@@ -89,10 +57,18 @@ type SummaryData struct {
 	BirthDate string
 	Sex       string
 	Summary   record.Summary
+	// Height and Weight are shown instead of the summary's when set (with
+	// metric units beside the patient's, or from the records' vitals).
+	Height, Weight string
 	// Source says where the fields come from, shown under the title.
 	Source      string
 	Medications []Medication
+	// Labs are the key recent lab values.
+	Labs []Lab
+	// Problems are the current problems the records list.
+	Problems    []string
 	Studies     []Study
+	Impressions []Impression
 	// Findings are the open findings of the checklist (errors and warnings).
 	Findings []record.Finding
 	// Uploaded lists bundle paths of summaries the patient uploaded.
@@ -103,47 +79,18 @@ type SummaryData struct {
 	Generated    time.Time
 }
 
-// Labels, English and Chinese.
-var (
-	lblTitle      = [2]string{"Case Summary", "病例摘要"}
-	lblPatient    = [2]string{"Patient", "患者"}
-	lblAge        = [2]string{"Age", "年龄"}
-	lblHeight     = [2]string{"Height", "身高"}
-	lblWeight     = [2]string{"Weight", "体重"}
-	lblAllergies  = [2]string{"Allergies", "过敏史"}
-	lblProcedure  = [2]string{"Procedure sought", "拟行手术"}
-	lblSymptoms   = [2]string{"Symptom history", "现病史"}
-	lblUSRec      = [2]string{"US recommendation", "美国医生建议"}
-	lblCost       = [2]string{"Quoted cost (US)", "美国报价费用"}
-	lblAbroad     = [2]string{"Reason for care abroad", "出国就医原因"}
-	lblConditions = [2]string{"Complicating conditions", "合并症及既往史"}
-	lblMeds       = [2]string{"Current medications", "用药"}
-	lblImaging    = [2]string{"Imaging", "影像资料"}
-	lblFindings   = [2]string{"Open findings", "待补充事项"}
-)
-
-// Condition labels.
-var (
-	condDiabetes    = "Diabetes 糖尿病"
-	condPrediabetes = "Prediabetes 糖尿病前期"
-	condHeart       = "Heart disease 心脏病"
-	condRespiratory = "Respiratory disease 呼吸系统疾病"
-	condThinners    = "Takes blood thinners 服用抗凝药物"
-	condSurgeries   = "Prior surgeries 既往手术史"
-	condOther       = "Other 其他"
-)
-
-// ClassLabel is how a clotting-relevant medication class is flagged.
+// ClassLabel is how a medication class is flagged on the summary ("" for
+// classes that are not flagged).
 func ClassLabel(class string) string {
-	switch class {
-	case record.MedAnticoagulant:
-		return "BLOOD THINNER 抗凝药"
-	case record.MedAntiplatelet:
-		return "BLOOD THINNER 抗血小板药"
-	case record.MedSupplement:
-		return "AFFECTS CLOTTING 影响凝血"
+	if !clinical.Flagged(class) {
+		return ""
 	}
-	return ""
+	return clinical.ClassLabel(class).String()
+}
+
+func lbl(field string) [2]string {
+	l := clinical.SummaryLabel(field)
+	return [2]string{l.EN, l.ZH}
 }
 
 const notStated = "not stated 未填写"
@@ -178,55 +125,75 @@ func (d SummaryData) rows() []row {
 	if d.Family == "" && d.Given == "" {
 		patient = notStated
 	}
-	patient += "    DOB 出生日期: " + orNot(d.BirthDate)
+	patient += "    " + clinical.SummaryLabel(clinical.FieldBirthDate).String() + ": " + orNot(d.BirthDate)
 	if d.Sex != "" {
-		patient += "    Sex 性别: " + d.Sex
+		patient += "    " + clinical.SummaryLabel(clinical.FieldSex).String() + ": " + d.Sex
 	}
 	age := ""
 	if s.Age > 0 {
 		age = fmt.Sprint(s.Age)
 	}
+	height, weight := d.Height, d.Weight
+	if height == "" {
+		height = clinical.MetricHeight(s.Height)
+	}
+	if weight == "" {
+		weight = clinical.MetricWeight(s.Weight)
+	}
+	ageL, heightL, weightL := clinical.SummaryLabel(clinical.FieldAge), clinical.SummaryLabel(clinical.FieldHeight), clinical.SummaryLabel(clinical.FieldWeight)
 	rows := []row{
-		{label: lblPatient, lines: []line{{text: clean(patient)}}},
-		{label: [2]string{"Age · Height · Weight", "年龄 · 身高 · 体重"}, lines: []line{{text: clean(fmt.Sprintf(
-			"%s %s    %s %s    %s %s", lblAge[0], orNot(age), lblHeight[0], orNot(s.Height), lblWeight[0], orNot(s.Weight)))}}},
-		textRow(lblAllergies, s.Allergies),
-		textRow(lblProcedure, s.Procedure),
-		textRow(lblSymptoms, s.SymptomHistory),
-		textRow(lblUSRec, s.USRecommendation),
-		textRow(lblCost, s.QuotedCost),
-		textRow(lblAbroad, s.ReasonAbroad),
+		{label: lbl(clinical.FieldPatient), lines: []line{{text: clean(patient)}}},
+		{label: [2]string{ageL.EN + " · " + heightL.EN + " · " + weightL.EN, ageL.ZH + " · " + heightL.ZH + " · " + weightL.ZH}, lines: []line{{text: clean(fmt.Sprintf(
+			"%s %s    %s %s    %s %s", ageL.EN, orNot(age), heightL.EN, orNot(height), weightL.EN, orNot(weight)))}}},
+		textRow(lbl(clinical.FieldAllergies), s.Allergies),
+		textRow(lbl(clinical.FieldProcedure), s.Procedure),
+		textRow(lbl(clinical.FieldSymptoms), s.SymptomHistory),
+		textRow(lbl(clinical.FieldUSRec), s.USRecommendation),
+		textRow(lbl(clinical.FieldCost), s.QuotedCost),
+		textRow(lbl(clinical.FieldAbroad), s.ReasonAbroad),
 	}
 
 	var cond []line
 	c := s.Conditions
 	for _, x := range []struct {
-		on bool
-		l  string
-	}{{c.Diabetes, condDiabetes}, {c.Prediabetes, condPrediabetes}, {c.HeartDisease, condHeart}, {c.Respiratory, condRespiratory}} {
+		on  bool
+		key string
+	}{{c.Diabetes, clinical.ConditionDiabetes}, {c.Prediabetes, clinical.ConditionPrediabetes}, {c.HeartDisease, clinical.ConditionCardiac},
+		{c.Respiratory, clinical.ConditionRespiratory}} {
 		if x.on {
-			cond = append(cond, line{text: x.l})
+			cond = append(cond, line{text: clinical.ConditionLabel(x.key).String()})
 		}
 	}
 	if c.BloodThinners {
-		cond = append(cond, line{text: condThinners, highlight: true})
+		cond = append(cond, line{text: clinical.ConditionLabel("blood_thinners").String(), highlight: true})
+	}
+	if len(d.Problems) > 0 {
+		cond = append(cond, line{text: clean("Problem list 问题列表: " + strings.Join(d.Problems, "; "))})
 	}
 	if len(c.PriorSurgeries) > 0 {
-		cond = append(cond, line{text: condSurgeries + ": " + clean(strings.Join(c.PriorSurgeries, "; "))})
+		cond = append(cond, line{text: clinical.SummaryLabel(clinical.FieldSurgeries).String() + ": " + clean(strings.Join(c.PriorSurgeries, "; "))})
 	}
 	if strings.TrimSpace(c.Other) != "" {
-		cond = append(cond, line{text: condOther + ": " + clean(c.Other)})
+		cond = append(cond, line{text: clinical.SummaryLabel(clinical.FieldOther).String() + ": " + clean(c.Other)})
 	}
 	if len(cond) == 0 {
 		cond = []line{{text: "none stated 未填写"}}
 	}
-	rows = append(rows, row{label: lblConditions, lines: cond, cut: true})
+	rows = append(rows, row{label: lbl(clinical.FieldConditions), lines: cond, cut: true})
 
 	var meds []line
 	for _, m := range d.Medications {
-		l := line{text: "• " + clean(m.Text)}
-		if lab := ClassLabel(m.Class); lab != "" {
-			l.text = "• [" + lab + "] " + clean(m.Text) + " — stop 5–7 days before surgery only under supervision"
+		text := clean(m.Text)
+		if m.Chinese != "" {
+			text += " (" + m.Chinese + ")"
+		}
+		l := line{text: "• " + text}
+		if m.Flagged {
+			lab := ClassLabel(m.Class)
+			if lab == "" {
+				lab = "AFFECTS CLOTTING 影响凝血"
+			}
+			l.text = "• [" + lab + "] " + text + " — stop 5–7 days before surgery only under supervision 术前需在医生指导下停药"
 			l.highlight = true
 		}
 		meds = append(meds, l)
@@ -234,7 +201,32 @@ func (d SummaryData) rows() []row {
 	if len(meds) == 0 {
 		meds = []line{{text: "none listed 未列出"}}
 	}
-	rows = append(rows, row{label: lblMeds, lines: meds, cut: true})
+	rows = append(rows, row{label: lbl(clinical.FieldMedications), lines: meds, cut: true})
+
+	var labs []line
+	for _, l := range d.Labs {
+		v := strings.TrimSpace(l.Value + " " + l.Unit)
+		if l.Mark != "" {
+			v += " " + map[string]string{"H": "↑ high 偏高", "L": "↓ low 偏低"}[l.Mark]
+			if l.Mark != "H" && l.Mark != "L" {
+				v += " abnormal 异常"
+			}
+		}
+		if l.Range != "" {
+			v += " [ref " + l.Range + "]"
+		}
+		date := l.Date
+		if l.Old {
+			date += ", >90 days 超过90天"
+		}
+		if date != "" {
+			v += " (" + date + ")"
+		}
+		labs = append(labs, line{text: clean("• " + l.Name + " " + l.Chinese + ": " + v), highlight: l.Mark != ""})
+	}
+	if len(labs) > 0 {
+		rows = append(rows, row{label: lbl(clinical.FieldLabs), lines: labs, cut: true})
+	}
 
 	var img []line
 	for _, st := range d.Studies {
@@ -247,16 +239,35 @@ func (d SummaryData) rows() []row {
 	if len(img) == 0 {
 		img = []line{{text: "no DICOM imaging in this bundle 无影像资料"}}
 	}
-	rows = append(rows, row{label: lblImaging, lines: img, cut: true})
+	rows = append(rows, row{label: lbl(clinical.FieldImaging), lines: img, cut: true})
+
+	var imp []line
+	for _, im := range d.Impressions {
+		head := strings.TrimSpace(strings.Join(nonEmpty(im.Date, im.Modality, im.BodyPart), " "))
+		imp = append(imp, line{text: clean("• " + head + ": " + im.Text)})
+	}
+	if len(imp) > 0 {
+		rows = append(rows, row{label: lbl(clinical.FieldImpression), lines: imp, cut: true})
+	}
 
 	var fs []line
+	seen := map[string]bool{}
 	for _, f := range d.Findings {
-		fs = append(fs, line{text: clean("• [" + strings.ToUpper(f.Severity) + "] " + f.Message), highlight: f.Severity == record.SeverityError})
+		if seen[f.Code] {
+			continue
+		}
+		seen[f.Code] = true
+		sev := clinical.SeverityLabel(f.Severity).String()
+		text := f.Message
+		if l, ok := clinical.FindingLabel(f.Code); ok {
+			text = l.EN + " " + l.ZH
+		}
+		fs = append(fs, line{text: clean("• [" + sev + "] " + text), highlight: f.Severity == record.SeverityError})
 	}
 	if len(fs) == 0 {
 		fs = []line{{text: "none: the checklist found nothing missing 无"}}
 	}
-	rows = append(rows, row{label: lblFindings, lines: fs, cut: true})
+	rows = append(rows, row{label: lbl(clinical.FieldFindings), lines: fs, cut: true})
 	return rows
 }
 
@@ -283,7 +294,8 @@ type SummaryResult struct {
 
 // SummaryPDF writes the one-page case summary. Long free text shrinks the
 // font down to 6 pt; past that the longest blocks are shortened, marked
-// with "[…]" and a note pointing to the full text.
+// with "[…]" and a note pointing to the full text. The page stays one page:
+// the specialist reads it first, and the full text is in the bundle.
 func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) {
 	if !fonts.ok() {
 		return SummaryResult{}, ErrNoFont
@@ -307,7 +319,7 @@ func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) 
 		pdf.SetFontSize(size)
 		wrapped = wrapRows(pdf, rows)
 		res.Shortened = true
-		shorten(rows, wrapped, size, avail-lineH(size)) // room for the note
+		shorten(rows, wrapped, size, avail-2*lineH(size)) // room for the note
 	}
 	res.FontSize = size
 
@@ -316,7 +328,8 @@ func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) 
 	pdf.SetFontSize(16)
 	pdf.SetTextColor(20, 40, 90)
 	pdf.setBold(true)
-	pdf.Text(margin, y+6, lblTitle[0]+"  "+lblTitle[1])
+	title := clinical.SummaryLabel(clinical.FieldTitle)
+	pdf.Text(margin, y+6, title.EN+"  "+title.ZH)
 	pdf.setBold(false)
 	pdf.SetFontSize(8)
 	pdf.SetTextColor(90, 90, 90)
@@ -324,9 +337,9 @@ func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) 
 	if src == "" {
 		src = "From the case fields the patient entered. Free text is kept as written, never translated. 患者原文，未经翻译。"
 	}
-	pdf.Text(margin, y+12, clean(src))
+	pdf.Text(margin, y+12, fit(pdf, clean(src), pageW-2*margin))
 	if len(d.Uploaded) > 0 {
-		pdf.Text(margin, y+16, clean("Uploaded summary 患者上传的摘要: "+strings.Join(d.Uploaded, ", ")))
+		pdf.Text(margin, y+16, fit(pdf, clean("Uploaded summary 患者上传的摘要: "+strings.Join(d.Uploaded, ", ")), pageW-2*margin))
 	}
 	pdf.SetDrawColor(20, 40, 90)
 	pdf.Line(margin, y+headerH-3, pageW-margin, y+headerH-3)
@@ -340,10 +353,10 @@ func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) 
 		pdf.SetTextColor(20, 40, 90)
 		pdf.SetFontSize(min(size, 8.5))
 		pdf.setBold(true)
-		pdf.Text(margin, y+lh*0.8, r.label[0])
+		pdf.Text(margin, y+lh*0.8, fit(pdf, r.label[0], labelW))
 		pdf.setBold(false)
 		pdf.SetTextColor(70, 70, 70)
-		pdf.Text(margin, y+lh*0.8+lineH(min(size, 8.5)), r.label[1])
+		pdf.Text(margin, y+lh*0.8+lineH(min(size, 8.5)), fit(pdf, r.label[1], labelW))
 		// value
 		pdf.SetFontSize(size)
 		for j, l := range ls {
@@ -368,7 +381,9 @@ func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) 
 		if d.FullTextPath != "" {
 			note += "; full text 全文: " + d.FullTextPath
 		}
-		pdf.Text(margin, y+lh*0.8, clean(note))
+		for i, l := range wrap(pdf, clean(note), pageW-2*margin) {
+			pdf.Text(margin, y+lh*0.8+float64(i)*lh, l)
+		}
 	}
 	pdf.SetFontSize(7)
 	pdf.SetTextColor(120, 120, 120)
@@ -376,105 +391,21 @@ func SummaryPDF(w io.Writer, d SummaryData, fonts Fonts) (SummaryResult, error) 
 	if !d.Generated.IsZero() {
 		foot += " on " + d.Generated.UTC().Format("2006-01-02")
 	}
-	pdf.Text(margin, pageH-margin, foot+". Blood thinners are highlighted 抗凝药已标红.")
+	pdf.Text(margin, pageH-margin, fit(pdf, foot+". Blood thinners are highlighted 抗凝药已标红.", pageW-2*margin))
 	return res, output(pdf, w)
 }
 
-func newPDF(fonts Fonts, created time.Time) *doc {
-	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
-	pdf.SetMargins(margin, margin, margin)
-	pdf.SetAutoPageBreak(false, margin)
-	pdf.AddUTF8FontFromBytes(FontFamily, "", fonts.CJK)
-	pdf.AddUTF8FontFromBytes(latinFace, "", fonts.Latin)
-	pdf.AddUTF8FontFromBytes(latinFace, "B", fonts.LatinBold)
-	pdf.SetFont(latinFace, "", maxFont)
-	pdf.SetCatalogSort(true)
-	if !created.IsZero() {
-		pdf.SetCreationDate(created)
-		pdf.SetModificationDate(created)
+// fit cuts text to the width, marking a cut with "…".
+func fit(pdf *doc, text string, width float64) string {
+	if pdf.GetStringWidth(text) <= width {
+		return text
 	}
-	pdf.SetCreator("Handoff packager", true)
-	return &doc{Fpdf: pdf, size: maxFont}
-}
-
-// doc sets mixed Latin and CJK text: each run of CJK characters in the CJK
-// font, the rest in DejaVu Sans.
-type doc struct {
-	*fpdf.Fpdf
-	size float64
-	bold bool
-}
-
-func (d *doc) SetFontSize(size float64) {
-	d.size = size
-	d.Fpdf.SetFontSize(size)
-}
-
-func (d *doc) setBold(b bool) { d.bold = b }
-
-func (d *doc) use(cjk bool) {
-	switch {
-	case cjk:
-		d.Fpdf.SetFont(FontFamily, "", d.size)
-	case d.bold:
-		d.Fpdf.SetFont(latinFace, "B", d.size)
-	default:
-		d.Fpdf.SetFont(latinFace, "", d.size)
+	r := []rune(text)
+	for len(r) > 0 && pdf.GetStringWidth(string(r)+"…") > width {
+		r = r[:len(r)-1]
 	}
+	return string(r) + "…"
 }
-
-// runs splits s into runs of CJK and non-CJK characters.
-func runs(s string, fn func(text string, cjk bool)) {
-	start, cur := 0, false
-	for i, r := range s {
-		c := isCJK(r)
-		if i > start && c != cur {
-			fn(s[start:i], cur)
-			start = i
-		}
-		cur = c
-	}
-	if start < len(s) {
-		fn(s[start:], cur)
-	}
-}
-
-func isCJK(r rune) bool {
-	return (r >= 0x2E80 && r <= 0x9FFF) || (r >= 0xAC00 && r <= 0xD7AF) ||
-		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0xFE30 && r <= 0xFE4F) || (r >= 0xFF00 && r <= 0xFFEF)
-}
-
-// Text draws s at (x, y), switching fonts between runs.
-func (d *doc) Text(x, y float64, s string) {
-	runs(s, func(t string, cjk bool) {
-		d.use(cjk)
-		d.Fpdf.Text(x, y, t)
-		x += d.Fpdf.GetStringWidth(t)
-	})
-}
-
-// GetStringWidth measures s as Text draws it.
-func (d *doc) GetStringWidth(s string) float64 {
-	w := 0.0
-	runs(s, func(t string, cjk bool) {
-		d.use(cjk)
-		w += d.Fpdf.GetStringWidth(t)
-	})
-	return w
-}
-
-func output(pdf *doc, w io.Writer) error {
-	var buf bytes.Buffer
-	if err := pdf.Output(&buf); err != nil {
-		return fmt.Errorf("render pdf: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write pdf: %w", err)
-	}
-	return nil
-}
-
-func lineH(size float64) float64 { return size * 0.3528 * 1.25 }
 
 func rowHeight(lines int, size float64) float64 {
 	labelH := lineH(min(size, 8.5)) * 2
@@ -527,81 +458,4 @@ func shorten(rows []row, wrapped [][]line, size, avail float64) {
 			last.text = string(r) + " […]"
 		}
 	}
-}
-
-// wrap breaks text into lines no wider than width: at spaces, or anywhere
-// within long words and CJK text.
-func wrap(pdf *doc, text string, width float64) []string {
-	var out []string
-	for _, para := range strings.Split(text, "\n") {
-		runes := []rune(para)
-		if len(runes) == 0 {
-			out = append(out, "")
-			continue
-		}
-		start, lastBreak := 0, -1
-		w := 0.0
-		for i := 0; i < len(runes); i++ {
-			cw := pdf.GetStringWidth(string(runes[i]))
-			if w+cw > width && i > start {
-				end := i
-				next := i
-				if lastBreak > start {
-					end, next = lastBreak, lastBreak
-					if unicode.IsSpace(runes[lastBreak]) {
-						next = lastBreak + 1
-					}
-				}
-				out = append(out, strings.TrimRight(string(runes[start:end]), " "))
-				start, lastBreak = next, -1
-				i = next - 1
-				w = 0
-				continue
-			}
-			w += cw
-			if unicode.IsSpace(runes[i]) || unicode.Is(unicode.Han, runes[i]) {
-				lastBreak = i
-				if unicode.Is(unicode.Han, runes[i]) {
-					lastBreak = i + 1 // break after a Han character
-				}
-			}
-		}
-		out = append(out, string(runes[start:]))
-	}
-	return out
-}
-
-// clean keeps text as written but for what a PDF text line cannot hold:
-// control characters become spaces, tabs too, and characters outside the
-// Basic Multilingual Plane (emoji) become '?'.
-func clean(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n':
-			return r
-		case r > 0xFFFF || r == unicode.ReplacementChar:
-			return '?'
-		case unicode.IsControl(r) || r == '\t':
-			return ' '
-		}
-		return r
-	}, s)
-}
-
-func orNot(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return notStated
-	}
-	return s
-}
-
-func nonEmpty(ss ...string) []string {
-	var out []string
-	for _, s := range ss {
-		if strings.TrimSpace(s) != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
