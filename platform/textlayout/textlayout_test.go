@@ -211,3 +211,36 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestReadTesseractTSV(t *testing.T) {
+	tsv := "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n" +
+		"1\t1\t0\t0\t0\t0\t0\t0\t2550\t3300\t-1\t\n" +
+		"5\t1\t1\t1\t1\t1\t300\t300\t150\t50\t96\tApixaban\n" +
+		"5\t1\t1\t1\t1\t2\t600\t300\t75\t50\t95\t5\n" +
+		"5\t1\t1\t1\t2\t1\t300\t400\t150\t50\t90\tdaily\n" +
+		"5\t1\t2\t1\t1\t1\t300\t600\t150\t50\t90\tNext\n" +
+		"5\t1\t2\t1\t1\t2\tx\t600\t150\t50\t90\tbad\n"
+	got := ReadTesseractTSV([]byte(tsv), 300)
+	want := Page{Number: 1, Width: 612, Height: 792, Source: SourceTesseract, Lines: []Line{
+		{Block: 0, Words: []Word{{"Apixaban", Box{72, 72, 108, 84}}, {"5", Box{144, 72, 162, 84}}}},
+		{Block: 0, Words: []Word{{"daily", Box{72, 96, 108, 108}}}},
+		{Block: 1, Words: []Word{{"Next", Box{72, 144, 108, 156}}}},
+	}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) < 1e-9 })); diff != "" {
+		t.Errorf("page (-want +got):\n%s", diff)
+	}
+}
+
+func FuzzReadTesseractTSV(f *testing.F) {
+	f.Add([]byte("5\t1\t1\t1\t1\t1\t300\t300\t150\t50\t96\tApixaban\n"), 300.0)
+	f.Add([]byte("1\t1\t0\t0\t0\t0\t0\t0\tNaN\t1e999\t-1\t\n"), 0.0)
+	f.Fuzz(func(t *testing.T, data []byte, dpi float64) {
+		p := ReadTesseractTSV(data, dpi)
+		_ = p.Text()
+		for _, w := range p.Words() {
+			if !finite(w.Box.X0, w.Box.Y0, w.Box.X1, w.Box.Y1) {
+				t.Fatalf("box not finite: %v", w.Box)
+			}
+		}
+	})
+}
