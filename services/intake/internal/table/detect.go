@@ -41,17 +41,30 @@ type sep struct {
 // Thresholds, in the page's own units (metrics): a strip narrower than
 // minSepSpaces word spaces is no column gap (plain spaces of lines that
 // happen to align); a gap of wideGapSpaces spaces is one no line of prose
-// has; lines further apart than maxGapHeights line heights (a blank line
-// and a half) are not in the same table.
+// has; lines further apart than maxGapHeights line heights (more than a
+// blank line: HTML rows have padding and some exports add line breaks) are
+// not in the same table.
 const (
 	minSepSpaces  = 1.25
 	wideGapSpaces = 2.2
-	maxGapHeights = 1.6
+	maxGapHeights = 2.0
 	// proseWords: a column whose cells hold this many words per line on
 	// the median is running text (a column of a two-column page), not a
 	// table column.
 	proseWords = 6
+	// headingRatio: a line this much taller than a table's lines is a
+	// heading, not a row (an HTML h3 over 11-pixel table text is 1.2 times
+	// as tall).
+	headingRatio = 1.12
 )
+
+func medianHeight(lines []*line) float64 {
+	hs := make([]float64, len(lines))
+	for i, l := range lines {
+		hs[i] = l.h
+	}
+	return median(hs)
+}
 
 // detect finds the table regions of a page's lines, top to bottom.
 //
@@ -94,6 +107,10 @@ func grow(lines []*line, i int, m metrics) (*region, int) {
 	for ; j < len(lines); j++ {
 		prev, l := r.lines[len(r.lines)-1], lines[j]
 		if l.box.Y0-prev.box.Y1 > maxGapHeights*math.Max(m.h, prev.h) {
+			break
+		}
+		// A line set larger than the table's is a heading after it.
+		if l.h > headingRatio*medianHeight(r.lines) {
 			break
 		}
 		core := r.core()

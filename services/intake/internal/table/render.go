@@ -110,14 +110,20 @@ func render(p textlayout.Page, words []word, tables []Table) string {
 }
 
 // HeaderIndex is the column whose header names one of names: a name
-// matches a header that holds it as whole words, case-insensitive
-// ("dose" matches "Strength / dose"). Names are tried in order; -1 when
-// none matches or the table has no header.
+// matches a header that is it, or else one that holds it as whole words,
+// case-insensitive ("dose" matches "Strength / dose"; "code" prefers
+// "Code" to "Code System"). Names are tried in order; -1 when none
+// matches or the table has no header.
 func (t *Table) HeaderIndex(names ...string) int {
 	for _, n := range names {
-		n = " " + strings.ToLower(n) + " "
+		n = strings.ToLower(n)
 		for i, h := range t.Header {
-			if strings.Contains(" "+normHeader(h)+" ", n) {
+			if normHeader(h) == n {
+				return i
+			}
+		}
+		for i, h := range t.Header {
+			if strings.Contains(" "+normHeader(h)+" ", " "+n+" ") {
 				return i
 			}
 		}

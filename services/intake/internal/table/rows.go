@@ -7,6 +7,7 @@ import (
 
 // grid is a region's lines cut into cells.
 type grid struct {
+	key   int // the key column (keyColumn)
 	lines []*line
 	spans []bool      // the line is a group label across the columns
 	cells [][][]*word // [line][column] words
@@ -32,6 +33,7 @@ func newGrid(r *region, m metrics) *grid {
 			right = math.Max(right, w.Box.X1)
 		}
 	}
+	g.key = g.keyColumn()
 	g.tight = make([]float64, g.cols)
 	g.loose = make([]float64, g.cols)
 	for c := range g.cols {
@@ -76,6 +78,9 @@ func (g *grid) fits(r *row, i, c int, m metrics) (fits, wraps bool) {
 		return false, false
 	}
 	ws := g.cells[prev][c]
+	if last := ws[len(ws)-1].Text; strings.HasSuffix(last, "-") || strings.HasSuffix(last, ":") {
+		return false, true // broken at a hyphen, or a label awaiting its value
+	}
 	end := ws[len(ws)-1].Box.X1 + m.space + g.cells[i][c][0].Box.W()
 	return end <= g.tight[c]+0.25*m.space, end > g.loose[c]
 }
@@ -91,6 +96,13 @@ func (g *grid) last(r *row, c int) int {
 	return prev
 }
 
+// endsWithHyphen reports whether the text of line i in column c ends with
+// a hyphen: a date or a word broken across lines ("03-31-" "2010").
+func (g *grid) endsWithHyphen(i, c int) bool {
+	ws := g.cells[i][c]
+	return len(ws) > 0 && strings.HasSuffix(ws[len(ws)-1].Text, "-")
+}
+
 // startsWithDigit reports whether the text of line i in column c starts
 // with a digit (a value, a dose, a date).
 func (g *grid) startsWithDigit(i, c int) bool {
@@ -99,6 +111,36 @@ func (g *grid) startsWithDigit(i, c int) bool {
 	}
 	t := g.cells[i][c][0].Text
 	return t != "" && t[0] >= '0' && t[0] <= '9'
+}
+
+// gap is the space between line i and the line above (0 when they overlap).
+func (g *grid) gap(i int) float64 {
+	return math.Max(0, g.lines[i].box.Y0-g.lines[i-1].box.Y1)
+}
+
+// padded reports whether the lines of a table are parted two ways: by a
+// line's spacing within a cell, and by that plus the cells' padding
+// between rows (an HTML or word-processor table with padded cells). Then
+// the gap alone tells a row's lines from the next row, whatever the
+// alignment of its cells: every gap is either within a sixth of a line
+// height of the smallest, or two fifths of a line height larger, with one
+// small gap or more and two large ones or more.
+func (g *grid) padded(minGap float64, m metrics) bool {
+	small, large := 0, 0
+	for i := 1; i < len(g.lines); i++ {
+		if g.spans[i] || g.spans[i-1] {
+			continue
+		}
+		switch gap := g.gap(i); {
+		case gap <= minGap+0.15*m.h:
+			small++
+		case gap >= minGap+0.4*m.h:
+			large++
+		default:
+			return false
+		}
+	}
+	return small >= 1 && large >= 2
 }
 
 // continues decides whether line i continues row r (a wrapped cell) or
@@ -117,7 +159,7 @@ func (g *grid) startsWithDigit(i, c int) bool {
 //  3. a cell's lines follow each other: text in a column whose cell in the
 //     row ended on an earlier line starts a new row, and a line that
 //     continues no cell of the line above is a new row;
-//  4. the key column (the first: the drug, the test) decides as a reader
+//  4. the key column (keyColumn: the drug, the test) decides as a reader
 //     does: a line without text there continues the row (a unit under its
 //     value, the end of the directions);
 //  5. two values stacked in one column (both start with a digit: results,
@@ -132,7 +174,7 @@ func (g *grid) continues(r *row, i int, first bool, minGap float64, m metrics) b
 	if g.spans[i] || g.spans[i-1] {
 		return false // a group label is a row of its own
 	}
-	gap := g.lines[i].box.Y0 - g.lines[i-1].box.Y1
+	gap := g.gap(i)
 	if gap > minGap+0.5*m.h && gap > 0.3*m.h {
 		return false
 	}
@@ -166,7 +208,7 @@ func (g *grid) continues(r *row, i int, first bool, minGap float64, m metrics) b
 	if fill {
 		return true // the header's centred cells beside a two-line one
 	}
-	const key = 0
+	key := g.key
 	if !g.filled(i, key) {
 		return true
 	}
@@ -174,7 +216,7 @@ func (g *grid) continues(r *row, i int, first bool, minGap float64, m metrics) b
 		if !g.filled(i, c) {
 			continue
 		}
-		if g.startsWithDigit(i-1, c) && g.startsWithDigit(i, c) {
+		if g.startsWithDigit(i-1, c) && g.startsWithDigit(i, c) && !g.endsWithHyphen(i-1, c) {
 			return false
 		}
 		if fits, _ := g.fits(r, i, c, m); fits {
@@ -202,6 +244,29 @@ func (g *grid) sparser(i, j int) bool {
 	return fewer
 }
 
+// keyColumn is the column a row starts in: the leftmost that at least
+// half as many lines fill as the fullest column does. Usually the first
+// (the drug, the test); not a first column whose cells span several rows
+// (a date above the results of one day).
+func (g *grid) keyColumn() int {
+	counts := make([]int, g.cols)
+	most := 0
+	for c := range g.cols {
+		for i := range g.lines {
+			if g.filled(i, c) {
+				counts[c]++
+			}
+		}
+		most = max(most, counts[c])
+	}
+	for c := range g.cols {
+		if 2*counts[c] >= most {
+			return c
+		}
+	}
+	return 0
+}
+
 // buildRows turns a region into a table: rows with their wrapped cells,
 // the header when the first row is one, leading and trailing lines that
 // are no rows (a title in the first column, a heading under the table)
@@ -209,14 +274,23 @@ func (g *grid) sparser(i, j int) bool {
 // uses.
 func buildRows(r *region, m metrics) (*Table, []*line) {
 	g := newGrid(r, m)
+	// Gaps below zero (a centred header cell beside a two-line one) count
+	// as none.
 	minGap := math.Inf(1)
 	for i := 1; i < len(g.lines); i++ {
-		minGap = math.Min(minGap, g.lines[i].box.Y0-g.lines[i-1].box.Y1)
+		minGap = math.Min(minGap, g.gap(i))
 	}
+	padded := g.padded(minGap, m)
 	rows := []*row{{lines: []int{0}}}
 	for i := 1; i < len(g.lines); i++ {
 		cur := rows[len(rows)-1]
-		if g.continues(cur, i, len(rows) == 1, minGap, m) {
+		var more bool
+		if padded && !g.spans[i] && !g.spans[i-1] {
+			more = g.gap(i) <= minGap+0.15*m.h
+		} else {
+			more = g.continues(cur, i, len(rows) == 1, minGap, m)
+		}
+		if more {
 			cur.lines = append(cur.lines, i)
 		} else {
 			rows = append(rows, &row{lines: []int{i}})

@@ -232,7 +232,7 @@ func FuzzRead(f *testing.F) {
 }
 
 // TestGroupLabelsAndContinuation: a group label across the columns is a
-// row of its own; a part of the table set off by a blank line gets the
+// row of its own; a part of the table set off by blank lines gets the
 // header of the part above.
 func TestGroupLabelsAndContinuation(t *testing.T) {
 	got := Read(monospace(`
@@ -242,6 +242,7 @@ WHITE BLOOD CELL COUNT       6.4                       3.8-10.8 Thousand/uL
 HEMOGLOBIN                              10.1 L         11.7-15.5 g/dL
 COMPREHENSIVE METABOLIC PANEL WITH EGFR
 SODIUM                       139                       135-146 mmol/L
+
 
 GLUCOSE                      94                        65-99 mg/dL
 POTASSIUM                    4.4                       3.5-5.3 mmol/L
