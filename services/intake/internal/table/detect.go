@@ -3,6 +3,7 @@ package table
 import (
 	"math"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -46,6 +47,7 @@ type sep struct {
 // not in the same table.
 const (
 	minSepSpaces  = 1.25
+	keepSepSpaces = 0.35
 	wideGapSpaces = 2.2
 	maxGapHeights = 2.0
 	// proseWords: a column whose cells hold this many words per line on
@@ -97,7 +99,13 @@ func detect(lines []*line, m metrics) []*region {
 // seed has no gap at all) and the index of the first line after it.
 func grow(lines []*line, i int, m metrics) (*region, int) {
 	minSep := minSepSpaces * m.space
+	// A confirmed gap may narrow to keepSepSpaces before it counts as
+	// closed: a spreadsheet's columns leave little room beside their
+	// widest cell.
+	keepSep := keepSepSpaces * m.space
+	var found []sep
 	r := &region{lines: []*line{lines[i]}}
+	cov := cover(nil).with(lines[i]) // of the region's core
 	// A table starts at a line with a gap no prose has (scaled to the
 	// line's size: a heading's larger spaces are still spaces).
 	if !hasWideGap(lines[i], gaps(r.lines, minSep), wideGapSpaces*m.space*math.Max(1, lines[i].h/m.h)) {
@@ -114,16 +122,21 @@ func grow(lines []*line, i int, m metrics) (*region, int) {
 			break
 		}
 		core := r.core()
-		before := strong(core, confirmed(core, gaps(core, minSep)))
-		if keeps(gaps(append(slices.Clone(core), l), minSep), before) {
+		before := strong(core, confirmed(core, cov.gaps(minSep)))
+		found = append(found, before...)
+		before = narrowed(cov.gaps(keepSep), before)
+		// A line of one piece (no gap wider than a word space) with words
+		// on both sides of a column gap runs across the columns: a group
+		// label, if the next line keeps the columns; else the table's end.
+		across := onePiece(l, wideGapSpaces*m.space) && bridges(l, before)
+		if next := cov.with(l); !across && keeps(next.gaps(keepSep), before) {
 			r.lines = append(r.lines, l)
+			cov = next
 			continue
 		}
-		// A line of one piece across the columns, followed closely by a
-		// line that keeps them, is a group label inside the table.
-		if j+1 < len(lines) && len(core) >= 2 && !hasWideGap(l, gaps([]*line{l}, minSep), wideGapSpaces*m.space) &&
+		if j+1 < len(lines) && len(core) >= 2 && onePiece(l, wideGapSpaces*m.space) &&
 			lines[j+1].box.Y0-l.box.Y1 <= maxGapHeights*math.Max(m.h, l.h) &&
-			keeps(gaps(append(slices.Clone(core), lines[j+1]), minSep), before) {
+			keeps(cov.with(lines[j+1]).gaps(keepSep), before) {
 			if r.spans == nil {
 				r.spans = map[*line]bool{}
 			}
@@ -133,19 +146,61 @@ func grow(lines []*line, i int, m metrics) (*region, int) {
 		}
 		break
 	}
-	// A first line that hides separators is a title over the table (it
-	// crosses columns that the lines under it keep apart), and a first
-	// line in one column only is a heading or a paragraph: neither is
-	// part of the table.
-	for len(r.lines) > 2 {
-		seps := confirmed(r.lines, gaps(r.lines, minSep))
-		if len(confirmed(r.lines[1:], gaps(r.lines[1:], minSep))) <= len(seps) && spans(r.lines[0], seps) > 1 {
+	// First lines that hide separators are titles over the table (they
+	// cross columns that the lines under them keep apart: a letterhead, the
+	// patient's line), last ones notes under it (a footer across the
+	// page). Up to three of each are tried off, the fewest that free the
+	// most separators: titles off, the table starts lower and this seed
+	// gives none; notes off, the next region starts after the table.
+	// Only separators with wide gaps on two lines or more count: a line
+	// of a row's own ("Quantity: 5   Refills: 0") frees no column.
+	wideSeps := func(sub []*line) int {
+		n := 0
+		for _, sp := range confirmed(sub, gaps(sub, minSep)) {
+			wide := 0
+			for _, l := range sub {
+				if hasWideGap(l, []sep{sp}, wideGapSpaces*m.space) {
+					wide++
+				}
+			}
+			if wide >= 2 {
+				n++
+			}
+		}
+		return n
+	}
+	core := r.core()
+	top, bottom, most := 0, 0, wideSeps(core)
+	for k1 := 0; k1 <= 3 && k1 < len(core); k1++ {
+		// A header (words without digits) is never a title.
+		if k1 > 0 && !hasDigit(core[k1-1]) {
 			break
 		}
+		for k2 := 0; k2 <= 3 && len(core)-k1-k2 >= 2; k2++ {
+			// A note is running text: a line of one piece.
+			if k2 > 0 && !onePiece(core[len(core)-k2], wideGapSpaces*m.space) {
+				break
+			}
+			if n := wideSeps(core[k1 : len(core)-k2]); n > most {
+				top, bottom, most = k1, k2, n
+			}
+		}
+	}
+	if top > 0 {
+		return nil, i + 1
+	}
+	if bottom > 0 {
+		cut := core[len(core)-bottom]
+		r.lines = r.lines[:slices.Index(r.lines, cut)]
+		j = slices.Index(lines, cut)
+	}
+	// A first line in one column only is a heading or a paragraph: it is
+	// dropped.
+	for len(r.lines) > 2 && !r.spans[r.lines[0]] && spans(r.lines[0], confirmed(r.core(), gaps(r.core(), minSep))) <= 1 {
 		r.lines = r.lines[1:]
 		i++
 	}
-	r.seps = confirmed(r.core(), gaps(r.core(), minSep))
+	r.seps = confirmed(r.core(), narrowed(gaps(r.core(), keepSep), append(found, gaps(r.core(), minSep)...)))
 	// Lines just above that hold no digit and keep the columns apart are
 	// the first lines of a header whose cells wrap or are centred (a
 	// "Reference" above "Interval"); close lines only, so that a title
@@ -188,45 +243,74 @@ func hasDigit(l *line) bool {
 	return false
 }
 
-// gaps returns the strips at least minWidth wide that no word of lines
-// covers, between the leftmost and the rightmost word.
-func gaps(lines []*line, minWidth float64) []sep {
-	type span struct{ x0, x1 float64 }
-	var spans []span
-	for _, l := range lines {
-		for _, w := range l.words {
-			spans = append(spans, span{w.Box.X0, w.Box.X1})
-		}
-	}
-	if len(spans) == 0 {
-		return nil
-	}
-	slices.SortFunc(spans, func(a, b span) int {
-		switch {
-		case a.x0 < b.x0:
-			return -1
-		case a.x0 > b.x0:
-			return 1
-		}
-		return 0
-	})
-	var out []sep
-	right := spans[0].x1
-	for _, s := range spans[1:] {
-		if s.x0-right >= minWidth {
-			out = append(out, sep{right, s.x0})
-		}
-		right = math.Max(right, s.x1)
+// cover is the horizontal extent the words of some lines cover: disjoint
+// spans, left to right. A region keeps its cover as it grows, so that
+// adding a line costs the line's words, not the region's.
+type cover []span
+
+type span struct{ x0, x1 float64 }
+
+// with returns the cover with the words of l added (c is left as it was).
+func (c cover) with(l *line) cover {
+	out := slices.Clone(c)
+	for _, w := range l.words {
+		out = out.add(w.Box.X0, w.Box.X1)
 	}
 	return out
 }
 
+// add merges [x0, x1] into c (which it may change).
+func (c cover) add(x0, x1 float64) cover {
+	// The spans that touch [x0, x1] are c[i:j].
+	i := sort.Search(len(c), func(k int) bool { return c[k].x1 >= x0 })
+	j := i
+	for j < len(c) && c[j].x0 <= x1 {
+		x0, x1 = math.Min(x0, c[j].x0), math.Max(x1, c[j].x1)
+		j++
+	}
+	return slices.Replace(c, i, j, span{x0, x1})
+}
+
+// gaps returns the strips between the spans at least minWidth wide.
+func (c cover) gaps(minWidth float64) []sep {
+	var out []sep
+	for k := 1; k < len(c); k++ {
+		if c[k].x0-c[k-1].x1 >= minWidth {
+			out = append(out, sep{c[k-1].x1, c[k].x0})
+		}
+	}
+	return out
+}
+
+// coverOf is the cover of lines.
+func coverOf(lines []*line) cover {
+	var c cover
+	for _, l := range lines {
+		for _, w := range l.words {
+			c = c.add(w.Box.X0, w.Box.X1)
+		}
+	}
+	return c
+}
+
+// gaps returns the strips at least minWidth wide that no word of lines
+// covers, between the leftmost and the rightmost word.
+func gaps(lines []*line, minWidth float64) []sep { return coverOf(lines).gaps(minWidth) }
+
 // confirmed keeps the gaps that have words on both sides in two lines or
-// more (both lines when the region has two).
+// more (both lines when the region has two). The gaps are free in every
+// line's words, so a line whose extent runs across one has words on both
+// sides.
 func confirmed(lines []*line, gs []sep) []sep {
 	var out []sep
 	for _, g := range gs {
-		if bothSides(lines, g) >= 2 {
+		n := 0
+		for _, l := range lines {
+			if l.box.X0 <= g.x0+0.01 && l.box.X1 >= g.x1-0.01 {
+				n++
+			}
+		}
+		if n >= 2 {
 			out = append(out, g)
 		}
 	}
@@ -259,19 +343,55 @@ func bothSides(lines []*line, g sep) int {
 // ending the table.
 func strong(lines []*line, seps []sep) []sep {
 	counts := make([]int, len(seps)+1)
+	seen := make([]bool, len(seps)+1)
 	for _, l := range lines {
-		seen := map[int]bool{}
+		clear(seen)
 		for _, w := range l.words {
 			seen[columnOf(seps, w.Box.CX())] = true
 		}
-		for c := range seen {
-			counts[c]++
+		for c, ok := range seen {
+			if ok {
+				counts[c]++
+			}
 		}
 	}
 	var out []sep
 	for k, s := range seps {
 		if counts[k] >= 2 && counts[k+1] >= 2 {
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// onePiece reports whether no two neighbouring words of l are parted by
+// width or more.
+func onePiece(l *line, width float64) bool {
+	for k := 1; k < len(l.words); k++ {
+		if l.words[k].Box.X0-l.words[k-1].Box.X1 >= width {
+			return false
+		}
+	}
+	return true
+}
+
+// bridges reports whether l has words on both sides of one of seps.
+func bridges(l *line, seps []sep) bool {
+	for _, s := range seps {
+		if bothSides([]*line{l}, s) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// narrowed keeps the gaps of gs that lie within one of seps (a gap as it
+// is now, of a separator found wider before).
+func narrowed(gs, seps []sep) []sep {
+	var out []sep
+	for _, g := range gs {
+		if slices.ContainsFunc(seps, func(s sep) bool { return g.x1 > s.x0 && g.x0 < s.x1 }) {
+			out = append(out, g)
 		}
 	}
 	return out

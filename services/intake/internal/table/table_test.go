@@ -288,3 +288,38 @@ func BenchmarkRead(b *testing.B) {
 		Read(p)
 	}
 }
+
+// FuzzReadBoxes reads pages of words at arbitrary places and sizes (five
+// bytes a word: x, y, width, height, a letter or digit, with a line break
+// every eighth word): no panics, and every row has a cell per column.
+func FuzzReadBoxes(f *testing.F) {
+	f.Add([]byte("\x10\x10\x20\x0aA\x40\x10\x10\x0a5\x10\x18\x20\x0aB\x40\x18\x10\x0a6\x10\x20\x20\x0aC\x40\x20\x10\x0a7"))
+	f.Add([]byte("\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := textlayout.Page{Source: textlayout.SourceTesseract}
+		var line textlayout.Line
+		for k := 0; k+5 <= len(data); k += 5 {
+			b := data[k : k+5]
+			x, y := float64(b[0])*3, float64(b[1])*2
+			text := string(rune('0' + b[4]%43))
+			line.Words = append(line.Words, textlayout.Word{Text: text,
+				Box: textlayout.Box{X0: x, Y0: y, X1: x + float64(b[2]) + 0.5, Y1: y + float64(b[3]%24) + 0.5}})
+			if k/5%8 == 7 {
+				p.Lines = append(p.Lines, line)
+				line = textlayout.Line{Block: len(p.Lines) % 3}
+			}
+		}
+		p.Lines = append(p.Lines, line)
+		got := Read(p)
+		for _, tb := range got.Tables {
+			if tb.Header != nil && len(tb.Header) != len(tb.Columns) {
+				t.Fatalf("header of %d cells in a table of %d columns", len(tb.Header), len(tb.Columns))
+			}
+			for _, r := range tb.Rows {
+				if len(r) != len(tb.Columns) {
+					t.Fatalf("row of %d cells in a table of %d columns", len(r), len(tb.Columns))
+				}
+			}
+		}
+	})
+}
