@@ -42,51 +42,51 @@ func ReadPoppler(data []byte) []Page {
 		}
 		name, attrs := tagName(tag)
 		switch {
-		case name == "page" && !closing:
-			pages = append(pages, Page{Number: len(pages) + 1, Source: SourcePdftotext,
-				Width: attrFloat(attrs, `width="`), Height: attrFloat(attrs, `height="`)})
-			page, line, word, flow = &pages[len(pages)-1], nil, nil, -1
-		case name == "page":
-			page, line, word = nil, nil, nil
-		case name == "flow" && !closing:
-			flow++
-		case name == "line" && !closing && page != nil:
-			page.Lines = append(page.Lines, Line{Block: max(flow, 0)})
-			line, word = &page.Lines[len(page.Lines)-1], nil
-		case name == "line":
-			if line != nil && page != nil && len(line.Words) == 0 {
-				page.Lines = page.Lines[:len(page.Lines)-1]
-			}
-			line, word = nil, nil
-		case name == "word" && !closing && line != nil:
-			word = &Word{Box: Box{attrFloat(attrs, `xMin="`), attrFloat(attrs, `yMin="`),
-				attrFloat(attrs, `xMax="`), attrFloat(attrs, `yMax="`)}}
+		case string(name) == "word" && !closing && line != nil:
+			word = &Word{Box: Box{attrFloat(attrs, "xMin=\""), attrFloat(attrs, "yMin=\""),
+				attrFloat(attrs, "xMax=\""), attrFloat(attrs, "yMax=\"")}}
 			text = text[:0]
-		case name == "word" && word != nil && line != nil:
-			word.Text = unescape(string(text))
+		case string(name) == "word" && word != nil && line != nil:
+			word.Text = unescape(text)
 			if word.Text != "" {
 				line.Words = append(line.Words, *word)
 			}
 			word = nil
+		case string(name) == "line" && !closing && page != nil:
+			page.Lines = append(page.Lines, Line{Block: max(flow, 0)})
+			line, word = &page.Lines[len(page.Lines)-1], nil
+		case string(name) == "line":
+			if line != nil && page != nil && len(line.Words) == 0 {
+				page.Lines = page.Lines[:len(page.Lines)-1]
+			}
+			line, word = nil, nil
+		case string(name) == "page" && !closing:
+			pages = append(pages, Page{Number: len(pages) + 1, Source: SourcePdftotext,
+				Width: attrFloat(attrs, "width=\""), Height: attrFloat(attrs, "height=\"")})
+			page, line, word, flow = &pages[len(pages)-1], nil, nil, -1
+		case string(name) == "page":
+			page, line, word = nil, nil, nil
+		case string(name) == "flow" && !closing:
+			flow++
 		}
 	}
 	return pages
 }
 
 // tagName splits "word xMin=..." into its name and the attribute text.
-func tagName(tag []byte) (string, string) {
+func tagName(tag []byte) (name, attrs []byte) {
 	i := bytes.IndexAny(tag, " \t\r\n/")
 	if i < 0 {
-		return string(tag), ""
+		return tag, nil
 	}
-	return string(tag[:i]), string(tag[i:])
+	return tag[:i], tag[i:]
 }
 
 // attrFloat reads the number of attribute name (given with its `="`, as
 // `xMin="`) from attrs: 0 when absent or not a finite number.
-func attrFloat(attrs, name string) float64 {
+func attrFloat(attrs []byte, name string) float64 {
 	for {
-		i := strings.Index(attrs, name)
+		i := bytes.Index(attrs, []byte(name))
 		if i < 0 {
 			return 0
 		}
@@ -96,11 +96,11 @@ func attrFloat(attrs, name string) float64 {
 			continue
 		}
 		v := attrs[i+len(name):]
-		end := strings.IndexByte(v, '"')
+		end := bytes.IndexByte(v, '"')
 		if end < 0 {
 			return 0
 		}
-		f, err := strconv.ParseFloat(v[:end], 64)
+		f, err := strconv.ParseFloat(string(v[:end]), 64)
 		if err != nil || !finite(f) {
 			return 0
 		}
@@ -108,13 +108,11 @@ func attrFloat(attrs, name string) float64 {
 	}
 }
 
-var xmlEntities = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&#39;", "'")
-
-func unescape(s string) string {
-	if strings.IndexByte(s, '&') < 0 {
-		return s
+func unescape(b []byte) string {
+	if bytes.IndexByte(b, '&') < 0 {
+		return string(b)
 	}
-	return xmlEntities.Replace(s)
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&#39;", "'").Replace(string(b))
 }
 
 // PdftotextText is the text `pdftotext -enc UTF-8` prints for the page
