@@ -20,7 +20,7 @@ func newHeaderWords() headerWords {
 	return headerWords{
 		medName:  []string{"medication name", "drug name", "medication", "medications", "medicine", "medicines", "drug", "prescription", "product", "rx", "name"},
 		medNamed: []string{"medication name", "drug name", "medication", "medications", "medicine", "medicines", "drug"},
-		medDose:  []string{"strength", "dose", "dosage", "amount", "mg"},
+		medDose:  []string{"how much", "strength", "dose", "dosage", "amount", "mg"},
 		medHow:   []string{"how i take it", "how to take", "how taken", "how often", "directions", "instructions", "sig", "frequency", "schedule", "when", "take"},
 		medSince: []string{"taking since", "since", "start date", "date started", "started", "start", "began", "from"},
 		medStop:  []string{"stop date", "end date", "stopped", "until", "end"},

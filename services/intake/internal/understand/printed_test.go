@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/handoffmed/handoff/platform/ccda"
 	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
@@ -251,4 +252,36 @@ func sharesWord(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// TestPrintScript runs scripts/print-ccda.sh on one corpus document, as
+// testdata/ccda-printed was made, and reads the PDF it prints: the script
+// still works with the xsltproc and Chromium installed, and its output
+// reads as the committed printouts do.
+func TestPrintScript(t *testing.T) {
+	for _, tool := range []string{"xsltproc", "chromium", "pdftotext"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (scripts/packages.txt)", tool)
+		}
+	}
+	t.Parallel()
+	const doc = "Cerner/problems-and-medications"
+	script, err := filepath.Abs("../../../../scripts/print-ccda.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "printed.pdf")
+	cmd := exec.CommandContext(t.Context(), script, filepath.Join(ccdaCorpus, doc+".xml"), out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("print-ccda.sh: %v: %s", err, b)
+	}
+	an := New()
+	got := an.Analyze(readPDF(t, out))
+	want := an.Analyze(readPDF(t, filepath.Join(ccdaPrinted, doc+".pdf")))
+	if got.Format != record.FormatPrintedCCDA || len(got.Medications) == 0 {
+		t.Fatalf("printed now: format %q, %d medications", got.Format, len(got.Medications))
+	}
+	if diff := cmp.Diff(want.Medications, got.Medications); diff != "" {
+		t.Errorf("medications of a fresh printout differ from the committed one's (-committed +fresh):\n%s", diff)
+	}
 }

@@ -173,6 +173,7 @@ func (a *Analyzer) tableLabsCarry(t *table.Table, c labColumns, date string, car
 // labResult fills a result's LOINC code and panel: the code printed
 // beside it when it is a LOINC code, else the vocabulary's for its name.
 func (a *Analyzer) labResult(r record.LabResult, code, system string) record.LabResult {
+	r.Name = ocrA1c(r.Name)
 	// A row can list a test's codes in several systems ("LOINC CPT
 	// SNOMED-CT" beside "14646-4 83701 28036006"): the LOINC-shaped one,
 	// when the system names LOINC or is not given.
@@ -193,6 +194,18 @@ func (a *Analyzer) labResult(r record.LabResult, code, system string) record.Lab
 		}
 	}
 	return r
+}
+
+// ocrA1c undoes OCR's most common slip on a lab report: "A1c" read as
+// "Alc" ("Hemoglobin Alc" is no hemoglobin).
+func ocrA1c(name string) string {
+	f := strings.Fields(name)
+	for i, w := range f {
+		if strings.EqualFold(w, "alc") || strings.EqualFold(w, "hbalc") {
+			f[i] = w[:len(w)-2] + "1c"
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 // isLOINC reports whether s has a LOINC code's shape: 1-7 digits, a
