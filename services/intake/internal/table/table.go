@@ -10,10 +10,13 @@
 //
 //  1. lines.go: words sharing a baseline band become visual lines.
 //  2. detect.go: runs of lines whose gaps line up, vertical strips that no
-//     word of any of them crosses, become table regions with columns.
+//     word of any of them crosses (cover.go), become table regions with
+//     columns.
 //  3. rows.go: the lines of a region become rows; a cell that wraps onto
-//     the next line(s) stays in its row; the first row is the header when
-//     it holds no values.
+//     the next line(s) stays in its row (bottom.go: cells set at the
+//     bottom of their rows); header.go: the first row is the header when
+//     it holds no values, and a header centred apart from its column's
+//     values joins them.
 //  4. render.go: the page's text with each table row on one line, cells
 //     separated by " | ", so that line-based readers see a row whole.
 //
