@@ -16,7 +16,8 @@ case $role in
 run) roles="run" ;;
 test) roles="run test" ;;
 bench) roles="run test bench" ;;
-*) echo "usage: scripts/setup.sh run|test|bench" >&2; exit 2 ;;
+fixtures) roles="run fixtures" ;;
+*) echo "usage: scripts/setup.sh run|test|bench|fixtures" >&2; exit 2 ;;
 esac
 
 # Pinned Go tools for the tests: a real NATS server and an S3 server that
@@ -41,7 +42,7 @@ fi
 
 command -v go >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/dl/)" >&2; exit 1; }
 
-[ "$role" = run ] && exit 0
+[ "$role" = run ] || [ "$role" = fixtures ] && exit 0
 
 mkdir -p .tools/bin
 export GOBIN="$PWD/.tools/bin"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,7 @@ func runOCR(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	jobs := fs.Int("jobs", 0, "pages recognised at once (default: number of CPUs)")
 	lang := fs.String("lang", "eng", "Tesseract languages, e.g. eng+fra")
 	sidecar := fs.String("sidecar", "", "write the plain text to this file")
+	layout := fs.String("layout", "", "write the layout (every page's words with their boxes, JSON) to this file")
 	maxPages := fs.Int("max-pages", 0, "page-count cap (default 2000)")
 	maxMP := fs.Float64("max-page-megapixels", 0, "pixels of one page given to Tesseract, in megapixels (default 40)")
 	timeout := fs.Duration("page-timeout", 0, "time cap for one page (default 3m)")
@@ -63,6 +65,15 @@ func runOCR(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *sidecar != "" {
 		if err := os.WriteFile(*sidecar, []byte(res.Text), 0o644); err != nil {
 			return fmt.Errorf("ocr: sidecar: %w", err)
+		}
+	}
+	if *layout != "" {
+		b, err := json.Marshal(res.Layout)
+		if err != nil {
+			return fmt.Errorf("ocr: layout: %w", err)
+		}
+		if err := os.WriteFile(*layout, b, 0o644); err != nil {
+			return fmt.Errorf("ocr: layout: %w", err)
 		}
 	}
 	if !*quiet {

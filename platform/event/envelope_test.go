@@ -71,7 +71,7 @@ func TestWireForms(t *testing.T) {
 		FileRejected{Version: 1, FileRef: ref, Code: "input.empty", Stage: "sniff"},
 		FileDone{Version: 1, FileRef: ref, Stage: "understand"},
 		DICOMIndexed{Version: 1, CaseID: "abcd1234", StudyUID: "1.2", SeriesUID: "1.2.3", Instances: 3, IndexKey: "cases/abcd1234/dicom/index.json", Digest: "d", Basis: 7},
-		OCRDone{Version: 1, FileRef: ref, OutputBucket: "handoff-derived", SearchableKey: "s.pdf", TextKey: "t.txt", SHA256: "00", Pages: 2, OCRPages: 1},
+		OCRDone{Version: 1, FileRef: ref, OutputBucket: "handoff-derived", SearchableKey: "s.pdf", TextKey: "t.txt", SHA256: "00", Pages: 2, OCRPages: 1, LayoutKey: "l.json"},
 		OCRPageWork{Version: 1, FileRef: ref, Page: 2, Pages: 20},
 		OCRPageWork{Version: 1, FileRef: ref, Page: 3, Pages: 20, First: true},
 		DocumentClassified{Version: 1, CaseID: "abcd1234", FileID: "ffff0000", ETag: "e1", Category: "lab_report"},

@@ -139,7 +139,8 @@ func (e DICOMIndexed) MsgID() string {
 }
 func (e DICOMIndexed) CaseRef() string { return e.CaseID }
 
-// OCRDone says a document has its searchable PDF and text sidecar.
+// OCRDone says a document has its searchable PDF, text sidecar and layout
+// sidecar.
 type OCRDone struct {
 	Version int `json:"version"`
 	FileRef
@@ -150,6 +151,9 @@ type OCRDone struct {
 	Pages         int    `json:"pages"`
 	OCRPages      int    `json:"ocr_pages"`
 	FailedPages   int    `json:"failed_pages"`
+	// LayoutKey is the layout sidecar (package textlayout: every page's
+	// words with their boxes) in OutputBucket; empty from older versions.
+	LayoutKey string `json:"layout_key,omitempty"`
 }
 
 func (OCRDone) Subject() string   { return SubjectOCRDone }

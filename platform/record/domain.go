@@ -185,6 +185,7 @@ type Document struct {
 	SearchableBucket string    `json:"searchable_bucket,omitempty"`
 	SearchableKey    string    `json:"searchable_key,omitempty"` // the searchable PDF
 	TextKey          string    `json:"text_key,omitempty"`       // plain-text sidecar
+	LayoutKey        string    `json:"layout_key,omitempty"`     // layout sidecar: words and boxes (package textlayout)
 	Pages            int       `json:"pages,omitempty"`
 	OCRPages         []int     `json:"ocr_pages,omitempty"`  // 1-based pages that were OCRed
 	TextPages        []int     `json:"text_pages,omitempty"` // 1-based pages that already had text

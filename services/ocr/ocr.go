@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr/internal/engine"
 	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
 )
@@ -55,6 +56,8 @@ type Result struct {
 	// Text is the plain-text sidecar: every page's text, pages separated by
 	// form feeds.
 	Text string
+	// Layout is the layout sidecar: every page's words with their boxes.
+	Layout textlayout.Layout
 }
 
 // Document fills a record.Document's OCR fields from r (keys are left to
@@ -129,7 +132,7 @@ func (e *Engine) File(ctx context.Context, in, out string) (*Result, error) {
 }
 
 func result(doc *engine.Document) *Result {
-	r := &Result{Text: doc.Text}
+	r := &Result{Text: doc.Text, Layout: doc.Layout}
 	for _, pr := range doc.Pages {
 		p := Page{Number: pr.Number, Rotated: pr.Turn, Skew: pr.Skew, DPI: pr.DPI, Confidence: pr.Confidence, Error: pr.Err}
 		switch {

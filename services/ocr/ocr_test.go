@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +17,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/handoffmed/handoff/platform/blobtest"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
@@ -395,6 +398,15 @@ func TestMixedTextAndScan(t *testing.T) {
 	if !strings.Contains(res.Text, "quick brown fox") || !strings.Contains(res.Text, "LinnSequencer") {
 		t.Errorf("sidecar misses a page's text")
 	}
+	// The text page's layout is pdftotext's words and boxes.
+	if a, b := strings.TrimSuffix(pdftotext(t, mixed, 1), "\f"), res.Layout.Pages[0].Text(); a != b {
+		t.Errorf("text page layout gives other text than pdftotext:\n%s", cmp.Diff(a, b))
+	}
+	if lp := res.Layout.Pages[0]; lp.Source != textlayout.SourcePdftotext || lp.Width != 612 || lp.Height != 792 ||
+		len(lp.Lines) != 4 || lp.Lines[0].Words[0] != (textlayout.Word{Text: "The", Box: lp.Lines[0].Words[0].Box}) ||
+		math.Abs(lp.Lines[0].Words[0].Box.X0-72) > 0.01 {
+		t.Errorf("text page layout %+v", lp)
+	}
 	// The original page content is kept byte for byte.
 	if !bytes.Contains(mustRead(t, out), []byte(textContent)) {
 		t.Errorf("text page content stream was re-encoded")
@@ -674,6 +686,73 @@ func TestInputErrors(t *testing.T) {
 			// The page is left as it was.
 			if !bytes.Equal(mustRead(t, out), mustRead(t, tc.in)) {
 				t.Errorf("output differs from the input")
+			}
+		})
+	}
+}
+
+// TestLayoutSidecar: the layout has every page, each page's words give the
+// text sidecar's page (the two sidecars never disagree), and the boxes of
+// known words on OCRed pages overlap those of Tesseract's own output on
+// the page image.
+func TestLayoutSidecar(t *testing.T) {
+	ref := references(t)
+	res := results(t)
+	for _, f := range corpusFiles {
+		t.Run(f, func(t *testing.T) {
+			r := res[f]
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			l := r.res.Layout
+			if l.Version != textlayout.Version || len(l.Pages) != len(r.res.Pages) {
+				t.Fatalf("layout version %d with %d pages, want %d with %d", l.Version, len(l.Pages), textlayout.Version, len(r.res.Pages))
+			}
+			texts := strings.Split(r.res.Text, "\f")
+			for i, p := range l.Pages {
+				if p.Number != i+1 {
+					t.Errorf("page %d numbered %d", i+1, p.Number)
+				}
+				if got := p.Text(); i < len(texts) && got != texts[i] {
+					t.Errorf("page %d: layout text differs from the sidecar:\n%s", i+1, cmp.Diff(texts[i], got))
+				}
+				if r.res.Pages[i].Action == "ocr" && (p.Source != textlayout.SourceTesseract || p.Width <= 0 || p.Height <= 0) {
+					t.Errorf("OCRed page %d: source %q, size %.0fx%.0f", i+1, p.Source, p.Width, p.Height)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct{ file, word string }{
+		{"linn.pdf", "LinnSequencer"},
+		{"skew.pdf", "LinnSequencer"},
+		{"epson.pdf", "Optophone"},
+		{"c02-22.pdf", "kitchen"},
+	} {
+		t.Run(tc.file+"/boxes", func(t *testing.T) {
+			var got []tword
+			for _, w := range res[tc.file].res.Layout.Pages[0].Words() {
+				if strings.Trim(w.Text, ".,;:") == tc.word {
+					got = append(got, tword{w.Text, w.Box.X0, w.Box.Y0, w.Box.X1, w.Box.Y1})
+				}
+			}
+			n := 0
+			for _, w := range ref[tc.file].pages[0] {
+				if strings.Trim(w.text, ".,;:") != tc.word {
+					continue
+				}
+				n++
+				best := 0.0
+				for _, g := range got {
+					best = max(best, iou(w, g))
+				}
+				// The layout's box ends at the baseline: descenders and a
+				// little height are left out of the overlap.
+				if best < 0.5 {
+					t.Errorf("%q at %+v: best overlap %.2f with the layout's %v, want >= 0.5", tc.word, w, best, got)
+				}
+			}
+			if n == 0 {
+				t.Fatalf("no %q in Tesseract's output", tc.word)
 			}
 		})
 	}

@@ -324,6 +324,11 @@ func (s *Service) keys(ref event.FileRef) (searchable, text, work string) {
 	return p + "searchable.pdf", p + "text.txt", p + "ocr/" + progress.Key(ref.CaseID, ref.FileID, ref.ETag) + "/"
 }
 
+// layoutKey is where a file's layout sidecar goes in the derived bucket.
+func layoutKey(ref event.FileRef) string {
+	return record.DerivedPrefix(ref.CaseID, ref.FileID) + "layout.json"
+}
+
 // HandleFile processes one document (handoff.work.ocr) when its case's
 // lane gives it a turn.
 func (s *Service) HandleFile(ctx context.Context, m *bus.Msg) error {
@@ -722,11 +727,11 @@ func (s *Service) assemble(ctx context.Context, log *slog.Logger, ref event.File
 	if err := engine.Assemble(ctx, path, out, results); err != nil {
 		return err
 	}
-	text, err := engine.PlainText(ctx, path, results)
+	text, layout, err := engine.Sidecars(ctx, path, results)
 	if err != nil {
 		return err
 	}
-	if err := s.finalize(ctx, ref, out, &engine.Document{Pages: results, Text: text}); err != nil {
+	if err := s.finalize(ctx, ref, out, &engine.Document{Pages: results, Text: text, Layout: layout}); err != nil {
 		return ignoreStale(err)
 	}
 	pctx, cancel = s.op(ctx)
@@ -787,6 +792,10 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 	if err := s.put(ctx, textKey, []byte(doc.Text), "text/plain; charset=utf-8"); err != nil {
 		return err
 	}
+	lkey := layoutKey(ref)
+	if err := s.putJSON(ctx, lkey, doc.Layout); err != nil {
+		return err
+	}
 	res := result(doc)
 	d := res.Document()
 	failed := len(d.PageErrors)
@@ -798,6 +807,7 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 		}
 		fd := f.Document
 		fd.SearchableBucket, fd.SearchableKey, fd.TextKey = s.cfg.DerivedBucket, searchableKey, textKey
+		fd.LayoutKey = lkey
 		fd.Pages, fd.OCRPages, fd.TextPages = d.Pages, d.OCRPages, d.TextPages
 		fd.Confidence, fd.PageErrors, fd.Rotated = d.Confidence, d.PageErrors, d.Rotated
 		f.Progress = nil
@@ -813,6 +823,7 @@ func (s *Service) finalize(ctx context.Context, ref event.FileRef, out string, d
 	return s.bus.Publish(pctx, event.OCRDone{
 		Version: 1, FileRef: ref, OutputBucket: s.cfg.DerivedBucket, SearchableKey: searchableKey, TextKey: textKey,
 		SHA256: sha, Pages: d.Pages, OCRPages: len(d.OCRPages), FailedPages: failed,
+		LayoutKey: lkey,
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
@@ -240,6 +241,18 @@ func TestServiceDocument(t *testing.T) {
 	}
 	if !strings.HasPrefix(d.SearchableKey, record.DerivedPrefix(e.caseID, ref.FileID)) {
 		t.Errorf("output key %s outside the file's derived prefix", d.SearchableKey)
+	}
+	// The layout sidecar: recorded, announced, and the words of the text.
+	if doc == nil || d.LayoutKey == "" || doc.LayoutKey != d.LayoutKey || !strings.HasPrefix(d.LayoutKey, record.DerivedPrefix(e.caseID, ref.FileID)) {
+		t.Errorf("layout key: event %q, record %+v", d.LayoutKey, doc)
+	} else {
+		l, err := textlayout.Decode(e.get(t, d.OutputBucket, d.LayoutKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Pages) != 1 || l.Pages[0].Text() != string(e.get(t, d.OutputBucket, d.TextKey)) {
+			t.Errorf("layout sidecar does not give the text sidecar")
+		}
 	}
 	// The original is untouched.
 	if !bytes.Equal(e.get(t, e.Intake, ref.Key), mustRead(t, orig)) {

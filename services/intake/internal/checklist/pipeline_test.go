@@ -19,6 +19,7 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/sniff"
 	"github.com/handoffmed/handoff/platform/testenv"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/intake/internal/archive"
 	"github.com/handoffmed/handoff/services/intake/internal/docs"
 	"github.com/handoffmed/handoff/services/intake/internal/ingest"
@@ -134,21 +135,26 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		if m := regexp.MustCompile(`(?m)^Pages:\s+(\d+)`).FindSubmatch(info); m != nil {
 			pages, _ = strconv.Atoi(string(m[1]))
 		}
-		out, err := exec.CommandContext(ctx, "pdftotext", "-q", "-enc", "UTF-8", path, "-").Output()
+		// As the OCR service reads a PDF's own text: one pdftotext
+		// -bbox-layout pass gives each page's words and boxes (the layout
+		// sidecar) and its text, rebuilt from them.
+		out, err := exec.CommandContext(ctx, "pdftotext", "-q", "-enc", "UTF-8", "-bbox-layout", path, "-").Output()
 		if err != nil {
 			return fail(record.CodeUnreadable)
 		}
-		texts := understand.SplitPages(string(out))
+		layout := &textlayout.Layout{Version: textlayout.Version, Pages: textlayout.ReadPoppler(out)}
+		texts := make([]string, len(layout.Pages))
 		doc := record.Document{Pages: pages}
-		for i := range texts {
+		for i, p := range layout.Pages {
+			texts[i] = p.Text()
 			if len(strings.TrimSpace(texts[i])) < 20 {
-				texts[i] = ocrPage(t, path, i+1)
+				texts[i], layout.Pages[i] = ocrPage(t, path, i+1)
 				doc.OCRPages = append(doc.OCRPages, i+1)
 			} else {
 				doc.TextPages = append(doc.TextPages, i+1)
 			}
 		}
-		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: texts, PageCount: pages, OCR: len(doc.OCRPages) > 0}))
+		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: texts, PageCount: pages, OCR: len(doc.OCRPages) > 0, Layout: layout}))
 		f.Document = &doc
 	case record.TypeZIP:
 		f.Archive = &record.Archive{} // expanded by expandZip
@@ -162,12 +168,13 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		}
 		f.Document = &doc
 	case record.TypeJPEG, record.TypePNG:
-		out, err := exec.CommandContext(ctx, "tesseract", path, "-").Output()
+		text, page, err := tesseract(ctx, path, t.TempDir(), 1)
 		if err != nil {
 			return fail(record.CodeUnreadable)
 		}
 		doc := record.Document{Pages: 1, OCRPages: []int{1}}
-		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: []string{string(out)}, OCR: true}))
+		understand.Merge(&doc, an.Analyze(understand.Input{Type: f.Type, Pages: []string{text}, OCR: true,
+			Layout: &textlayout.Layout{Version: textlayout.Version, Pages: []textlayout.Page{page}}}))
 		f.Document = &doc
 	default:
 		return fail(record.CodeUnknownType)
@@ -219,19 +226,42 @@ func expandZip(t *testing.T, an *understand.Analyzer, path, rel string, zf *reco
 	return out
 }
 
-// ocrPage renders one page at 300 dpi and reads it with tesseract.
-func ocrPage(t *testing.T, path string, page int) string {
+// ocrPage renders one page at 300 dpi and reads it with tesseract: its
+// text and its words with their boxes in points.
+func ocrPage(t *testing.T, path string, page int) (string, textlayout.Page) {
 	t.Helper()
 	dir := t.TempDir()
 	p := strconv.Itoa(page)
 	if out, err := exec.CommandContext(t.Context(), "pdftoppm", "-r", "300", "-gray", "-png", "-f", p, "-l", p, "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v: %s", err, out)
 	}
-	out, err := exec.CommandContext(t.Context(), "tesseract", filepath.Join(dir, "page.png"), "-").Output()
+	text, lp, err := tesseract(t.Context(), filepath.Join(dir, "page.png"), dir, page)
 	if err != nil {
 		t.Fatalf("tesseract: %v", err)
 	}
-	return string(out)
+	return text, lp
+}
+
+// tesseract recognises a 300-dpi image once and writes its text and its
+// TSV (every word with its box): the text, and the words as a layout page
+// in points, lines and paragraphs as Tesseract found them (the OCR
+// service reads the same from hOCR).
+func tesseract(ctx context.Context, image, dir string, number int) (string, textlayout.Page, error) {
+	base := filepath.Join(dir, "ocr")
+	if out, err := exec.CommandContext(ctx, "tesseract", image, base, "txt", "tsv").CombinedOutput(); err != nil {
+		return "", textlayout.Page{}, fmt.Errorf("tesseract: %w: %s", err, out)
+	}
+	text, err := os.ReadFile(base + ".txt")
+	if err != nil {
+		return "", textlayout.Page{}, err
+	}
+	tsv, err := os.ReadFile(base + ".tsv")
+	if err != nil {
+		return "", textlayout.Page{}, err
+	}
+	page := textlayout.ReadTesseractTSV(tsv, 300)
+	page.Number = number
+	return string(text), page, nil
 }
 
 var dcmLine = regexp.MustCompile(`^\((\w{4}),(\w{4})\) \w\w (?:\[(.*)\]|=(\S+))`)

@@ -21,6 +21,7 @@ import (
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/record"
 	"github.com/handoffmed/handoff/platform/stage"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/intake/internal/understand"
 )
 
@@ -28,6 +29,10 @@ import (
 // of text (about 1,000 pages) in seconds, and much more would let one
 // upload hold a worker for minutes.
 const MaxText = 2 << 20
+
+// MaxLayout bounds the layout sidecar read for one document (its words and
+// boxes take a few times the text's size).
+const MaxLayout = 128 << 20
 
 const stageName = "understand"
 
@@ -99,7 +104,12 @@ func (w *Worker) HandleOCRDone(ctx context.Context, m *bus.Msg) error {
 	if f.ETag != done.ETag {
 		return nil // uploaded again since: the new revision has its own work
 	}
-	doc := w.an.Analyze(understand.Input{Type: f.Type, Pages: understand.SplitPages(string(text)), PageCount: done.Pages, OCR: done.OCRPages > 0})
+	layout, err := w.layout(ctx, done)
+	if err != nil {
+		return err
+	}
+	doc := w.an.Analyze(understand.Input{Type: f.Type, Pages: understand.SplitPages(string(text)), PageCount: done.Pages,
+		OCR: done.OCRPages > 0, Layout: layout})
 	return w.finish(ctx, done.FileRef, func(f *record.File) {
 		if f.Document == nil {
 			f.Document = &record.Document{}
@@ -120,13 +130,40 @@ func (w *Worker) finish(ctx context.Context, ref event.FileRef, apply func(*reco
 	return w.bus.Publish(ctx, event.DocumentClassified{Version: 1, CaseID: ref.CaseID, FileID: ref.FileID, ETag: ref.ETag, Category: category})
 }
 
+// layout reads the layout sidecar of an OCR done event: nil when the event
+// names none (an older OCR service), the object is gone, or it cannot be
+// decoded (the document is then read from its text alone).
+func (w *Worker) layout(ctx context.Context, done event.OCRDone) (*textlayout.Layout, error) {
+	if done.LayoutKey == "" {
+		return nil, nil
+	}
+	b, err := w.readMax(ctx, done.OutputBucket, done.LayoutKey, MaxLayout)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	l, err := textlayout.Decode(b)
+	if err != nil {
+		// The decoder's message can quote a byte of the document: not logged.
+		w.log.Warn("layout sidecar unreadable", "case_id", done.CaseID, "file_id", done.FileID)
+		return nil, nil
+	}
+	return l, nil
+}
+
 func (w *Worker) read(ctx context.Context, bucket, key string) ([]byte, error) {
+	return w.readMax(ctx, bucket, key, MaxText)
+}
+
+func (w *Worker) readMax(ctx context.Context, bucket, key string, limit int64) ([]byte, error) {
 	rc, _, err := w.blobs.Get(ctx, bucket, key)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, MaxText))
+	b, err := io.ReadAll(io.LimitReader(rc, limit))
 	if err != nil {
 		return nil, fmt.Errorf("read text: %w", err)
 	}

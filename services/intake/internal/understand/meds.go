@@ -117,12 +117,12 @@ func (p *medParser) line(s string, loose bool) (record.Medication, bool) {
 			end = loc[0]
 		}
 	}
-	for _, sep := range []string{"  ", "\t", " - ", " – ", ":", " take ", " Take ", " TAKE ", " by mouth", " inject", " Inject"} {
+	for _, sep := range []string{"  ", "\t", " | ", " - ", " – ", ":", " take ", " Take ", " TAKE ", " by mouth", " inject", " Inject"} {
 		if i := strings.Index(s, sep); i > 0 && i < end {
 			end = i
 		}
 	}
-	written := strings.Trim(s[:end], " ,;-(")
+	written := strings.Trim(s[:end], " ,;-(|")
 	if known && (written == "" || start >= end) {
 		written = name
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 )
 
 // Input is one document as the pipeline hands it over.
@@ -31,6 +32,10 @@ type Input struct {
 	PageCount int
 	// OCR says some text came from OCR (names read by OCR are less sure).
 	OCR bool
+	// Layout holds the pages' words with their boxes (the OCR service's
+	// layout sidecar), page n+1 for Pages[n]; nil for a plain-text upload.
+	// Tables are read from it.
+	Layout *textlayout.Layout
 }
 
 // Analyzer holds the compiled rules. It is safe for concurrent use.
@@ -55,6 +60,8 @@ type Analyzer struct {
 	rightRe      *regexp.Regexp
 	leftRe       *regexp.Regexp
 	summary      *summaryReader
+	headers      headerWords
+	sections     sectionRules
 }
 
 type labelled struct {
@@ -71,6 +78,8 @@ func NewWith(vocab *clinical.Vocabulary) *Analyzer {
 	re := func(s string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + s) }
 	a := &Analyzer{
 		vocab:       vocab,
+		headers:     newHeaderWords(),
+		sections:    newSectionRules(),
 		dates:       dates,
 		facts:       newFactReader(dates),
 		meds:        newMedParser(dates, vocab),
@@ -150,6 +159,9 @@ func (a *Analyzer) Analyze(in Input) record.Document {
 	if doc.Pages == 0 {
 		doc.Pages = len(in.Pages)
 	}
+	// Pages with tables read row by row: a drug beside its dose.
+	tabs := readTables(in)
+	in.Pages = tabs.pages
 	text := strings.Join(in.Pages, "\n")
 	lines := strings.Split(text, "\n")
 	isImage := in.Type == record.TypeJPEG || in.Type == record.TypePNG || in.Type == record.TypeTIFF
@@ -170,8 +182,12 @@ func (a *Analyzer) Analyze(in Input) record.Document {
 		return doc
 	}
 
+	// Medication tables give their rows whole (never a drug from the
+	// column that says what it is for); the text parser reads the rest.
+	printed := a.sections.printed(in.Pages)
+	tableMeds, medText := a.medTables(tabs, text, printed)
 	scores := a.score(text)
-	meds := a.meds.parse(text, true)
+	meds := combineMeds(tableMeds, a.meds.parse(medText, true))
 	if len(meds) > 0 {
 		sc := scores[record.CategoryMedicationList]
 		if sc == nil {
@@ -197,6 +213,11 @@ func (a *Analyzer) Analyze(in Input) record.Document {
 	}
 
 	cat, ev := a.decide(scores, doc.Pages, isImage, text)
+	if printed {
+		cat = record.CategoryPortalExport
+		ev = append([]string{"a C-CDA record printed with HL7's CDA stylesheet (its header labels)"}, ev...)
+		doc.Format = record.FormatPrintedCCDA
+	}
 	doc.Category = cat
 	doc.Evidence = ev
 
@@ -218,15 +239,25 @@ func (a *Analyzer) Analyze(in Input) record.Document {
 		doc.Date, doc.DateKind = a.dateOf(lines, DateDocument)
 	case record.CategorySummary:
 		doc.SummaryFact = a.summary.read(lines)
-		doc.Medications = a.meds.parse(text, false)
+		doc.Medications = combineMeds(tableMeds, a.meds.parse(medText, false))
 		for _, m := range doc.SummaryFact.Medications {
 			if mm, ok := a.meds.entry(m); ok {
 				doc.Medications = dedupeMeds(append(doc.Medications, mm))
 			}
 		}
 	case record.CategoryPortalExport, record.CategoryOther:
-		doc.Medications = a.meds.parse(text, false)
+		doc.Medications = combineMeds(tableMeds, a.meds.parse(medText, false))
 		doc.Date, doc.DateKind = a.dateOf(lines, DateDocument)
+	}
+	switch {
+	case printed:
+		var sec record.Document
+		a.printedFacts(&sec, in.Layout, tabs.tables, a.printedDate(in.Pages))
+		doc.Medications = combineMeds(sec.Medications, doc.Medications)
+		doc.Labs, doc.Vitals = sec.Labs, sec.Vitals
+		doc.Problems, doc.Allergies, doc.Procedures = sec.Problems, sec.Allergies, sec.Procedures
+	case cat == record.CategoryLabReport || cat == record.CategoryPortalExport || cat == record.CategoryOther:
+		doc.Labs = a.labTables(tabs, doc.Date)
 	}
 	return doc
 }
@@ -522,6 +553,12 @@ func Merge(dst *record.Document, src record.Document) {
 	dst.BodyPart = src.BodyPart
 	dst.Impression = src.Impression
 	dst.Also = src.Also
+	dst.Labs = src.Labs
+	dst.Problems = src.Problems
+	dst.Allergies = src.Allergies
+	dst.Procedures = src.Procedures
+	dst.Vitals = src.Vitals
+	dst.Format = src.Format
 	if dst.Pages == 0 {
 		dst.Pages = src.Pages
 	}

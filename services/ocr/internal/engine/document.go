@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
 	"github.com/handoffmed/handoff/services/ocr/internal/textpdf"
 )
@@ -23,6 +24,8 @@ import (
 type Document struct {
 	Pages []PageResult
 	Text  string // plain text of every page, pages separated by form feeds
+	// Layout is every page's words with their boxes.
+	Layout textlayout.Layout
 }
 
 // InspectFile reads and inspects the PDF at path, mapping failures to input
@@ -106,11 +109,11 @@ func (p *Pool) ProcessInspected(ctx context.Context, in, out string, doc *inspec
 	if err := Assemble(ctx, in, out, results); err != nil {
 		return nil, err
 	}
-	text, err := PlainText(ctx, in, results)
+	text, layout, err := Sidecars(ctx, in, results)
 	if err != nil {
 		return nil, err
 	}
-	return &Document{Pages: results, Text: text}, nil
+	return &Document{Pages: results, Text: text, Layout: layout}, nil
 }
 
 func countKind(doc *inspect.Document, k inspect.Kind) int {
@@ -208,10 +211,13 @@ func copyFile(in, out string) error {
 	return nil
 }
 
-// PlainText is the text sidecar: OCR text for OCRed pages, the PDF's own text
-// (pdftotext) for the others, pages separated by form feeds.
-func PlainText(ctx context.Context, in string, pages []PageResult) (string, error) {
-	var own []string
+// Sidecars are the text sidecar and the layout sidecar. OCRed pages give
+// their OCR text and words; the others the PDF's own text, read by one
+// `pdftotext -bbox-layout` pass that gives both: its words with their boxes,
+// and pdftotext's plain text rebuilt from them (textlayout.Page.Text). Pages
+// are separated by form feeds in the text.
+func Sidecars(ctx context.Context, in string, pages []PageResult) (string, textlayout.Layout, error) {
+	var own []textlayout.Page
 	need := false
 	for _, r := range pages {
 		if !r.OCRed {
@@ -219,24 +225,30 @@ func PlainText(ctx context.Context, in string, pages []PageResult) (string, erro
 		}
 	}
 	if need {
-		cmd := exec.CommandContext(ctx, "pdftotext", "-q", "-enc", "UTF-8", in, "-")
+		cmd := exec.CommandContext(ctx, "pdftotext", "-q", "-enc", "UTF-8", "-bbox-layout", in, "-")
 		outb, err := cmd.Output()
 		if err != nil {
-			return "", fmt.Errorf("pdftotext: %w", err)
+			return "", textlayout.Layout{}, fmt.Errorf("pdftotext: %w", err)
 		}
-		own = strings.Split(string(outb), "\f")
+		own = textlayout.ReadPoppler(outb)
 	}
+	layout := textlayout.Layout{Version: textlayout.Version, Pages: make([]textlayout.Page, 0, len(pages))}
 	var b strings.Builder
 	for i, r := range pages {
 		if i > 0 {
 			b.WriteByte('\f')
 		}
+		var p textlayout.Page
 		switch {
 		case r.OCRed:
 			b.WriteString(r.Text)
+			p = r.Layout
 		case i < len(own):
-			b.WriteString(own[i])
+			p = own[i]
+			b.WriteString(p.Text())
 		}
+		p.Number = r.Number
+		layout.Pages = append(layout.Pages, p)
 	}
-	return b.String(), nil
+	return b.String(), layout, nil
 }

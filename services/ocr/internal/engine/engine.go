@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr/internal/deskew"
 	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
 	"github.com/handoffmed/handoff/services/ocr/internal/orient"
@@ -78,6 +79,9 @@ type PageResult struct {
 	Text       string  // OCR text (empty for pages not OCRed)
 	Layer      textpdf.Page
 	Err        *record.Error // the page could not be OCRed; it is left as it was
+	// Layout is the OCRed page's words with their boxes, for the layout
+	// sidecar (empty for pages not OCRed).
+	Layout textlayout.Page
 }
 
 // Errorf makes a record error.
@@ -287,6 +291,7 @@ func (p *Pool) recognizeImage(ctx context.Context, img *image.Gray, r PageResult
 	// they are laid out with the page's turn, which keeps them searchable.
 	geo.PageW, geo.PageH = pw, ph
 	r.Layer = Layout(tp, geo)
+	r.Layout = layoutPage(r.Number, tp, r.Layer)
 	r.Text = tp.Text()
 	r.Confidence = math.Round(tp.Confidence()*10) / 10
 	return r

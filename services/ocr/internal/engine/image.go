@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr/internal/inspect"
 	"github.com/handoffmed/handoff/services/ocr/internal/textpdf"
 	"golang.org/x/image/tiff"
@@ -81,7 +82,12 @@ func (p *Pool) ProcessImage(ctx context.Context, in, out string, opt Options) (*
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("write output: %w", err)
 	}
-	return &Document{Pages: []PageResult{r}, Text: r.Text}, nil
+	lp := r.Layout
+	if r.Err != nil {
+		lp = textlayout.Page{Number: 1, Width: w, Height: h, Source: textlayout.SourceTesseract}
+	}
+	return &Document{Pages: []PageResult{r}, Text: r.Text,
+		Layout: textlayout.Layout{Version: textlayout.Version, Pages: []textlayout.Page{lp}}}, nil
 }
 
 func decode(format string, data []byte) (image.Image, error) {

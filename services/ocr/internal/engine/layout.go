@@ -4,6 +4,8 @@ import (
 	"image"
 	"math"
 
+	"github.com/handoffmed/handoff/platform/textlayout"
+
 	"github.com/handoffmed/handoff/services/ocr/internal/tess"
 	"github.com/handoffmed/handoff/services/ocr/internal/textpdf"
 )
@@ -71,6 +73,31 @@ func Layout(pg tess.Page, g Geometry) textpdf.Page {
 				Width: width,
 				Size:  size * sy,
 			})
+		}
+	}
+	return out
+}
+
+// layoutPage turns the words of the text layer into the layout sidecar's
+// page: each word's box from its top to its baseline, origin at the top
+// left, in Tesseract's lines and paragraphs (Layout wrote one layer word
+// per recognised word, in order).
+func layoutPage(number int, pg tess.Page, layer textpdf.Page) textlayout.Page {
+	out := textlayout.Page{Number: number, Width: layer.Width, Height: layer.Height, Source: textlayout.SourceTesseract}
+	k := 0
+	for _, l := range pg.Lines {
+		line := textlayout.Line{Block: l.Par}
+		for range l.Words {
+			if k >= len(layer.Words) {
+				break
+			}
+			w := layer.Words[k]
+			k++
+			line.Words = append(line.Words, textlayout.Word{Text: w.Text, Box: textlayout.Box{
+				X0: w.X, Y0: layer.Height - w.Y - w.Size, X1: w.X + w.Width, Y1: layer.Height - w.Y}})
+		}
+		if len(line.Words) > 0 {
+			out.Lines = append(out.Lines, line)
 		}
 	}
 	return out
