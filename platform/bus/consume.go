@@ -221,7 +221,11 @@ func (b *Bus) Consume(ctx context.Context, spec ConsumerSpec, h Handler) error {
 			log.Warn("set up consumer again", "err", err)
 			continue
 		}
-		if err := b.pump(ctx, log, cons, spec, slots, work, quit); err != nil {
+		pump := b.pump
+		if spec.NoPrefetch {
+			pump = b.pumpFetch
+		}
+		if err := pump(ctx, log, cons, spec, slots, work, quit); err != nil {
 			log.Warn("consume", "err", err)
 		}
 	}
@@ -253,10 +257,6 @@ func (b *Bus) pump(ctx context.Context, log *slog.Logger, cons jetstream.Consume
 		default:
 		}
 	}
-	batch := spec.Workers
-	if spec.NoPrefetch {
-		batch = 1
-	}
 	var missed atomic.Int32
 	cc, err := cons.Consume(func(raw jetstream.Msg) {
 		missed.Store(0)
@@ -273,7 +273,7 @@ func (b *Bus) pump(ctx context.Context, log *slog.Logger, cons jetstream.Consume
 			}
 		}
 		_ = raw.Nak() // stopping: another worker takes it now
-	}, jetstream.PullMaxMessages(batch), jetstream.PullExpiry(5*time.Second),
+	}, jetstream.PullMaxMessages(spec.Workers), jetstream.PullExpiry(5*time.Second),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			switch {
 			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
@@ -303,6 +303,56 @@ func (b *Bus) pump(ctx context.Context, log *slog.Logger, cons jetstream.Consume
 	case err := <-lost:
 		cc.Stop()
 		return err
+	}
+}
+
+// pumpFetch is pump for a NoPrefetch consumer: it asks the server for one
+// message only once a handler is free, so a busy process holds no message
+// that an idle handler of another process could take.
+func (b *Bus) pumpFetch(ctx context.Context, log *slog.Logger, cons jetstream.Consumer, _ ConsumerSpec, slots chan struct{}, work chan<- jetstream.Msg, quit <-chan struct{}) error {
+	failures := 0
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		got := false
+		if err == nil {
+			for raw := range batch.Messages() {
+				got = true
+				select {
+				case work <- raw:
+				case <-quit:
+					_ = raw.Nak()
+					<-slots
+					return nil
+				}
+			}
+			err = batch.Error()
+		}
+		if !got {
+			<-slots
+		}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil, errors.Is(err, jetstream.ErrNoMessages), errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+			failures = 0
+		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+			return fmt.Errorf("consumer lost: %w", err)
+		default:
+			if failures++; failures >= maxFetchFailures {
+				return fmt.Errorf("consumer not answering: %w", err)
+			}
+			log.Info("fetch", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return nil
+			}
+		}
 	}
 }
 
