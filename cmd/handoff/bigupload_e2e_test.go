@@ -172,10 +172,12 @@ func TestUploadOneGiBSurvivesACut(t *testing.T) {
 		if proxy.cuts.Load() != 1 {
 			t.Errorf("%s: the proxy cut %d connections, want 1", name, proxy.cuts.Load())
 		}
-		if sent := proxy.sent.Load(); sent > limit || sent < size {
+		// The proxy's count is an upper bound check: a part stored by S3
+		// as the interrupted run was stopped may be counted by neither run.
+		if sent := proxy.sent.Load(); sent > limit {
 			t.Errorf("%s: %d bytes went to S3 for a %d-byte file: parts were sent again (limit %d)", name, sent, size, limit)
 		} else {
-			t.Logf("%s: %d bytes sent for %d (%.1f%% resent)", name, sent, size, float64(sent-size)*100/size)
+			t.Logf("%s: %d bytes sent for %d (%.1f%% resent)", name, sent, size, float64(sent-size)*100/float64(size))
 		}
 	}
 
