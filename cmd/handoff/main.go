@@ -40,6 +40,7 @@ commands of a running pipeline (the API of handoff serve: HANDOFF_API, HANDOFF_A
   bundle CASE_ID              ask for a case's bundle and print its download link
   fetch CASE_ID [DIR]         download the bundle and verify its checksums
   token create|list|revoke    coordinator credentials (administrator)
+  audit CASE_ID               the case's audit trail: who did what, when
 
 commands on their own:
   serve                       run the whole pipeline in one process
@@ -118,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWait(ctx, rest, stdout, stderr)
 	case "fetch":
 		return runFetch(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "cases":
 		return runCases(ctx, rest, stdout, stderr)
 	case "case":

@@ -55,6 +55,7 @@ type serveConfig struct {
 	LogLevel      string
 	Reconcile     time.Duration
 	Replicas      int
+	AuditMaxAge   time.Duration
 
 	PprofAddr string
 
@@ -95,6 +96,7 @@ func parseServe(args []string, stderr io.Writer, lookupEnv func(string) (string,
 	config.Add(s, &c.S3.SecretKey, config.S3SecretKey)
 	config.Add(s, &c.APIToken, config.APIToken)
 	config.Add(s, &c.BucketSubject, config.BucketSubject)
+	config.Add(s, &c.AuditMaxAge, config.AuditMaxAge)
 	var services string
 	config.Add(s, &services, config.Services)
 	config.Add(s, &c.Intake.IntakeBucket, config.IntakeBucket)

@@ -189,7 +189,7 @@ func (nb *natsBus) setup(ctx context.Context, log *slog.Logger, m *bus.Metrics, 
 	if err != nil {
 		return err
 	}
-	if err := b.Setup(ctx, bus.Topology{BucketSubject: c.BucketSubject, Replicas: c.Replicas}); err != nil {
+	if err := b.Setup(ctx, bus.Topology{BucketSubject: c.BucketSubject, Replicas: c.Replicas, AuditMaxAge: c.AuditMaxAge}); err != nil {
 		return err
 	}
 	_, err = casestore.Open(ctx, b.JetStream(), casestore.Options{Replicas: c.Replicas})

@@ -47,6 +47,7 @@ type Flags struct {
 	LogLevel      string
 	Replicas      int
 	BucketSubject string
+	AuditMaxAge   time.Duration
 
 	set         *config.Set
 	version     bool
@@ -74,6 +75,7 @@ func (f *Flags) Register(s *config.Set, fs *flag.FlagSet, httpAddr string) {
 	config.Add(s, &f.LogLevel, config.LogLevel)
 	config.Add(s, &f.Replicas, config.Replicas)
 	config.Add(s, &f.BucketSubject, config.BucketSubject)
+	config.Add(s, &f.AuditMaxAge, config.AuditMaxAge)
 	VersionFlag(fs, &f.version)
 	fs.BoolVar(&f.healthcheck, "healthcheck", false, "ask this binary's /readyz on its --http address and exit 0 when ready (container health checks)")
 }
@@ -170,7 +172,7 @@ func Run(ctx context.Context, name string, f Flags, buckets []string, build func
 	if err != nil {
 		return err
 	}
-	if err := b.Setup(ctx, bus.Topology{BucketSubject: f.BucketSubject, Replicas: f.Replicas}); err != nil {
+	if err := b.Setup(ctx, bus.Topology{BucketSubject: f.BucketSubject, Replicas: f.Replicas, AuditMaxAge: f.AuditMaxAge}); err != nil {
 		return err
 	}
 	cases, err := casestore.Open(ctx, b.JetStream(), casestore.Options{Replicas: f.Replicas})

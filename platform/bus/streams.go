@@ -27,7 +27,15 @@ const (
 	StreamEvents = "EVENTS"
 	// StreamDeadLetter keeps messages that could not be processed, with their error.
 	StreamDeadLetter = "DEADLETTER"
+	// StreamAudit is the audit trail: who did what to which case
+	// (handoff.audit.<case>), append-only (no message can be deleted, the
+	// stream cannot be purged), kept for AuditMaxAge.
+	StreamAudit = "AUDIT"
 )
+
+// DefaultAuditMaxAge is how long the audit trail is kept unless configured:
+// six years, the retention HIPAA asks of such records.
+const DefaultAuditMaxAge = 6 * 365 * 24 * time.Hour
 
 // EventSubjects are the subjects the EVENTS stream captures.
 var EventSubjects = []string{
@@ -46,6 +54,9 @@ type Topology struct {
 	Memory bool
 	// EventsMaxAge is how long completion events are kept (default 30 days).
 	EventsMaxAge time.Duration
+	// AuditMaxAge is how long the audit trail is kept (default
+	// DefaultAuditMaxAge).
+	AuditMaxAge time.Duration
 }
 
 func (t Topology) storage() jetstream.StorageType {
@@ -66,6 +77,10 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 	eventsAge := t.EventsMaxAge
 	if eventsAge == 0 {
 		eventsAge = 30 * 24 * time.Hour
+	}
+	auditAge := t.AuditMaxAge
+	if auditAge == 0 {
+		auditAge = DefaultAuditMaxAge
 	}
 	return []jetstream.StreamConfig{
 		{
@@ -108,6 +123,18 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 			Replicas:    t.replicas(),
 			Duplicates:  10 * time.Minute,
 		},
+		{
+			Name:        StreamAudit,
+			Description: "Audit trail: who did what to which case (append-only)",
+			Subjects:    []string{event.SubjectAuditPrefix + ">"},
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      auditAge,
+			Storage:     t.storage(),
+			Replicas:    t.replicas(),
+			Duplicates:  10 * time.Minute,
+			DenyDelete:  true,
+			DenyPurge:   true,
+		},
 	}
 }
 
@@ -142,7 +169,8 @@ func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) erro
 
 func sameStream(have, want jetstream.StreamConfig) bool {
 	return slices.Equal(have.Subjects, want.Subjects) && have.Replicas == max(want.Replicas, 1) &&
-		have.MaxAge == want.MaxAge && have.Retention == want.Retention && have.Duplicates == want.Duplicates
+		have.MaxAge == want.MaxAge && have.Retention == want.Retention && have.Duplicates == want.Duplicates &&
+		have.DenyDelete == want.DenyDelete && have.DenyPurge == want.DenyPurge
 }
 
 // EnsureKeyValue binds a key-value bucket, creating it (or updating its

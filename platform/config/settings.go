@@ -54,6 +54,8 @@ var (
 		Help: "log level"}
 	Replicas = Var[int]{Flag: "replicas", Env: "HANDOFF_REPLICAS", Default: 1,
 		Help: "JetStream stream and key-value replicas (3 on a cluster)"}
+	AuditMaxAge = Var[time.Duration]{Flag: "audit-max-age", Env: "HANDOFF_AUDIT_MAX_AGE", Default: 6 * 365 * 24 * time.Hour,
+		Help: "how long the audit trail (the AUDIT stream) is kept"}
 	BucketSubject = Var[string]{Flag: "bucket-subject", Env: "HANDOFF_BUCKET_SUBJECT", Default: event.DefaultBucketSubject,
 		Help: "NATS subject bucket notifications arrive on"}
 )

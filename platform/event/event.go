@@ -25,6 +25,9 @@ const (
 	SubjectReportUpdated      = "handoff.report.updated"
 	SubjectBundleReady        = "handoff.bundle.ready"
 	SubjectCaseDeleted        = "handoff.case.deleted"
+	// SubjectAuditPrefix starts the subjects of the audit trail:
+	// handoff.audit.<case ID>, or handoff.audit.none for actions on no case.
+	SubjectAuditPrefix = "handoff.audit."
 )
 
 // Subjects of work items. They are captured by the WORK stream, a work
@@ -311,3 +314,33 @@ func (e DeadLetter) MsgID() string {
 	return "dlq." + e.Stream + "." + utoa(e.StreamSeq)
 }
 func (e DeadLetter) CaseRef() string { return e.CaseID }
+
+// Audited is one entry of the audit trail: who did what to which case, and
+// how it ended. It holds IDs only: the case, the object acted on (a file
+// ID, a bundle version, a link ID, a credential's name), never patient
+// data.
+type Audited struct {
+	Version int    `json:"version"`
+	ID      string `json:"id"` // unique: the entry's message ID
+	CaseID  string `json:"case_id,omitempty"`
+	// Action is what was done: case.create, case.read, case.update,
+	// case.delete, file.upload, file.read, report.read, bundle.request,
+	// bundle.link, bundle.revoke, link.create, link.revoke, token.create,
+	// token.revoke, session.create, session.delete.
+	Action string `json:"action"`
+	Object string `json:"object,omitempty"`
+	ByKind string `json:"by_kind"` // admin, coordinator or link
+	ByID   string `json:"by_id"`
+	Status int    `json:"status"` // the HTTP status it ended with
+	Time   string `json:"time"`   // RFC 3339, UTC
+}
+
+func (e Audited) Subject() string {
+	if e.CaseID == "" {
+		return SubjectAuditPrefix + "none"
+	}
+	return SubjectAuditPrefix + e.CaseID
+}
+func (Audited) EventType() string { return "dev.handoff.audit.v1" }
+func (e Audited) MsgID() string   { return "audit." + e.ID }
+func (e Audited) CaseRef() string { return e.CaseID }

@@ -76,6 +76,8 @@ type Grant struct {
 	OwnBuckets []string
 	// Erase are streams it reads and deletes messages of (a case erased).
 	Erase []string
+	// Read are streams it reads a subject of (the audit trail of a case).
+	Read []string
 }
 
 // Options are the deployment's names that the grants depend on.
@@ -109,6 +111,7 @@ func GrantOf(r Role, o Options) Grant {
 			OwnBuckets: []string{AccessBucket, SessionsBucket, UsageBucket},
 			// Erasing a case reads the streams its messages are in.
 			Erase: []string{StreamBucket, StreamEvents, StreamDeadLetter},
+			Read:  []string{StreamAudit},
 		}
 	case DICOM:
 		return Grant{
@@ -203,6 +206,10 @@ func Permissions(r Role, o Options) *server.Permissions {
 	for _, st := range g.Erase {
 		pub = append(pub, "$JS.API.CONSUMER.CREATE."+st+".*", "$JS.API.CONSUMER.DELETE."+st+".*",
 			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.CONSUMER.MSG.NEXT."+st+".*", "$JS.API.STREAM.MSG.DELETE."+st)
+	}
+	for _, st := range g.Read {
+		pub = append(pub, "$JS.API.CONSUMER.CREATE."+st+".*", "$JS.API.CONSUMER.CREATE."+st+".*.>", "$JS.API.CONSUMER.DELETE."+st+".*",
+			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.CONSUMER.MSG.NEXT."+st+".*")
 	}
 	for _, bucket := range g.OwnBuckets {
 		pub = append(pub, "$JS.API.STREAM.CREATE.KV_"+bucket, "$JS.API.STREAM.UPDATE.KV_"+bucket)

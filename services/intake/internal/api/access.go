@@ -48,6 +48,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: secureRequest(r),
 		SameSite: http.SameSiteStrictMode, Expires: sess.Expires})
 	s.log.Info("signed in", "by", sess.Principal)
+	noteAudit(r).by = p
 	writeJSON(w, http.StatusCreated, SessionView{Principal: sess.Principal, CSRFToken: sess.CSRF, Expires: &sess.Expires})
 }
 
@@ -133,6 +134,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("coordinator credential created", "name", c.Name, "by", who(r))
+	noteAudit(r).object = c.Name
 	v := tokenView(c)
 	v.Token = token
 	writeJSON(w, http.StatusCreated, v)
@@ -211,6 +213,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) {
 	v := linkView(l)
 	v.Token, v.URL = token, scheme+"://"+r.Host+"/u/#"+token
 	s.log.Info("patient link created", "case_id", id, "link_id", l.ID, "by", p)
+	noteAudit(r).object = l.ID
 	writeJSON(w, http.StatusCreated, v)
 }
 

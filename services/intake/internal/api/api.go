@@ -81,6 +81,8 @@ type Server struct {
 	js      jetstream.JetStream
 	streams []string
 	latency *prometheus.HistogramVec
+	// auditFailures counts audit entries that could not be written.
+	auditFailures prometheus.Counter
 	// closing ends the event streams when the server stops.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -113,9 +115,13 @@ func New(cfg Config, log *slog.Logger, d Deps, reg prometheus.Registerer) *Serve
 			Name:    "handoff_api_request_seconds",
 			Help:    "API request latency by route and status code.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
-		}, []string{"route", "code"})}
+		}, []string{"route", "code"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "handoff_audit_failures_total",
+			Help: "Audit trail entries that could not be written.",
+		})}
 	if reg != nil {
-		reg.MustRegister(s.latency)
+		reg.MustRegister(s.latency, s.auditFailures)
 	}
 	return s
 }
@@ -123,6 +129,9 @@ func New(cfg Config, log *slog.Logger, d Deps, reg prometheus.Registerer) *Serve
 // Mount adds the API's routes (and the web app's) to mux.
 func (s *Server) Mount(mux *http.ServeMux) {
 	for _, rt := range s.routes() {
+		if action := auditActions[rt.Pattern]; action != "" {
+			rt.handler = s.audited(action, rt.handler)
+		}
 		h := s.instrument(rt.Pattern, s.authorize(rt))
 		mux.Handle(rt.Pattern, h)
 	}

@@ -77,6 +77,7 @@ func (s *Server) createCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("case created", "case_id", c.ID, "by", who(r))
+	noteAudit(r).caseID = c.ID
 	writeJSON(w, http.StatusCreated, map[string]string{"id": c.ID})
 }
 

@@ -75,6 +75,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	noteAudit(r).object = f.ID
 	writeJSON(w, http.StatusCreated, fileView(f))
 }
 
@@ -148,6 +149,7 @@ func (s *Server) presignUpload(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	noteAudit(r).object = record.FileID(s.cfg.IntakeBucket, key)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"url": u.String(), "method": http.MethodPut, "bucket": s.cfg.IntakeBucket, "key": key, "path": naming.Path,
 		"file_id": record.FileID(s.cfg.IntakeBucket, key), "expires": time.Now().Add(s.cfg.PresignExpiry).UTC(),
@@ -387,6 +389,7 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	noteAudit(r).object = f.ID
 	writeJSON(w, http.StatusCreated, fileView(f))
 }
 

@@ -66,6 +66,7 @@ func (s *Server) routes() []Route {
 		{"GET /v1/cases/{id}", Staff, s.getCase},
 		{"PATCH /v1/cases/{id}", Staff, s.patchCase},
 		{"DELETE /v1/cases/{id}", Staff, s.deleteCase},
+		{"GET /v1/cases/{id}/audit", Staff, s.auditTrail},
 
 		{"PUT /v1/cases/{id}/files/{file...}", CaseUpload, s.upload},
 		{"GET /v1/cases/{id}/files/{file}", Staff, s.getFile},
