@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -50,8 +53,12 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stderr, "bundle requested for case %s\n", caseID)
 	st := newStatus(stderr)
 	var got record.Bundle
+	reason := "waiting for the packager"
 	for {
-		st.show("waiting for the packager")
+		if w, err := c.waiting(ctx, caseID); err == nil {
+			reason = w.String()
+		}
+		st.show(reason)
 		bs, err := c.bundles(ctx, caseID)
 		if err != nil {
 			return err
@@ -74,7 +81,7 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("no bundle after %s: %w", *wait, ctx.Err())
+			return fmt.Errorf("no bundle after %s: still %s", *wait, reason)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -109,11 +116,55 @@ func (c bundleClient) bundles(ctx context.Context, caseID string) ([]record.Bund
 }
 
 func (c bundleClient) pending(ctx context.Context, caseID string) (int, error) {
+	w, err := c.waiting(ctx, caseID)
+	return w.pending, err
+}
+
+// waitState is what a bundle waits on: the files of the case still being
+// processed, by stage, and since when the oldest of them has been.
+type waitState struct {
+	pending int
+	stages  map[string]int
+	since   time.Time
+}
+
+func (w waitState) String() string {
+	if w.pending == 0 {
+		return "waiting for the packager"
+	}
+	stages := make([]string, 0, len(w.stages))
+	for st, n := range w.stages {
+		stages = append(stages, fmt.Sprintf("%d at %s", n, st))
+	}
+	slices.Sort(stages)
+	return fmt.Sprintf("waiting for %d file(s) still being processed (%s), the oldest since %s (%s)",
+		w.pending, strings.Join(stages, ", "), w.since.Local().Format("15:04:05"), time.Since(w.since).Round(time.Second))
+}
+
+// waiting reads what the case's bundle waits on.
+func (c bundleClient) waiting(ctx context.Context, caseID string) (waitState, error) {
 	var v struct {
 		Pending int `json:"pending"`
+		Files   []struct {
+			Status  string    `json:"status"`
+			Stage   string    `json:"stage"`
+			Updated time.Time `json:"updated"`
+		} `json:"files"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/cases/"+caseID, &v)
-	return v.Pending, err
+	if err := c.do(ctx, http.MethodGet, "/v1/cases/"+caseID, &v); err != nil {
+		return waitState{}, err
+	}
+	w := waitState{pending: v.Pending, stages: map[string]int{}}
+	for _, f := range v.Files {
+		if record.Terminal(f.Status) {
+			continue
+		}
+		w.stages[cmp.Or(f.Stage, f.Status)]++
+		if w.since.IsZero() || f.Updated.Before(w.since) {
+			w.since = f.Updated
+		}
+	}
+	return w, nil
 }
 
 // link reads where GET /v1/cases/{id}/bundle?version=N redirects: the
