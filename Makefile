@@ -12,7 +12,7 @@ export OMP_THREAD_LIMIT := 1
 MODULES  = $(shell go list -m -f '{{.Dir}}')
 # Every package of every module of the workspace, for one go vet and one go test.
 PACKAGES := github.com/handoffmed/handoff/...
-GOTEST  ?= go test -race -count=1 -timeout 20m
+GOTEST  ?= go test -race -count=1 -timeout 25m -parallel 4
 FUZZTIME ?= 10s
 SERVICES := intake dicom ocr packager
 # Every binary's --version: the git tag or commit this tree builds.

@@ -21,6 +21,7 @@ import (
 // left as scanned, the checklist says so in plain words
 // (input.case_page_budget), and the report is still in the bundle.
 func TestCasePageBudgetThroughServe(t *testing.T) {
+	t.Parallel()
 	testenv.Tools(t, "qpdf", "unzip", "zipinfo", "pdfinfo", "pdffonts", "sha256sum")
 	scan := filepath.Join(t.TempDir(), "scan.pdf")
 	report := testenv.Testdata(t, "cases/scanned_report/files/Imaging report (scan).pdf")

@@ -200,6 +200,7 @@ func checkScans(t *testing.T, folder, checkFS string) {
 // old version stays downloadable; a case with missing parts gets its bundle
 // with the gaps in its checklist.
 func TestBundleThroughServe(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}

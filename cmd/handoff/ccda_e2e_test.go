@@ -18,6 +18,7 @@ import (
 // its medications (aspirin highlighted) and its procedures, each saying
 // where it comes from and listed in MANIFEST.json with the upload.
 func TestPortalExportBundleThroughServe(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}

@@ -77,6 +77,7 @@ func checkRouted(t *testing.T, p *e2e.Pipeline, caseID string, want map[string]s
 // Work left queued when the process stops is done after a restart on the
 // same data directory.
 func TestServeEmbedded(t *testing.T) {
+	t.Parallel()
 	// Intake alone first: the DICOM and OCR work stays on its queues.
 	p := e2e.Start(t, e2e.Options{Args: []string{"--services", "intake"}})
 	id := p.CreateCase(`{"patient":{"family_name":"Example","given_name":"Robin","birth_date":"1961-03-14"}}`)
@@ -101,6 +102,7 @@ func TestServeEmbedded(t *testing.T) {
 // versitygw S3 server that publishes bucket notifications to NATS (core
 // NATS, plain S3 payloads, as MinIO would in production).
 func TestServeExternal(t *testing.T) {
+	t.Parallel()
 	x := e2e.StartExternal(t, e2e.ExternalOptions{Groups: []string{"intake", "dicom,ocr,packager"}})
 	id := x.CreateCase(`{"patient":{"family_name":"Example","given_name":"Robin"}}`)
 	want := uploadMix(t, x.Pipeline, id)
@@ -117,6 +119,7 @@ func TestServeExternal(t *testing.T) {
 // Killing intake in the middle of expanding an archive and starting it again
 // loses nothing and does nothing twice.
 func TestKillAndRestartLosesNothing(t *testing.T) {
+	t.Parallel()
 	x := e2e.StartExternal(t, e2e.ExternalOptions{Groups: []string{"intake"}})
 	id := x.CreateCase("")
 	const n = 400

@@ -18,14 +18,15 @@ import (
 	"github.com/handoffmed/handoff/platform/record"
 )
 
-// A 20-page scanned PDF uploaded to a case through `handoff serve` ends as a
+// An 8-page scanned PDF (every page of the OCR corpus once) uploaded to a case through `handoff serve` ends as a
 // searchable PDF in the derived bucket with its completion event, and a
 // second OCR worker process takes pages of it alongside serve's own.
 func TestOCRTwoWorkersThroughServe(t *testing.T) {
 	dir := t.TempDir()
 	scan := filepath.Join(dir, "scan.pdf")
-	// The same generator the OCR benchmark uses: corpus pages, 20 in all.
-	gen := exec.Command("bash", filepath.Join("..", "..", "bench", "ocr", "make_scanned.sh"), scan, "20")
+	t.Parallel()
+	// The same generator the OCR benchmark uses: corpus pages, 8 in all.
+	gen := exec.Command("bash", filepath.Join("..", "..", "bench", "ocr", "make_scanned.sh"), scan, "8")
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("make_scanned.sh: %v\n%s", err, out)
 	}
@@ -55,7 +56,7 @@ func TestOCRTwoWorkersThroughServe(t *testing.T) {
 
 	// The completion event names the searchable PDF in the derived bucket.
 	done := ocrDone(t, p, id, f.ID)
-	if done.Pages != 20 || done.OCRPages != 20 || done.FailedPages != 0 || done.OutputBucket != p.Derived {
+	if done.Pages != 8 || done.OCRPages != 8 || done.FailedPages != 0 || done.OutputBucket != p.Derived {
 		t.Errorf("ocr.done = %+v", done)
 	}
 	rc, info, err := p.Blobs.Get(t.Context(), done.OutputBucket, done.SearchableKey)

@@ -48,6 +48,7 @@ func textOf(t *testing.T, path string, data []byte) []byte {
 // name in its tags), and as the original PDFs and photo under file names
 // that hold the patient's name (sniffing, OCR, the bundle, which is built).
 func TestNoPatientDataInLogsOrMessages(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the pipeline")
 	}

@@ -19,6 +19,7 @@ const tablesRoot = "../../testdata/tables"
 // with its dose (no meds.dose_missing), every result with its value and
 // date, in the report's facts.
 func TestServeTables(t *testing.T) {
+	t.Parallel()
 	read := func(name string) []byte {
 		p, err := filepath.Abs(filepath.Join(tablesRoot, name))
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/app"
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
@@ -97,13 +98,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Deps are the platform adapters the service uses.
-type Deps struct {
-	Log   *slog.Logger
-	Bus   *bus.Bus
-	Blobs *blob.Store
-	Cases *casestore.Store
-}
+// Deps are the service's connections, as every service binary makes them
+// (app.Deps).
+type Deps = app.Deps
 
 // Service indexes the DICOM files of the work queue handoff.work.dicom.
 type Service struct {

@@ -13,10 +13,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/handoffmed/handoff/platform/blob"
+	"github.com/handoffmed/handoff/platform/app"
 	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/casestore"
@@ -164,14 +163,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("reconcile_interval", c.ReconcileInterval))
 }
 
-// Deps are intake's connections.
-type Deps struct {
-	Log      *slog.Logger
-	Bus      *bus.Bus
-	Blobs    *blob.Store
-	Cases    *casestore.Store
-	Registry *prometheus.Registry
-}
+// Deps are the service's connections, as every service binary makes them
+// (app.Deps).
+type Deps = app.Deps
 
 // Service is a running intake.
 type Service struct {

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/handoffmed/handoff/platform/app"
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/budget"
 	"github.com/handoffmed/handoff/platform/bus"
@@ -188,13 +189,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("case_pages", c.CasePages))
 }
 
-// Deps are the platform adapters the service uses.
-type Deps struct {
-	Log   *slog.Logger
-	Bus   *bus.Bus
-	Blobs *blob.Store
-	Cases *casestore.Store
-}
+// Deps are the service's connections, as every service binary makes them
+// (app.Deps).
+type Deps = app.Deps
 
 // Service makes the PDFs and pictures of the work queue handoff.work.ocr
 // searchable, sharing long documents page by page over handoff.work.ocrpage.

@@ -17,9 +17,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/handoffmed/handoff/platform/app"
 	"github.com/handoffmed/handoff/platform/blob"
-	"github.com/handoffmed/handoff/platform/bus"
-	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/clinical"
 	"github.com/handoffmed/handoff/platform/record"
 
@@ -176,13 +175,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("part_size", c.PartSize), slog.Int("upload_concurrency", c.UploadConcurrency))
 }
 
-// Deps are the packager's connections.
-type Deps struct {
-	Log   *slog.Logger
-	Bus   *bus.Bus
-	Blobs *blob.Store
-	Cases *casestore.Store
-}
+// Deps are the service's connections, as every service binary makes them
+// (app.Deps).
+type Deps = app.Deps
 
 // Service is the packager.
 type Service struct {

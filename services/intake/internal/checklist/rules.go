@@ -205,7 +205,9 @@ func (s *state) imagingChecks(diagnostic []record.Study) bool {
 	}
 	for _, st := range diagnostic {
 		for _, se := range st.Series {
-			if se.Declared > 0 && se.Instances < se.Declared || hasGaps(se.Members) {
+			// Missing is the index's one reading of gaps in the image
+			// numbers (dicom.MissingNumbers).
+			if se.Declared > 0 && se.Instances < se.Declared || len(se.Missing) > 0 {
 				s.add(CodeImagingIncomplete, record.SeverityWarning,
 					"A series has fewer images than it declares or gaps in its image numbers: some files of the scan are missing. Upload the whole series from the imaging CD or download.",
 					memberIDs(se.Members)...)
@@ -222,23 +224,6 @@ func memberIDs(ms []record.SeriesInstanceRef) []string {
 		out = append(out, m.FileID)
 	}
 	return out
-}
-
-// hasGaps reports whether instance numbers skip values inside their range
-// (only for series of at least 3 numbered instances).
-func hasGaps(ms []record.SeriesInstanceRef) bool {
-	var nums []int
-	for _, m := range ms {
-		if m.Number > 0 {
-			nums = append(nums, m.Number)
-		}
-	}
-	if len(nums) < 3 {
-		return false
-	}
-	sort.Ints(nums)
-	nums = slices.Compact(nums)
-	return nums[len(nums)-1]-nums[0]+1 > len(nums)
 }
 
 // DICOM modality codes as radiology reports name them.
