@@ -713,3 +713,70 @@ func TestReportFacts(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestUploadNames: names a patient's computer can make, as the API gets
+// them. Each answers 400 input.bad_name or is kept — two names that clean
+// to the same path as two files, the second numbered — and never 500.
+func TestUploadNames(t *testing.T) {
+	h := start(t, false)
+	id := h.newCase()
+	long := strings.Repeat("a", 5000) + ".pdf"
+	tests := []struct {
+		name     string
+		escaped  string // the request path after /files/
+		wantCode int
+	}{
+		{"5,000-character name", long, http.StatusBadRequest},
+		{"300-character segment", "folder/" + strings.Repeat("b", 300) + ".pdf", http.StatusBadRequest},
+		{"NUL", "a%00b.txt", http.StatusCreated},
+		{"CR LF", "a%0d%0ab.txt", http.StatusCreated},
+		{"dot dot", "x/%2e%2e/%2e%2e/etc.txt", http.StatusCreated},
+		{"only dots", "%2e%2e", http.StatusCreated}, // kept as "unnamed"
+		{"backslashes", `win\path\scan.pdf`, http.StatusCreated},
+		{"Windows-1252 bytes", "R%E9sultats.txt", http.StatusCreated},
+		{"emoji and accents", "%F0%9F%98%80%20r%C3%A9sum%C3%A9.txt", http.StatusCreated},
+		{"trailing slash", "folder/", http.StatusCreated},
+		{"bidi override", "report%E2%80%AEfdp.exe", http.StatusCreated},
+		{"same as an earlier one once cleaned", "a%01b.txt", http.StatusCreated},
+	}
+	created := 0
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, h.api+"/v1/cases/"+id+"/files/"+tc.escaped, strings.NewReader("x "+tc.name+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct {
+				Code string `json:"code"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantCode {
+				t.Fatalf("%s: %d, want %d", tc.escaped, resp.StatusCode, tc.wantCode)
+			}
+			if resp.StatusCode == http.StatusBadRequest && body.Code != record.CodeBadName {
+				t.Errorf("%s: code %q, want %s", tc.escaped, body.Code, record.CodeBadName)
+			}
+			if resp.StatusCode == http.StatusCreated {
+				created++
+			}
+		})
+	}
+	// Every accepted upload is a file of its own: none replaced another.
+	v := h.waitFiles(id, created)
+	paths := map[string]bool{}
+	for _, f := range v.Files {
+		if paths[f.Path] {
+			t.Errorf("two files with the path %q", f.Path)
+		}
+		paths[f.Path] = true
+	}
+	if len(v.Files) != created {
+		t.Errorf("%d files for %d accepted uploads: %v", len(v.Files), created, paths)
+	}
+}
