@@ -513,6 +513,13 @@ func TestAPIMatchesItsDocument(t *testing.T) {
 	p.WaitFor(id, "the photo processed", 2*time.Minute, func(v e2e.CaseView) bool { return v.Pending == 0 && len(v.Files) == n+1 })
 	c.do(t, req{method: "DELETE", op: "/v1/cases/{id}", url: "/v1/cases/" + id, token: admin, want: 204})
 	c.do(t, req{method: "DELETE", op: "/v1/cases/{id}", url: "/v1/cases/" + id, token: admin, want: 404})
+	// The audit trail outlives the case; a bad limit is a problem.
+	if b, _ := c.do(t, req{method: "GET", op: "/v1/cases/{id}/audit", url: "/v1/cases/" + id + "/audit", token: admin, want: 200}); !bytes.Contains(b, []byte(`"case.delete"`)) {
+		t.Errorf("the audit trail of an erased case: %s", b)
+	}
+	c.do(t, req{method: "GET", op: "/v1/cases/{id}/audit", url: "/v1/cases/" + id + "/audit?limit=0", token: admin, want: 400})
+	c.do(t, req{method: "GET", op: "/v1/cases/{id}/audit", url: "/v1/cases/" + id + "/audit", token: "wrong-token-000000", want: 401})
+	c.do(t, req{method: "GET", op: "/v1/cases/{id}/audit", url: "/v1/cases/not-an-id/audit", token: admin, want: 404})
 	c.do(t, req{method: "GET", op: "/v1/cases/{id}", url: "/v1/cases/" + id, token: admin, want: 404})
 	for _, bucket := range []string{p.Intake, p.Derived, p.Bundles} {
 		for o, err := range p.Blobs.List(t.Context(), bucket, "cases/"+id+"/") {

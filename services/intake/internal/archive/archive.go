@@ -161,8 +161,17 @@ func (e *Expander) Handle(ctx context.Context, m *bus.Msg) error {
 		// revision belong to no live file.
 		return ingest.SupersedeEntries(ctx, e.cases, ref.CaseID, ref.FileID, func(en record.File) bool { return en.ParentETag == ref.ETag })
 	}
+	if err != nil {
+		return err
+	}
+	// Uploaded again just after: the new revision's recording superseded
+	// the entries written until then; those written after are this
+	// revision's to supersede.
+	if cur, gerr := e.cases.File(ctx, ref.CaseID, ref.FileID); gerr == nil && cur.ETag != ref.ETag {
+		return ingest.SupersedeEntries(ctx, e.cases, ref.CaseID, ref.FileID, func(en record.File) bool { return en.ParentETag == ref.ETag })
+	}
 	e.log.Info("archive expanded", "case_id", ref.CaseID, "file_id", ref.FileID, "entries", sum.Entries, "skipped", sum.Skipped, "bytes", sum.Expanded)
-	return err
+	return nil
 }
 
 // withinBudget charges an archive's entries and their bytes to its case's

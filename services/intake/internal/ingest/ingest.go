@@ -318,10 +318,9 @@ func (r *Recorder) namePath(ctx context.Context, f record.File, from Origin) (re
 // supersede marks the entries of an archive that was replaced by another
 // revision (newETag) as skipped: they belonged to the old revision. The
 // expansion of the new revision records its own entries.
+// Any replaced revision may have been expanded as an archive (an upload
+// sent twice at once is recorded in either order), so every one is looked at.
 func (r *Recorder) supersede(ctx context.Context, old record.File, newETag string) {
-	if old.Route != record.RouteArchive && old.Type != record.TypeZIP {
-		return
-	}
 	err := SupersedeEntries(ctx, r.cases, old.CaseID, old.ID, func(e record.File) bool { return e.ParentETag != newETag })
 	if err != nil {
 		r.log.Warn("superseded archive entries", "case_id", old.CaseID, "file_id", old.ID, "err", err)
