@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -85,6 +86,9 @@ func (s *Server) audited(action string, next http.HandlerFunc) http.HandlerFunc 
 		if note.caseID != "" {
 			caseID = note.caseID
 		}
+		if !record.ValidID(caseID) {
+			caseID = "" // not a case (the route answered 404): on handoff.audit.none
+		}
 		// The object is an ID or a version, never a path: the path of an
 		// upload is the patient's file name.
 		object := note.object
@@ -93,8 +97,14 @@ func (s *Server) audited(action string, next http.HandlerFunc) http.HandlerFunc 
 				object = r.PathValue(v)
 			}
 		}
-		if action == "file.read" && object == "" {
+		switch {
+		case object != "":
+		case action == "file.read":
 			object = r.PathValue("file") // a file ID
+		case action == "bundle.link":
+			if v := r.URL.Query().Get("version"); len(v) <= 9 && strings.Trim(v, "0123456789") == "" {
+				object = v // "" for the newest
+			}
 		}
 		var id [12]byte
 		_, _ = rand.Read(id[:])
