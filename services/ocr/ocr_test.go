@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -29,6 +30,10 @@ import (
 // directory).
 var corpus = "../../testdata/corpus/ocr-peer"
 
+// refDir holds bare Tesseract's words on the corpus pages, by tool
+// versions (tesseractWords); absolute from TestMain on.
+var refDir = filepath.Join("testdata", "reference")
+
 func TestMain(m *testing.M) {
 	// libgomp reads OMP_THREAD_LIMIT only at start: re-exec with it set.
 	if err := ocr.EnsureSingleThreaded(); err != nil {
@@ -41,6 +46,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	corpus = abs
+	if refDir, err = filepath.Abs(refDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := blobtest.Run(m)
 	if outDir != "" {
 		_ = os.RemoveAll(outDir)
@@ -155,7 +164,52 @@ func computeRefs(t *testing.T) {
 	}
 }
 
+// refTools names the versions of the tools that make the reference words:
+// the cached references under testdata/reference/<refTools> are theirs.
+var refTools = sync.OnceValue(func() string {
+	version := func(name string, args ...string) string {
+		out, _ := exec.Command(name, args...).CombinedOutput()
+		if f := strings.Fields(string(out)); len(f) > 0 {
+			for _, w := range f {
+				if w != "" && w[0] >= '0' && w[0] <= '9' {
+					return name + "-" + w
+				}
+			}
+		}
+		return name + "-unknown"
+	}
+	return version("tesseract", "--version") + "_" + version("pdftoppm", "-v")
+})
+
+// updateRefs rewrites the cached reference words (go test -run
+// TestCorpusGoesThrough -update-references): after a change of the corpus,
+// or for tool versions that have none yet.
+var updateRefs = flag.Bool("update-references", false, "rewrite the cached reference words of testdata/reference")
+
+// tesseractWords are bare Tesseract's words on a page: from the cache of
+// the tools' versions when it has them (the same tools give the same
+// words, so the suite does not run Tesseract over the corpus again on every
+// run), else made and, with -update-references, cached.
 func tesseractWords(pdf string, page int, root string) ([]tword, error) {
+	cache := filepath.Join(refDir, refTools(), fmt.Sprintf("%s.%d.tsv", filepath.Base(pdf), page))
+	out, err := os.ReadFile(cache)
+	if err != nil || *updateRefs {
+		if out, err = runTesseract(pdf, page, root); err != nil {
+			return nil, err
+		}
+		if *updateRefs {
+			if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(cache, out, 0o644); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return parseTSV(out), nil
+}
+
+func runTesseract(pdf string, page int, root string) ([]byte, error) {
 	p := strconv.Itoa(page)
 	if out, err := exec.Command("pdftoppm", "-r", "300", "-gray", "-singlefile", "-f", p, "-l", p, pdf, root).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("pdftoppm: %w: %s", err, out)
@@ -166,6 +220,11 @@ func tesseractWords(pdf string, page int, root string) ([]tword, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tesseract: %w", err)
 	}
+	return out, nil
+}
+
+// parseTSV reads the words of Tesseract's TSV, in points.
+func parseTSV(out []byte) []tword {
 	var words []tword
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Split(line, "\t")
@@ -179,7 +238,7 @@ func tesseractWords(pdf string, page int, root string) ([]tword, error) {
 		}
 		words = append(words, tword{f[11], v[0], v[1], v[0] + v[2], v[1] + v[3]})
 	}
-	return words, nil
+	return words
 }
 
 // results runs every corpus file through the engine once per test binary.
