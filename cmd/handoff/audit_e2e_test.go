@@ -81,7 +81,7 @@ func TestAuditTrail(t *testing.T) {
 	want := []step{
 		{"case.create", "admin", ""}, {"case.read", "coordinator", ""}, {"file.upload", "admin", f.ID},
 		{"file.read", "admin", f.ID}, {"report.read", "coordinator", ""}, {"bundle.request", "admin", ""},
-		{"bundle.link", "admin", ""}, {"bundle.revoke", "admin", version}, {"case.delete", "admin", ""},
+		{"bundle.link", "admin", version}, {"bundle.revoke", "admin", version}, {"case.delete", "admin", ""},
 	}
 	var got []step
 	for _, e := range entries {
