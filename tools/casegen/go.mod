@@ -9,5 +9,9 @@ require (
 
 require (
 	golang.org/x/exp v0.0.0-20240525044651-4c93da0ed11d // indirect
-	golang.org/x/text v0.3.8 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )
+
+require github.com/handoffmed/handoff/platform v0.0.0
+
+replace github.com/handoffmed/handoff/platform => ../../platform
