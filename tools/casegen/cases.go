@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -238,7 +240,8 @@ func hipSummary(age int) *caseSummary {
 }
 
 // cases are the example cases; corpus is the C-CDA corpus the portal
-// case's export is made from.
+// case's export is made from (in testdata/corpus, beside testdata/tables,
+// where the medication table case's list comes from).
 func cases(corpus string) []caseSpec {
 	var out []caseSpec
 
@@ -509,6 +512,21 @@ func cases(corpus string) []caseSpec {
 		out = append(out, caseSpec{name: "portal_ccda", about: "a portal's C-CDA export (IHE XDM ZIP) is the only record besides the passport and the imaging: aspirin, type 2 diabetes and angina from its coded entries, a basic metabolic panel from its results",
 			input: inputFor(p, s), files: files,
 			codes: []string{"labs.cbc_missing", "labs.coag_missing", "labs.ekg_missing", "labs.hba1c_missing", "meds.anticoagulant"}})
+	}
+	// 16. The medication list is a table the patient made in a word
+	// processor (testdata/tables/meds-word.pdf, LibreOffice Writer): its
+	// columns, with cells wrapped onto a second line, give every drug its
+	// dose.
+	{
+		p := patient{family: "Doe", given: "Mary", middle: "Ellen", birth: day(1961, 3, 14), sex: "F", mrn: "00617220"}
+		ex, se := hipMRI(p, "left", day(2026, 9, 29), p.dicomName())
+		files := replace(complete(p, ex, se, true), "Medication list.pdf", upload{path: "My medicine record.pdf", make: func() ([]byte, error) {
+			return os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(corpus)), "tables", "meds-word.pdf"))
+		}})
+		s := hipSummary(p.age(refDate))
+		s.Procedure = "Total left hip replacement"
+		out = append(out, caseSpec{name: "medication_table", about: "the medication list is a table the patient made in a word processor, cells wrapped onto a second line: every drug has its dose, and apixaban is flagged",
+			input: inputFor(p, s), files: files, codes: []string{"meds.anticoagulant"}})
 	}
 	return out
 }

@@ -28,7 +28,7 @@ func categoryOf(path string) (cat string, panels []string) {
 		return record.CategoryLabReport, []string{record.PanelCoag}
 	case strings.HasPrefix(path, "Labs/EKG"):
 		return record.CategoryEKG, nil
-	case path == "Medication list.pdf":
+	case path == "Medication list.pdf", path == "My medicine record.pdf":
 		return record.CategoryMedicationList, nil
 	case path == "My case summary.pdf":
 		return record.CategorySummary, nil
