@@ -26,6 +26,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/handoffmed/handoff/bench/internal/serveapi"
 )
 
 const target = time.Second
@@ -72,32 +74,7 @@ func bigCCDA(root string, size int) ([]byte, int, error) {
 	return []byte(b.String()), n, nil
 }
 
-type client struct{ api, token string }
-
-func (c client) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.api+path, r)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, err
-	}
-	if out != nil && resp.StatusCode/100 == 2 {
-		return resp.StatusCode, json.Unmarshal(b, out)
-	}
-	return resp.StatusCode, nil
-}
+type client = serveapi.Client
 
 type report struct {
 	Pending  int `json:"pending"`
@@ -144,7 +121,7 @@ func run(bin, root string, runs, size int, pprof string) error {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	}()
-	c, err := waitServe(ctx, data)
+	c, err := serveapi.WaitServe(ctx, data)
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, logs.String())
 	}
@@ -195,27 +172,6 @@ func cpuOf(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
-func waitServe(ctx context.Context, data string) (client, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(filepath.Join(data, "endpoints.json"))
-		if err == nil {
-			var ep struct {
-				API string `json:"api"`
-			}
-			tok, _ := os.ReadFile(filepath.Join(data, "api-token"))
-			if json.Unmarshal(b, &ep) == nil {
-				c := client{api: ep.API, token: strings.TrimSpace(string(tok))}
-				if code, err := c.do(ctx, http.MethodGet, "/readyz", nil, nil); err == nil && code == 200 {
-					return c, nil
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return client{}, errors.New("handoff serve did not start")
-}
-
 // measure makes a case, uploads the C-CDA and polls its report until it is
 // final: nothing pending, the C-CDA read (its aspirin flagged, its
 // medication list counted).
@@ -224,11 +180,11 @@ func measure(ctx context.Context, c client, doc []byte) (total, after time.Durat
 		ID string `json:"id"`
 	}
 	fields := []byte(`{"patient":{"family_name":"Williamson","given_name":"Steve","birth_date":"1947-04-07"},"reference_date":"2013-08-01"}`)
-	if code, err := c.do(ctx, http.MethodPost, "/v1/cases", fields, &created); err != nil || code != http.StatusCreated {
+	if code, err := c.Do(ctx, http.MethodPost, "/v1/cases", fields, &created); err != nil || code != http.StatusCreated {
 		return 0, 0, 0, fmt.Errorf("create case: %d %v", code, err)
 	}
 	t0 := time.Now()
-	if code, err := c.do(ctx, http.MethodPut, "/v1/cases/"+created.ID+"/files/Downloads/Referral_Summary.xml", doc, nil); err != nil || code != http.StatusCreated {
+	if code, err := c.Do(ctx, http.MethodPut, "/v1/cases/"+created.ID+"/files/Downloads/Referral_Summary.xml", doc, nil); err != nil || code != http.StatusCreated {
 		return 0, 0, 0, fmt.Errorf("upload: %d %v", code, err)
 	}
 	t1 := time.Now()
@@ -244,7 +200,7 @@ func measure(ctx context.Context, c client, doc []byte) (total, after time.Durat
 				Status string `json:"status"`
 			} `json:"files"`
 		}
-		if code, err := c.do(ctx, http.MethodGet, "/v1/cases/"+created.ID, nil, &v); err != nil {
+		if code, err := c.Do(ctx, http.MethodGet, "/v1/cases/"+created.ID, nil, &v); err != nil {
 			return 0, 0, 0, err
 		} else if code == http.StatusOK && v.Pending == 0 && len(v.Files) == 1 {
 			break
@@ -253,7 +209,7 @@ func measure(ctx context.Context, c client, doc []byte) (total, after time.Durat
 	}
 	for time.Now().Before(deadline) {
 		var r report
-		code, err := c.do(ctx, http.MethodGet, "/v1/cases/"+created.ID+"/report?format=json", nil, &r)
+		code, err := c.Do(ctx, http.MethodGet, "/v1/cases/"+created.ID+"/report?format=json", nil, &r)
 		if err != nil {
 			return 0, 0, 0, err
 		}

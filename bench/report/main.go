@@ -11,8 +11,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/handoffmed/handoff/bench/internal/serveapi"
 )
 
 const target = 2 * time.Second
@@ -34,34 +34,7 @@ type upload struct {
 	data []byte
 }
 
-type client struct {
-	api, token string
-}
-
-func (c client) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.api+path, r)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, err
-	}
-	if out != nil && resp.StatusCode/100 == 2 {
-		return resp.StatusCode, json.Unmarshal(b, out)
-	}
-	return resp.StatusCode, nil
-}
+type client = serveapi.Client
 
 type report struct {
 	Pending  int `json:"pending"`
@@ -194,7 +167,7 @@ func run(bin, root string, runs int) error {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	}()
-	c, err := waitServe(ctx, data)
+	c, err := serveapi.WaitServe(ctx, data)
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, logs.String())
 	}
@@ -218,27 +191,6 @@ func run(bin, root string, runs int) error {
 	return nil
 }
 
-func waitServe(ctx context.Context, data string) (client, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(filepath.Join(data, "endpoints.json"))
-		if err == nil {
-			var ep struct {
-				API string `json:"api"`
-			}
-			tok, _ := os.ReadFile(filepath.Join(data, "api-token"))
-			if json.Unmarshal(b, &ep) == nil {
-				c := client{api: ep.API, token: strings.TrimSpace(string(tok))}
-				if code, err := c.do(ctx, http.MethodGet, "/readyz", nil, nil); err == nil && code == 200 {
-					return c, nil
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return client{}, errors.New("handoff serve did not start")
-}
-
 // measure uploads one case back to back and times the last upload's answer
 // to the first report that is final: nothing pending and no finding (the
 // complete case has none).
@@ -246,12 +198,12 @@ func measure(ctx context.Context, c client, fields []byte, ups []upload) (time.D
 	var created struct {
 		ID string `json:"id"`
 	}
-	if code, err := c.do(ctx, http.MethodPost, "/v1/cases", fields, &created); err != nil || code != http.StatusCreated {
+	if code, err := c.Do(ctx, http.MethodPost, "/v1/cases", fields, &created); err != nil || code != http.StatusCreated {
 		return 0, fmt.Errorf("create case: %d %v", code, err)
 	}
 	for _, u := range ups {
 		esc := (&url.URL{Path: u.path}).EscapedPath()
-		if code, err := c.do(ctx, http.MethodPut, "/v1/cases/"+created.ID+"/files/"+esc, u.data, nil); err != nil || code != http.StatusCreated {
+		if code, err := c.Do(ctx, http.MethodPut, "/v1/cases/"+created.ID+"/files/"+esc, u.data, nil); err != nil || code != http.StatusCreated {
 			return 0, fmt.Errorf("upload %s: %d %v", u.path, code, err)
 		}
 	}
@@ -260,7 +212,7 @@ func measure(ctx context.Context, c client, fields []byte, ups []upload) (time.D
 	var last report
 	for time.Now().Before(deadline) {
 		var r report
-		code, err := c.do(ctx, http.MethodGet, "/v1/cases/"+created.ID+"/report", nil, &r)
+		code, err := c.Do(ctx, http.MethodGet, "/v1/cases/"+created.ID+"/report", nil, &r)
 		if err != nil {
 			return 0, err
 		}

@@ -53,16 +53,16 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stderr, "bundle requested for case %s\n", caseID)
 	st := newStatus(stderr)
 	var got record.Bundle
-	reason := "waiting for the packager"
+	var reason string
 	for {
-		if w, err := c.waiting(ctx, caseID); err == nil {
-			reason = w.String()
-		}
-		st.show(reason)
-		bs, err := c.bundles(ctx, caseID)
+		// One read of the case: its bundles, and what a bundle waits on.
+		w, err := c.waiting(ctx, caseID)
 		if err != nil {
 			return err
 		}
+		reason = w.String()
+		st.show(reason)
+		bs := w.bundles
 		if len(bs) > len(before) {
 			got = bs[len(bs)-1]
 			st.done()
@@ -71,13 +71,11 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		// Nothing changed since the newest bundle: the packager answers the
 		// request with that one, so once the case has nothing pending it is
 		// the answer.
-		if len(bs) > 0 && time.Since(start) > 15*time.Second {
-			if pending, err := c.pending(ctx, caseID); err == nil && pending == 0 {
-				got = bs[len(bs)-1]
-				st.done()
-				fmt.Fprintf(stderr, "nothing changed since version %d\n", got.Version)
-				break
-			}
+		if len(bs) > 0 && time.Since(start) > 15*time.Second && w.pending == 0 {
+			got = bs[len(bs)-1]
+			st.done()
+			fmt.Fprintf(stderr, "nothing changed since version %d\n", got.Version)
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -115,14 +113,11 @@ func (c bundleClient) bundles(ctx context.Context, caseID string) ([]record.Bund
 	return bs, err
 }
 
-func (c bundleClient) pending(ctx context.Context, caseID string) (int, error) {
-	w, err := c.waiting(ctx, caseID)
-	return w.pending, err
-}
-
 // waitState is what a bundle waits on: the files of the case still being
-// processed, by stage, and since when the oldest of them has been.
+// processed, by stage, and since when the oldest of them has been; with
+// the case's bundles.
 type waitState struct {
+	bundles []record.Bundle
 	pending int
 	stages  map[string]int
 	since   time.Time
@@ -144,7 +139,8 @@ func (w waitState) String() string {
 // waiting reads what the case's bundle waits on.
 func (c bundleClient) waiting(ctx context.Context, caseID string) (waitState, error) {
 	var v struct {
-		Pending int `json:"pending"`
+		Pending int             `json:"pending"`
+		Bundles []record.Bundle `json:"bundles"`
 		Files   []struct {
 			Status  string    `json:"status"`
 			Stage   string    `json:"stage"`
@@ -154,7 +150,7 @@ func (c bundleClient) waiting(ctx context.Context, caseID string) (waitState, er
 	if err := c.do(ctx, http.MethodGet, "/v1/cases/"+caseID, &v); err != nil {
 		return waitState{}, err
 	}
-	w := waitState{pending: v.Pending, stages: map[string]int{}}
+	w := waitState{bundles: v.Bundles, pending: v.Pending, stages: map[string]int{}}
 	for _, f := range v.Files {
 		if record.Terminal(f.Status) {
 			continue

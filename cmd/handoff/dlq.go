@@ -18,9 +18,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/handoffmed/handoff/platform/app"
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/config"
-	"github.com/handoffmed/handoff/platform/localca"
 	"github.com/handoffmed/handoff/platform/natsauth"
 	"github.com/handoffmed/handoff/platform/obs"
 )
@@ -198,17 +198,9 @@ func (f dlqFlags) connect(ctx context.Context, stderr io.Writer) (*bus.Bus, func
 		}
 		url, keys, ca = ep.NATS, cmp.Or(keys, ep.NATSKeys), cmp.Or(ca, ep.CA)
 	}
-	o := bus.ConnectOptions{URL: url, Name: "handoff-dlq", Creds: f.creds}
-	if keys != "" {
-		o.NKeySeedFile = natsauth.Keys{Dir: keys}.SeedFile(natsauth.Admin)
-		o.InboxPrefix = natsauth.InboxPrefix(natsauth.Admin)
-	}
-	if ca != "" {
-		tc, err := localca.ClientTLS(ca)
-		if err != nil {
-			return nil, nil, err
-		}
-		o.TLS = tc
+	o, err := app.NATSAccess{URL: url, Creds: f.creds, Keys: keys, CA: ca}.ConnectOptions("handoff-dlq", natsauth.Admin)
+	if err != nil {
+		return nil, nil, err
 	}
 	log := obs.NewLogger(stderr, "text", "warn")
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -106,22 +106,40 @@ func (f *Flags) Parse(ctx context.Context, args []string) error {
 // connectOptions are the NATS connection of the service name: its role's
 // nkey when a keys directory is given, and TLS.
 func (f *Flags) connectOptions(name string) (bus.ConnectOptions, error) {
-	o := bus.ConnectOptions{URL: f.NATSURL, Name: "handoff-" + name, Creds: f.NATSCreds}
-	if f.NATSKeys != "" {
-		role, err := natsauth.ParseRole(name)
-		if err != nil {
-			return o, err
-		}
-		o.NKeySeedFile = natsauth.Keys{Dir: f.NATSKeys}.SeedFile(role)
+	a := NATSAccess{URL: f.NATSURL, Creds: f.NATSCreds, Keys: f.NATSKeys, CA: f.NATSCA, Cert: f.NATSCert, Key: f.NATSKey}
+	if f.NATSKeys == "" {
+		return a.ConnectOptions("handoff-"+name, "")
+	}
+	role, err := natsauth.ParseRole(name)
+	if err != nil {
+		return bus.ConnectOptions{}, err
+	}
+	return a.ConnectOptions("handoff-"+name, role)
+}
+
+// NATSAccess is how a process reaches NATS: the servers, its identity (a
+// credentials file, or the nkey of a role in a keys directory) and TLS.
+type NATSAccess struct {
+	URL, Creds, Keys string
+	// CA is the CA certificate to trust; Cert and Key a client certificate.
+	CA, Cert, Key string
+}
+
+// ConnectOptions are the bus options of a connection named name as role
+// (its nkey from Keys, when Keys is set).
+func (a NATSAccess) ConnectOptions(name string, role natsauth.Role) (bus.ConnectOptions, error) {
+	o := bus.ConnectOptions{URL: a.URL, Name: name, Creds: a.Creds}
+	if a.Keys != "" {
+		o.NKeySeedFile = natsauth.Keys{Dir: a.Keys}.SeedFile(role)
 		o.InboxPrefix = natsauth.InboxPrefix(role)
 	}
-	if f.NATSCA != "" || f.NATSCert != "" {
-		tc, err := localca.ClientTLS(f.NATSCA)
+	if a.CA != "" || a.Cert != "" {
+		tc, err := localca.ClientTLS(a.CA)
 		if err != nil {
 			return o, err
 		}
-		if f.NATSCert != "" {
-			pair, err := tls.LoadX509KeyPair(f.NATSCert, f.NATSKey)
+		if a.Cert != "" {
+			pair, err := tls.LoadX509KeyPair(a.Cert, a.Key)
 			if err != nil {
 				return o, fmt.Errorf("nats client certificate: %w", err)
 			}

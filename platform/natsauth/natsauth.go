@@ -203,13 +203,14 @@ func Permissions(r Role, o Options) *server.Permissions {
 		}
 		pub = append(pub, "$JS.API.CONSUMER.DELETE."+kvs+".*", "$JS.API.CONSUMER.INFO."+kvs+".*")
 	}
-	for _, st := range g.Erase {
-		pub = append(pub, "$JS.API.CONSUMER.CREATE."+st+".*", "$JS.API.CONSUMER.DELETE."+st+".*",
-			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.CONSUMER.MSG.NEXT."+st+".*", "$JS.API.STREAM.MSG.DELETE."+st)
-	}
-	for _, st := range g.Read {
+	// Reading a stream is an ordered consumer of it (with a subject filter
+	// or without); erasing reads it and deletes messages.
+	for _, st := range append(slices.Clone(g.Read), g.Erase...) {
 		pub = append(pub, "$JS.API.CONSUMER.CREATE."+st+".*", "$JS.API.CONSUMER.CREATE."+st+".*.>", "$JS.API.CONSUMER.DELETE."+st+".*",
 			"$JS.API.CONSUMER.INFO."+st+".*", "$JS.API.CONSUMER.MSG.NEXT."+st+".*")
+	}
+	for _, st := range g.Erase {
+		pub = append(pub, "$JS.API.STREAM.MSG.DELETE."+st)
 	}
 	for _, bucket := range g.OwnBuckets {
 		pub = append(pub, "$JS.API.STREAM.CREATE.KV_"+bucket, "$JS.API.STREAM.UPDATE.KV_"+bucket)

@@ -203,6 +203,16 @@ func (s *Server) multipartTarget(w http.ResponseWriter, r *http.Request, in *mul
 	return caseID, naming, ok
 }
 
+// multipartBody reads a multipart route's JSON body and names its upload.
+func (s *Server) multipartBody(w http.ResponseWriter, r *http.Request) (in multipartInput, caseID string, naming ingest.Naming, ok bool) {
+	if err := decodeBody(r, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "request.invalid", err.Error())
+		return in, "", naming, false
+	}
+	caseID, naming, ok = s.multipartTarget(w, r, &in)
+	return in, caseID, naming, ok
+}
+
 // name names an upload (ingest.NameUpload), answering 400 itself for a
 // path that cannot be taken.
 func (s *Server) name(w http.ResponseWriter, r *http.Request, caseID, raw string) (ingest.Naming, bool) {
@@ -228,12 +238,7 @@ func (s *Server) uploadView(size, partSize int64, in multipartInput, key string)
 
 // createMultipart starts a multipart upload for {path, size}.
 func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
-	var in multipartInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "request.invalid", err.Error())
-		return
-	}
-	_, naming, ok := s.multipartTarget(w, r, &in)
+	in, _, naming, ok := s.multipartBody(w, r)
 	if !ok {
 		return
 	}
@@ -299,12 +304,7 @@ type PartURL struct {
 
 // presignParts hands out presigned URLs for parts {upload_id, path, numbers}.
 func (s *Server) presignParts(w http.ResponseWriter, r *http.Request) {
-	var in multipartInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "request.invalid", err.Error())
-		return
-	}
-	_, naming, ok := s.multipartTarget(w, r, &in)
+	in, _, naming, ok := s.multipartBody(w, r)
 	if !ok {
 		return
 	}
@@ -332,12 +332,7 @@ func (s *Server) presignParts(w http.ResponseWriter, r *http.Request) {
 // completeMultipart assembles an upload once every part is stored
 // ({upload_id, path, size}) and records the file.
 func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
-	var in multipartInput
-	if err := decodeBody(r, &in); err != nil {
-		writeError(w, http.StatusBadRequest, "request.invalid", err.Error())
-		return
-	}
-	caseID, naming, ok := s.multipartTarget(w, r, &in)
+	in, caseID, naming, ok := s.multipartBody(w, r)
 	if !ok {
 		return
 	}
