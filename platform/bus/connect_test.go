@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+
 	"testing"
 	"time"
 
@@ -13,16 +13,12 @@ import (
 
 	"github.com/handoffmed/handoff/platform/bus"
 	"github.com/handoffmed/handoff/platform/natstest"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testenv.FreePort(t)
 }
 
 // Several seed URLs: a server that is down is skipped.

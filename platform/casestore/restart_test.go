@@ -1,7 +1,6 @@
 package casestore_test
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -11,18 +10,14 @@ import (
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/natstest"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // A compare-and-set made while the server restarts is retried until the
 // server is back, and applied once.
 func TestUpdateOutlastsServerRestart(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testenv.FreePort(t)
 	dir := t.TempDir()
 	srv := natstest.StartDir(t, dir, port)
 	nc, err := bus.Connect(t.Context(), bus.ConnectOptions{URL: srv.URL()}, nil)

@@ -9,9 +9,12 @@
 package testenv
 
 import (
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +171,40 @@ func Testdata(t testing.TB, rel string) string {
 		t.Fatalf("test data %s: %v", rel, err)
 	}
 	return p
+}
+
+// Ports handed out by FreePort in this process, never handed out twice.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// FreePort returns a free TCP port on loopback for a server process to
+// listen on. It is taken below Linux's ephemeral range (32768–60999), from
+// which the kernel gives a closed test listener's port out again and takes
+// the local ports of outgoing connections: either could otherwise take the
+// port before the server binds it. Within one test binary no port is given
+// twice; across test binaries a random start makes a clash unlikely, and
+// the port is checked free when handed out.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	const lo, hi = 20000, 32768
+	start := lo + rand.IntN(hi-lo)
+	for i := range hi - lo {
+		port := lo + (start-lo+i)%(hi-lo)
+		if ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports[port] = true
+		return port
+	}
+	t.Fatal("no free port on loopback")
+	return 0
 }

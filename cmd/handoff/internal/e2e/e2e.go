@@ -26,6 +26,7 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/localca"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 var (
@@ -413,17 +414,23 @@ func (p *Pipeline) Case(caseID string) CaseView {
 	return v
 }
 
-// WaitFor polls a case until cond holds.
+// WaitFor polls a case until cond holds. A case not there yet (created by
+// its first upload through S3, which intake has not seen yet) is waited
+// for too.
 func (p *Pipeline) WaitFor(caseID, what string, timeout time.Duration, cond func(CaseView) bool) CaseView {
 	p.T.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		v := p.Case(caseID)
-		if cond(v) {
+		var v CaseView
+		code := p.Do(http.MethodGet, "/v1/cases/"+caseID, nil, &v)
+		if code != http.StatusOK && code != http.StatusNotFound {
+			p.T.Fatalf("get case %s: %d", caseID, code)
+		}
+		if code == http.StatusOK && cond(v) {
 			return v
 		}
 		if time.Now().After(deadline) {
-			p.T.Fatalf("timed out waiting for %s; case: %+v", what, v)
+			p.T.Fatalf("timed out waiting for %s (last answer %d); case: %+v", what, code, v)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -447,15 +454,11 @@ func (p *Pipeline) Report(caseID string) record.Report {
 	return r
 }
 
-// FreePort returns a free TCP port on loopback.
+// FreePort returns a free TCP port on loopback for a server process to
+// listen on (testenv.FreePort).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testenv.FreePort(t)
 }
 
 // WaitPort waits until something listens on addr.
