@@ -329,6 +329,7 @@ func pdftotext(t *testing.T, path string, page int, extra ...string) string {
 }
 
 func TestCorpusGoesThrough(t *testing.T) {
+	t.Parallel()
 	for f, r := range results(t) {
 		t.Run(f, func(t *testing.T) {
 			if f == "linn_encrypted_user.pdf" {
@@ -355,6 +356,7 @@ func TestCorpusGoesThrough(t *testing.T) {
 }
 
 func TestWordRecall(t *testing.T) {
+	t.Parallel()
 	ref := references(t)
 	res := results(t)
 	for _, f := range corpusFiles {
@@ -390,6 +392,7 @@ func TestWordRecall(t *testing.T) {
 }
 
 func TestSidecar(t *testing.T) {
+	t.Parallel()
 	r := results(t)["linn.pdf"]
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -413,6 +416,7 @@ func TestSidecar(t *testing.T) {
 // TestTextPagesKept: pages that already had text (multipage.pdf page 4
 // carries an OCR layer) keep exactly their text and are not OCRed again.
 func TestTextPagesKept(t *testing.T) {
+	t.Parallel()
 	r := results(t)["multipage.pdf"]
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -429,6 +433,7 @@ func TestTextPagesKept(t *testing.T) {
 
 // TestMixedTextAndScan: a born-digital text page next to a scan.
 func TestMixedTextAndScan(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	text := filepath.Join(dir, "text.pdf")
 	if err := os.WriteFile(text, textPDF(), 0o644); err != nil {
@@ -513,6 +518,7 @@ func mustRead(t *testing.T, path string) []byte {
 // that its text reads normally (Tesseract's orientation detection on the
 // rendered output page says 0), and the text layer reads in order.
 func TestUpright(t *testing.T) {
+	t.Parallel()
 	res := results(t)
 	tests := []struct {
 		file string
@@ -587,6 +593,7 @@ func bboxWords(t *testing.T, pdf string, page int) []tword {
 // (pdftotext -bbox) overlaps that word's box in Tesseract's own output on
 // the page image.
 func TestWordBoxesLineUp(t *testing.T) {
+	t.Parallel()
 	ref := references(t)
 	res := results(t)
 	tests := []struct{ file, word string }{
@@ -640,6 +647,7 @@ func iou(a, b tword) float64 {
 
 // TestPictures: JPEG and PNG photos become a searchable PDF of their own.
 func TestPictures(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	eng, err := ocr.NewEngine(ocr.Options{Jobs: 2, Languages: "eng+fra"})
 	if err != nil {
@@ -682,6 +690,7 @@ func TestPictures(t *testing.T) {
 // TestInputErrors: bad inputs and caps end with clear codes, and a page
 // that fails alone is left as it was while the document completes.
 func TestInputErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	linn := filepath.Join(corpus, "linn.pdf")
 	truncated := filepath.Join(dir, "truncated.pdf")
@@ -755,6 +764,7 @@ func TestInputErrors(t *testing.T) {
 // known words on OCRed pages overlap those of Tesseract's own output on
 // the page image.
 func TestLayoutSidecar(t *testing.T) {
+	t.Parallel()
 	ref := references(t)
 	res := results(t)
 	for _, f := range corpusFiles {

@@ -216,6 +216,7 @@ func checkLogs(t *testing.T, logs ...*pipetest.Logs) {
 }
 
 func TestServiceDocument(t *testing.T) {
+	t.Parallel()
 	e := newServiceEnv(t)
 	done := e.collect(t, event.SubjectOCRDone)
 	logs := e.start(t, "w1", ocr.Config{Workers: 2})
@@ -262,6 +263,7 @@ func TestServiceDocument(t *testing.T) {
 }
 
 func TestServicePicture(t *testing.T) {
+	t.Parallel()
 	e := newServiceEnv(t)
 	done := e.collect(t, event.SubjectOCRDone)
 	e.start(t, "w1", ocr.Config{Workers: 1})
@@ -279,6 +281,7 @@ func TestServicePicture(t *testing.T) {
 }
 
 func TestServiceRejects(t *testing.T) {
+	t.Parallel()
 	e := newServiceEnv(t)
 	rejected := e.collect(t, event.SubjectFileRejected)
 	e.start(t, "w1", ocr.Config{Workers: 1})
@@ -325,9 +328,12 @@ func scannedPDF(t *testing.T, n int) string {
 // that two worker processes share; it is reassembled once; a redelivered
 // page changes nothing.
 func TestServiceSplitAcrossWorkers(t *testing.T) {
+	t.Parallel()
 	e := newServiceEnv(t)
 	done := e.collect(t, event.SubjectOCRDone)
-	cfg := ocr.Config{Workers: 1, SplitPages: 1}
+	// Pages at about 150 dpi: the turns and the words checked are found
+	// at that resolution too.
+	cfg := ocr.Config{Workers: 1, SplitPages: 1, MaxPagePixels: quickPage}
 	logs1 := e.start(t, "w1", cfg)
 	logs2 := e.start(t, "w2", cfg)
 	pdf := scannedPDF(t, 6)
@@ -392,6 +398,7 @@ func TestServiceSplitAcrossWorkers(t *testing.T) {
 // stream with its error, and the document completes with that page left as
 // it was and the error on the file.
 func TestServiceFailingPage(t *testing.T) {
+	t.Parallel()
 	e := newServiceEnv(t)
 	done := e.collect(t, event.SubjectOCRDone)
 	dead := e.collect(t, event.SubjectDeadLetterPrefix+">")

@@ -127,6 +127,7 @@ func startWorker(ctx context.Context, t *testing.T, bin string, e *serviceEnv, l
 // window of queued pages goes on, and the document is assembled once with
 // every page.
 func TestServiceWorkerKilled(t *testing.T) {
+	t.Parallel()
 	bin := buildWorker(t)
 	e := &serviceEnv{Env: pipetest.StartWith(t, "/handoff/test", pipetest.Options{Files: true})}
 	e.caseID = e.newCase(t)
@@ -141,7 +142,7 @@ func TestServiceWorkerKilled(t *testing.T) {
 		return strings.Contains(string(b), `"msg":"starting"`)
 	})
 	logs := e.start(t, "survivor", ocr.Config{Workers: 1, SplitPages: 1, AckWait: 3 * time.Second, MaxPagePixels: quickPage})
-	ref := e.upload(t, "long.pdf", repeated(t, "linn.pdf", 8))
+	ref := e.upload(t, "long.pdf", repeated(t, "francais.pdf", 12))
 	waitFor(t, 10*time.Minute, "the worker process done with a page", func() bool {
 		b, _ := os.ReadFile(log)
 		return strings.Contains(string(b), `"msg":"page done"`)
@@ -152,13 +153,13 @@ func TestServiceWorkerKilled(t *testing.T) {
 	b, _ := os.ReadFile(log)
 	killed := strings.Count(string(b), `"msg":"page done"`)
 	_, ev := times.wait(t, ref.FileID, 10*time.Minute)
-	if ev.Pages != 8 || ev.OCRPages != 8 || ev.FailedPages != 0 {
-		t.Errorf("ocr done %+v, want 8 pages OCRed", ev)
+	if ev.Pages != 12 || ev.OCRPages != 12 || ev.FailedPages != 0 {
+		t.Errorf("ocr done %+v, want 12 pages OCRed", ev)
 	}
 	survived := strings.Count(logs.String(), `"msg":"page done"`)
 	t.Logf("pages done: %d by the killed process, %d by the survivor", killed, survived)
-	if killed+survived < 8 || survived == 0 {
-		t.Errorf("pages done: %d by the killed process, %d by the survivor; want all 8", killed, survived)
+	if killed+survived < 12 || survived == 0 {
+		t.Errorf("pages done: %d by the killed process, %d by the survivor; want all 12", killed, survived)
 	}
 	e.checkSearchable(t, ev)
 	time.Sleep(500 * time.Millisecond)
