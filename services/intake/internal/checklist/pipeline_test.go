@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,7 +151,7 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		for i, p := range layout.Pages {
 			texts[i] = p.Text()
 			if len(strings.TrimSpace(texts[i])) < 20 {
-				texts[i], layout.Pages[i] = ocrPage(t, path, i+1)
+				texts[i], layout.Pages[i] = ocrPage(t, b, path, i+1)
 				doc.OCRPages = append(doc.OCRPages, i+1)
 			} else {
 				doc.TextPages = append(doc.TextPages, i+1)
@@ -168,7 +171,7 @@ func localFile(t *testing.T, an *understand.Analyzer, path, rel string) record.F
 		}
 		f.Document = &doc
 	case record.TypeJPEG, record.TypePNG:
-		text, page, err := tesseract(ctx, path, t.TempDir(), 1)
+		text, page, err := cachedOCR(b, 0, func() (string, textlayout.Page, error) { return tesseract(ctx, path, t.TempDir(), 1) })
 		if err != nil {
 			return fail(record.CodeUnreadable)
 		}
@@ -227,19 +230,76 @@ func expandZip(t *testing.T, an *understand.Analyzer, path, rel string, zf *reco
 }
 
 // ocrPage renders one page at 300 dpi and reads it with tesseract: its
-// text and its words with their boxes in points.
-func ocrPage(t *testing.T, path string, page int) (string, textlayout.Page) {
+// text and its words with their boxes in points. data is the PDF's bytes.
+func ocrPage(t *testing.T, data []byte, path string, page int) (string, textlayout.Page) {
 	t.Helper()
-	dir := t.TempDir()
-	p := strconv.Itoa(page)
-	if out, err := exec.CommandContext(t.Context(), "pdftoppm", "-r", "300", "-gray", "-png", "-f", p, "-l", p, "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, out)
-	}
-	text, lp, err := tesseract(t.Context(), filepath.Join(dir, "page.png"), dir, page)
+	text, lp, err := cachedOCR(data, page, func() (string, textlayout.Page, error) {
+		dir := t.TempDir()
+		p := strconv.Itoa(page)
+		if out, err := exec.CommandContext(t.Context(), "pdftoppm", "-r", "300", "-gray", "-png", "-f", p, "-l", p, "-singlefile", path, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+			return "", textlayout.Page{}, fmt.Errorf("pdftoppm: %w: %s", err, out)
+		}
+		return tesseract(t.Context(), filepath.Join(dir, "page.png"), dir, page)
+	})
 	if err != nil {
-		t.Fatalf("tesseract: %v", err)
+		t.Fatal(err)
 	}
 	return text, lp
+}
+
+// updateOCR rewrites the cached OCR of the example cases (go test -run
+// TestExampleCases -update-ocr): after casegen changed a case's scans or
+// pictures, or for tool versions that have none yet.
+var updateOCR = flag.Bool("update-ocr", false, "rewrite the cached OCR of the example cases under testdata/ocr")
+
+// ocrTools names the versions of the tools the OCR is made with: the
+// cached results under testdata/ocr/<ocrTools> are theirs.
+var ocrTools = sync.OnceValue(func() string {
+	version := func(name string, args ...string) string {
+		out, _ := exec.Command(name, args...).CombinedOutput()
+		for _, w := range strings.Fields(string(out)) {
+			if w[0] >= '0' && w[0] <= '9' {
+				return name + "-" + w
+			}
+		}
+		return name + "-unknown"
+	}
+	return version("tesseract", "--version") + "_" + version("pdftoppm", "-v")
+})
+
+// cachedOCR is what ocr gives for page of the file data (0 for a
+// picture): Tesseract is deterministic, so with the same tool versions
+// the text and the words with their boxes are read from testdata/ocr,
+// keyed by the file's SHA-256; the example cases' scans and pictures are
+// read for real by the OCR service's tests and TestExampleCasesThroughServe.
+// Without a cached result (other tool versions, a changed case) ocr runs,
+// and with -update-ocr its result is cached.
+func cachedOCR(data []byte, page int, ocr func() (string, textlayout.Page, error)) (string, textlayout.Page, error) {
+	sum := sha256.Sum256(data)
+	base := filepath.Join("testdata", "ocr", ocrTools(), fmt.Sprintf("%x.%d", sum[:16], page))
+	if !*updateOCR {
+		text, err1 := os.ReadFile(base + ".txt")
+		lp, err2 := os.ReadFile(base + ".json")
+		var p textlayout.Page
+		if err1 == nil && err2 == nil && json.Unmarshal(lp, &p) == nil {
+			return string(text), p, nil
+		}
+	}
+	text, p, err := ocr()
+	if err != nil || !*updateOCR {
+		return text, p, err
+	}
+	lp, err := json.Marshal(p)
+	if err != nil {
+		return "", textlayout.Page{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return "", textlayout.Page{}, err
+	}
+	if err := os.WriteFile(base+".txt", []byte(text), 0o644); err != nil {
+		return "", textlayout.Page{}, err
+	}
+	return text, p, os.WriteFile(base+".json", lp, 0o644)
 }
 
 // tesseract recognises a 300-dpi image once and writes its text and its
