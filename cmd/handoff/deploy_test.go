@@ -213,9 +213,13 @@ var serviceBins = struct {
 	dir string
 }{}
 
-// serviceBinary builds a service's own binary once per test run.
+// serviceBinary returns a service's own binary: make test's (beside
+// $HANDOFF_BIN), else one built once per test run.
 func serviceBinary(t *testing.T, name string) string {
 	t.Helper()
+	if bin := e2e.ServiceBinary(name); bin != "" {
+		return bin
+	}
 	serviceBins.Lock()
 	defer serviceBins.Unlock()
 	if serviceBins.dir == "" {

@@ -84,9 +84,16 @@ func TestWorkerProcesses(t *testing.T) {
 	t.Logf("pages/s with 2 processes / with 1: %.2fx", rates[1]/rates[0])
 }
 
-// buildWorker builds the OCR service binary.
+// buildWorker returns the OCR service binary: make test's, else one built
+// for the test.
 func buildWorker(t *testing.T) string {
 	t.Helper()
+	// make test builds it beside $HANDOFF_BIN.
+	if b := os.Getenv("HANDOFF_BIN"); b != "" {
+		if bin := filepath.Join(filepath.Dir(b), "ocr"); fileExists(bin) {
+			return bin
+		}
+	}
 	bin := filepath.Join(t.TempDir(), "ocr")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/ocr")
 	build.Dir = blobtest.WorkDir(t)
@@ -166,4 +173,9 @@ func TestServiceWorkerKilled(t *testing.T) {
 	if n := len(done.all()); n != 1 {
 		t.Errorf("%d completion events, want 1", n)
 	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -60,6 +60,21 @@ func Binary(t testing.TB) string {
 	return builtBin
 }
 
+// ServiceBinary returns the binary of one service (intake, dicom, ocr,
+// packager): the one beside $HANDOFF_BIN when there is one (make test
+// builds them all into bin/), else "" and the caller builds it.
+func ServiceBinary(name string) string {
+	b := os.Getenv("HANDOFF_BIN")
+	if b == "" {
+		return ""
+	}
+	bin := filepath.Join(filepath.Dir(b), name)
+	if _, err := os.Stat(bin); err != nil {
+		return ""
+	}
+	return bin
+}
+
 // Proc is a process the test started.
 type Proc struct {
 	Name string
