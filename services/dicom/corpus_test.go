@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/handoffmed/handoff/platform/record"
@@ -270,7 +272,7 @@ var fileIDComponent = regexp.MustCompile(`^[A-Z0-9_]{1,8}$`)
 func TestFileSets(t *testing.T) {
 	needTool(t, "dciodvfy")
 	needTool(t, "dcmdump")
-	py := pythonPath(t)
+	py := startFilesetChecker(t, pythonPath(t))
 	li, err := IndexLocal(t.Context(), []string{corpusDir}, LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +287,7 @@ func TestFileSets(t *testing.T) {
 			one := st
 			one.Series = []record.Series{se}
 			t.Run(st.Folder+"/"+itoa(se.Number), func(t *testing.T) {
+				t.Parallel()
 				checkFileSet(t, py, one, li.Instances, validUIDs(one))
 			})
 		}
@@ -296,6 +299,7 @@ func TestFileSets(t *testing.T) {
 	// normalised records too.
 	for _, st := range li.Index.Studies {
 		t.Run("study/"+st.Folder, func(t *testing.T) {
+			t.Parallel()
 			checkFileSet(t, py, st, li.Instances, validUIDs(st))
 		})
 	}
@@ -324,7 +328,7 @@ func validUIDs(st record.Study) bool {
 // dcmdump and pydicom. A study whose source instances carry invalid UIDs
 // (validUIDs false) gets the same checks except dciodvfy's complaints about
 // those UIDs, which the directory records must repeat.
-func checkFileSet(t *testing.T, py string, st record.Study, insts map[string]record.DicomInstance, validUIDs bool) {
+func checkFileSet(t *testing.T, py *filesetChecker, st record.Study, insts map[string]record.DicomInstance, validUIDs bool) {
 	t.Helper()
 	plan, err := PlanFileSet(st, insts)
 	if err != nil {
@@ -366,7 +370,7 @@ func checkFileSet(t *testing.T, py string, st record.Study, insts map[string]rec
 		}
 	}
 	// pydicom FileSet loads every instance, with matching SOP Instance UIDs.
-	out, err = exec.Command(py, filepath.Join(testdata, "fileset_check.py"), dir).Output()
+	out, err = py.check(dir)
 	if err != nil {
 		t.Fatalf("fileset_check.py: %v", err)
 	}
@@ -376,7 +380,7 @@ func checkFileSet(t *testing.T, py string, st record.Study, insts map[string]rec
 		FileUID   string `json:"file_uid"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
+		t.Fatalf("fileset_check.py: %v: %s", err, out)
 	}
 	if len(got) != len(plan.Members) {
 		t.Fatalf("pydicom FileSet has %d instances, want %d", len(got), len(plan.Members))
@@ -397,4 +401,52 @@ func checkFileSet(t *testing.T, py string, st record.Study, insts map[string]rec
 	if !slices.Equal(want, loaded) {
 		t.Errorf("pydicom loaded %v, want %v", loaded, want)
 	}
+}
+
+// filesetChecker is one fileset_check.py for a whole test: a DICOMDIR path
+// a line in, its instances as a JSON line out (pydicom's import costs more
+// than a check).
+type filesetChecker struct {
+	mu  sync.Mutex
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func startFilesetChecker(t *testing.T, python string) *filesetChecker {
+	t.Helper()
+	cmd := exec.Command(python, filepath.Join(testdata, "fileset_check.py"))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.Close()
+		_ = cmd.Wait()
+	})
+	return &filesetChecker{in: in, out: bufio.NewReaderSize(out, 1<<20)}
+}
+
+// check returns the JSON pydicom gives for the file-set of a DICOMDIR.
+func (c *filesetChecker) check(dicomdir string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.in, dicomdir+"\n"); err != nil {
+		return nil, err
+	}
+	line, err := c.out.ReadBytes('\n')
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(line, []byte(`{"error"`)) {
+		return nil, fmt.Errorf("%s: %s", dicomdir, line)
+	}
+	return line, nil
 }

@@ -143,14 +143,19 @@ func TestServiceFairAcrossCases(t *testing.T) {
 			_ = os.WriteFile(filepath.Join(os.TempDir(), "fair-test.log"), []byte(logs.String()), 0o644)
 		}
 	})
-	small := repeated(t, "francais.pdf", 4)
+	// The documents timed are full pages (linn.pdf, about 2 s each at this
+	// resolution): the bounds leave room for a page, not for a busy
+	// machine's jitter of a fraction of a second. The long scan is of
+	// half-second pages: without fair sharing the small scan would still
+	// wait behind hundreds of them.
+	small := repeated(t, "linn.pdf", 4)
 	big := repeated(t, "francais.pdf", 500)
 
 	// Warm up (Tesseract models load on first use: a one-page document is
 	// cut in bands for both engines), then time the small scan on the idle
 	// pipeline.
-	one := filepath.Join(corpus, "francais.pdf")
-	warm := e.uploadTo(t, e.newCase(t), "warm.pdf", one)
+	warm := e.uploadTo(t, e.newCase(t), "warm.pdf", filepath.Join(corpus, "francais.pdf"))
+	one := filepath.Join(corpus, "linn.pdf")
 	times.wait(t, warm.FileID, 10*time.Minute)
 	start := time.Now()
 	idleOne := e.uploadTo(t, e.newCase(t), "idle-one.pdf", one)
