@@ -35,12 +35,9 @@ func TestClusterLosesANode(t *testing.T) {
 	t.Parallel()
 	const cases, perCase = 20, 25
 	start := time.Now()
-	// Deliveries in flight on the killed server come again after their
-	// consumer's ack wait: 10 s for DICOM and OCR work instead of a minute.
 	c := e2e.StartCluster(t, e2e.ClusterOptions{
 		Groups: []string{"intake", "dicom", "ocr", "packager"},
 		Args:   []string{"--reconcile", "10s", "--ocr-workers", "1"},
-		Env:    []string{"HANDOFF_DICOM_ACK_WAIT=10s", "HANDOFF_OCR_ACK_WAIT=10s"},
 	})
 	t.Logf("cluster and services up in %.1f s", time.Since(start).Seconds())
 	nc, err := bus.Connect(t.Context(), bus.ConnectOptions{URL: c.NATSURLs(), Name: "test"}, nil)

@@ -53,8 +53,6 @@ type ClusterOptions struct {
 	Groups []string
 	// Args are extra flags for every `handoff serve` process.
 	Args []string
-	// Env is extra environment for every `handoff serve` process.
-	Env []string
 }
 
 // StartCluster starts three nats-server processes forming a JetStream
@@ -114,7 +112,7 @@ cluster {
 	WaitPort(t, fmt.Sprintf("127.0.0.1:%d", c.S3Port))
 	s3URL := fmt.Sprintf("http://127.0.0.1:%d", c.S3Port)
 
-	c.env = append([]string{"HANDOFF_S3_ACCESS_KEY=" + extAccess, "HANDOFF_S3_SECRET_KEY=" + extSecret, "HANDOFF_API_TOKEN=" + extToken}, o.Env...)
+	c.env = []string{"HANDOFF_S3_ACCESS_KEY=" + extAccess, "HANDOFF_S3_SECRET_KEY=" + extSecret, "HANDOFF_API_TOKEN=" + extToken}
 	c.common = append([]string{"--nats-url", c.NATSURLs(), "--replicas", "3", "--s3-endpoint", s3URL, "--log-format", "json"}, o.Args...)
 	// The first process sets the streams up; the others start at once.
 	c.StartGroup(t, o.Groups[0])
