@@ -12,9 +12,6 @@ export OMP_THREAD_LIMIT := 1
 MODULES  = $(shell go list -m -f '{{.Dir}}')
 # Every package of every module of the workspace, for one go vet and one go test.
 PACKAGES := github.com/handoffmed/handoff/...
-# The longest test packages first: go test starts packages in the order
-# named, and these would otherwise start last and finish long after the rest.
-TESTPKGS := $(addprefix github.com/handoffmed/handoff/,cmd/handoff services/ocr services/intake/internal/understand) $(PACKAGES)
 # -ldflags=-w: test binaries without DWARF link in half the time (stack
 # traces keep their files and lines).
 GOTEST  ?= go test -race -count=1 -timeout 25m -parallel 4 -ldflags=-w
@@ -56,7 +53,7 @@ test: setup-test build
 	unformatted=$$(gofmt -l $(MODULES)); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi; \
 	go vet $(PACKAGES) || exit 1; \
-	HANDOFF_BIN=$(CURDIR)/bin/handoff $(GOTEST) $(TESTPKGS); rc=$$?; \
+	HANDOFF_BIN=$(CURDIR)/bin/handoff $(GOTEST) $(PACKAGES); rc=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s (gofmt, vet and tests)"; exit $$rc
 
 # Each fuzz target runs for FUZZTIME (make fuzz FUZZTIME=5m for the long run).
