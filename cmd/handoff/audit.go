@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,15 +15,8 @@ import (
 
 // runAudit prints a case's audit trail: who did what, when, how it ended.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("audit", "usage: handoff audit CASE_ID [flags]\n\nPrints the case's audit trail, oldest first: every action on the case (created, read,\nupdated, files uploaded and read, checklist read, bundles requested, linked and revoked,\npatient links, erased), who did it and how it ended. It holds IDs only, and it outlives\nan erased case. Exit status: 0 printed, 1 failed, 2 usage.", stderr)
 	asJSON := fs.Bool("json", false, "print the entries as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff audit CASE_ID [flags]\n\nPrints the case's audit trail, oldest first: every action on the case (created, read,\nupdated, files uploaded and read, checklist read, bundles requested, linked and revoked,\npatient links, erased), who did it and how it ended. It holds IDs only, and it outlives\nan erased case. Exit status: 0 printed, 1 failed, 2 usage.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,10 +19,7 @@ import (
 //
 //	handoff bundle [-api URL] [-wait 5m] CASE_ID
 func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("bundle", "", stderr)
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the bundle")
 	asJSON := fs.Bool("json", false, "print the bundle record as JSON with its link")
 	pos, err := parseArgs(fs, args)

@@ -30,17 +30,10 @@ type caseItem struct {
 
 // runCases lists the cases of a running pipeline, newest first.
 func runCases(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cases", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("cases", "usage: handoff cases [flags]\n\nLists the cases, newest first. Exit status: 0 listed, 1 failed, 2 usage.", stderr)
 	status := fs.String("status", "", "only cases of these statuses (comma-separated): new, processing, incomplete, ready, bundled")
 	limit := fs.Int("limit", 0, "at most this many cases (default: all)")
 	asJSON := fs.Bool("json", false, "print the cases as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff cases [flags]\n\nLists the cases, newest first. Exit status: 0 listed, 1 failed, 2 usage.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -103,10 +96,7 @@ func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: handoff case create [flags] [--json FILE]")
 		return usageError{"case takes a subcommand: create"}
 	}
-	fs := flag.NewFlagSet("case create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("case create", "usage: handoff case create [flags]\n\nCreates a case from flags or a JSON file (flags override the file) and\nprints its ID. Exit status: 0 created, 1 failed, 2 usage.", stderr)
 	file := fs.String("json", "", "the case's fields as JSON (the body of POST /v1/cases, as testdata/cases/*/case.json); - reads standard input")
 	var in struct {
 		Patient       record.Patient `json:"patient"`
@@ -128,10 +118,6 @@ func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&in.Summary.ReasonAbroad, "reason-abroad", "", "why care abroad")
 	meds := fs.String("medications", "", "medications with doses, separated by ;")
 	fs.StringVar(&in.ReferenceDate, "reference-date", "", "labs are judged recent against this day, YYYY-MM-DD (default: today)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff case create [flags]\n\nCreates a case from flags or a JSON file (flags override the file) and\nprints its ID. Exit status: 0 created, 1 failed, 2 usage.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
@@ -217,10 +203,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, usage)
 		return usageError{"token takes a subcommand: create, list or revoke"}
 	}
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("token "+args[0], "", stderr)
 	name := fs.String("name", "", "the coordinator's name (lower-case letters, digits, . _ -)")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {

@@ -257,3 +257,20 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 	return append(pos, fs.Args()...), nil
 }
+
+// clientCommand makes the flag set of a subcommand that talks to the API:
+// errors and usage to stderr, the client flags registered, and usage (when
+// given) printed above the flags.
+func clientCommand(name, usage string, stderr io.Writer) (*flag.FlagSet, *clientFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := &clientFlags{}
+	cf.register(fs)
+	if usage != "" {
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), usage)
+			fs.PrintDefaults()
+		}
+	}
+	return fs, cf
+}

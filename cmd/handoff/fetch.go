@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,16 +23,9 @@ import (
 var errCorrupt = errors.New("the bundle is corrupted")
 
 func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("fetch", "usage: handoff fetch [flags] CASE_ID [DIR]\n\nDownloads a case's bundle into DIR (default: the current directory), checks\nits SHA-256 against the bundle's record and every file in it against its\nSHA256SUMS. A case without a bundle gets one made first.\nExit status: 0 downloaded and verified, 1 failed or corrupted, 2 usage.", stderr)
 	version := fs.Int("version", 0, "the bundle version (default: the newest)")
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for a bundle when the case has none yet (it is requested)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff fetch [flags] CASE_ID [DIR]\n\nDownloads a case's bundle into DIR (default: the current directory), checks\nits SHA-256 against the bundle's record and every file in it against its\nSHA256SUMS. A case without a bundle gets one made first.\nExit status: 0 downloaded and verified, 1 failed or corrupted, 2 usage.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,16 +65,9 @@ func printReport(ctx context.Context, a *apiClient, caseID, format string, w io.
 var errNotReady = errors.New("the case is not ready: the report has error-level findings")
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("report", "usage: handoff report [flags] CASE_ID\n\nPrints a case's checklist report from a running pipeline.", stderr)
 	format := fs.String("format", "text", "output: text, json or html")
 	failOnError := fs.Bool("fail-on-error", false, "exit with a non-zero status when the report has an error-level finding")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff report [flags] CASE_ID\n\nPrints a case's checklist report from a running pipeline.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err

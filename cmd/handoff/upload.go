@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -152,18 +151,11 @@ type uploader struct {
 }
 
 func runUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("upload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("upload", "usage: handoff upload [flags] CASE_ID PATH…\n\nUploads files and folders (recursively, folders kept) to a case. Large files go\nstraight to S3 in parts; run the same command again after an interruption and\nit continues where it stopped. Exit status: 0 every file uploaded, 1 some failed, 2 usage.", stderr)
 	jobs := fs.Int("jobs", 3, "files uploaded at once")
 	partsAt := fs.Int("parts", 4, "parts of one large file sent at once")
 	multiFrom := fs.Int64("multipart-from", 16<<20, "files of at least this many bytes go straight to S3 in parts (resumable)")
 	stateFile := fs.String("state", envOr("HANDOFF_UPLOAD_STATE", defaultStateFile()), "where uploads in progress are remembered, so that a rerun continues them (env HANDOFF_UPLOAD_STATE)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff upload [flags] CASE_ID PATH…\n\nUploads files and folders (recursively, folders kept) to a case. Large files go\nstraight to S3 in parts; run the same command again after an interruption and\nit continues where it stopped. Exit status: 0 every file uploaded, 1 some failed, 2 usage.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err

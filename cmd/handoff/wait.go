@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,16 +83,9 @@ func describe(f fileEvent) string {
 }
 
 func runWait(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
+	fs, cf := clientCommand("wait", "usage: handoff wait [flags] CASE_ID\n\nFollows a case's processing live until every file is processed and the\nchecklist is up to date, then prints the checklist.\nExit status: 0 nothing is wrong, 1 the checklist has error-level findings\n(or waiting failed), 2 usage.", stderr)
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	format := fs.String("format", "text", "the checklist at the end: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: handoff wait [flags] CASE_ID\n\nFollows a case's processing live until every file is processed and the\nchecklist is up to date, then prints the checklist.\nExit status: 0 nothing is wrong, 1 the checklist has error-level findings\n(or waiting failed), 2 usage.")
-		fs.PrintDefaults()
-	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
