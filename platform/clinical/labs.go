@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/textfold"
 )
 
 // LabEKG is the key of the EKG entry of the lab table: an EKG result is not
@@ -142,7 +143,7 @@ func (v *Vocabulary) LabByName(name string) (LabTest, bool) {
 	n := Key(name)
 	// Urine, fluid and stool tests share names with the blood tests.
 	for _, w := range []string{"urine", "urinary", "fluid", "csf", "stool", "feces", "dipstick"} {
-		if containsWord(n, w) {
+		if textfold.ContainsWord(n, w) {
 			return LabTest{}, false
 		}
 	}
@@ -152,7 +153,7 @@ func (v *Vocabulary) LabByName(name string) (LabTest, bool) {
 		}
 	}
 	for _, ln := range v.labNames {
-		if containsWord(n, ln.name) {
+		if textfold.ContainsWord(n, ln.name) {
 			return v.labs[ln.i], true
 		}
 	}
@@ -166,25 +167,6 @@ func (v *Vocabulary) Lab(r record.LabResult) (LabTest, bool) {
 	}
 	return v.LabByName(r.Name)
 }
-
-// containsWord reports whether w occurs in s between non-alphanumeric
-// characters (or the ends).
-func containsWord(s, w string) bool {
-	for off := 0; ; {
-		i := strings.Index(s[off:], w)
-		if i < 0 {
-			return false
-		}
-		i += off
-		end := i + len(w)
-		if (i == 0 || !alnum(s[i-1])) && (end == len(s) || !alnum(s[end])) {
-			return true
-		}
-		off = i + 1
-	}
-}
-
-func alnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 'A' && b <= 'Z' }
 
 // labTable lists the tests. The order is the order analytes are reported
 // as evidence.

@@ -1,7 +1,8 @@
 // Package textfold compares and cleans people's names and other free text
 // the way travel documents and file systems need them: one transliteration
 // of Latin letters to ASCII (ICAO Doc 9303's for the letters it names: ß is
-// SS, Æ is AE, Ø is OE, Þ is TH), and one edit distance.
+// SS, Æ is AE, Ø is OE, Þ is TH), one edit distance, and one whole-word
+// search.
 package textfold
 
 import (
@@ -85,3 +86,23 @@ func EditDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// ContainsWord reports whether w occurs in s as a whole word: between
+// characters that are not ASCII letters or digits, or the ends. Case
+// matters; lower both to ignore it.
+func ContainsWord(s, w string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], w)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(w)
+		if (i == 0 || !alnum(s[i-1])) && (end == len(s) || !alnum(s[end])) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+func alnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 'A' && b <= 'Z' }

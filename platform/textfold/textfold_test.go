@@ -54,3 +54,22 @@ func FuzzASCII(f *testing.F) {
 		}
 	})
 }
+
+func TestContainsWord(t *testing.T) {
+	for _, c := range []struct {
+		s, w string
+		want bool
+	}{
+		{"potassium level", "potassium", true},
+		{"hemoglobin a1c", "a1c", true},
+		{"hba1c", "a1c", false},
+		{"urine_glucose", "glucose", true},
+		{"glucose2", "glucose", false},
+		{"x glucose x glucose", "glucose", true},
+		{"gluc", "glucose", false},
+	} {
+		if got := ContainsWord(c.s, c.w); got != c.want {
+			t.Errorf("ContainsWord(%q, %q) = %v, want %v", c.s, c.w, got, c.want)
+		}
+	}
+}
