@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // cutProxy is a TCP proxy in front of the S3 endpoint that counts the bytes
@@ -156,7 +157,7 @@ func TestUploadOneGiBSurvivesACut(t *testing.T) {
 	t.Parallel()
 	const size = 1 << 30
 	const part = 16 << 20
-	s3Port := e2e.FreePort(t)
+	s3Port := testenv.FreePort(t)
 	proxy := startCutProxy(t, fmt.Sprintf("127.0.0.1:%d", s3Port))
 	p := e2e.Start(t, e2e.Options{Args: []string{"--s3", fmt.Sprintf("127.0.0.1:%d", s3Port), "--s3-public-url", "http://" + proxy.addr(), "--reconcile", "0"}})
 	big := sparseFile(t, "scan-export.bin", size)

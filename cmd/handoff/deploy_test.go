@@ -15,6 +15,7 @@ import (
 
 	"github.com/handoffmed/handoff/cmd/handoff/internal/e2e"
 	"github.com/handoffmed/handoff/platform/event"
+	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 // compose is the part of deploy/compose.yaml the checks read.
@@ -217,7 +218,7 @@ var serviceBins = struct {
 // $HANDOFF_BIN), else one built once per test run.
 func serviceBinary(t *testing.T, name string) string {
 	t.Helper()
-	if bin := e2e.ServiceBinary(name); bin != "" {
+	if bin := testenv.ServiceBinary(name); bin != "" {
 		return bin
 	}
 	serviceBins.Lock()

@@ -25,6 +25,7 @@ import (
 	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/natstest"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 	"github.com/handoffmed/handoff/services/dicom"
 	"github.com/handoffmed/handoff/services/intake"
 	"github.com/handoffmed/handoff/services/ocr"
@@ -427,10 +428,8 @@ func binaryEnvs(t *testing.T) map[string]map[string]bool {
 
 func serviceBinary(t *testing.T, kind string) string {
 	t.Helper()
-	if h := os.Getenv("HANDOFF_BIN"); h != "" {
-		if bin := filepath.Join(filepath.Dir(h), kind); isExec(bin) {
-			return bin
-		}
+	if bin := testenv.ServiceBinary(kind); bin != "" {
+		return bin
 	}
 	bin := filepath.Join(t.TempDir(), kind)
 	build := exec.Command("go", "build", "-o", bin, "./cmd/"+kind)
@@ -439,11 +438,6 @@ func serviceBinary(t *testing.T, kind string) string {
 		t.Errorf("build %s: %v\n%s", kind, err, msg)
 	}
 	return bin
-}
-
-func isExec(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
 var metricNameRe = regexp.MustCompile(`"(handoff_[a-z_]+)"`)

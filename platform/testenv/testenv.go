@@ -208,3 +208,31 @@ func FreePort(t testing.TB) int {
 	t.Fatal("no free port on loopback")
 	return 0
 }
+
+// ServiceBinary returns the binary of one service (intake, dicom, ocr,
+// packager) that make test builds beside $HANDOFF_BIN, or "" when there is
+// none (the caller builds it).
+func ServiceBinary(name string) string {
+	b := os.Getenv("HANDOFF_BIN")
+	if b == "" {
+		return ""
+	}
+	bin := filepath.Join(filepath.Dir(b), name)
+	if st, err := os.Stat(bin); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return ""
+	}
+	return bin
+}
+
+// ToolVersion names a tool with its version, as "tesseract-5.3.0": the
+// first word of `name args...` that starts with a digit ("unknown"
+// without one). Results cached per tool version are kept under such names.
+func ToolVersion(name string, args ...string) string {
+	out, _ := exec.Command(name, args...).CombinedOutput()
+	for _, w := range strings.Fields(string(out)) {
+		if w[0] >= '0' && w[0] <= '9' {
+			return name + "-" + w
+		}
+	}
+	return name + "-unknown"
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/handoffmed/handoff/platform/blobtest"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 	"github.com/handoffmed/handoff/platform/textlayout"
 	"github.com/handoffmed/handoff/services/ocr"
 )
@@ -167,18 +168,7 @@ func computeRefs(t *testing.T) {
 // refTools names the versions of the tools that make the reference words:
 // the cached references under testdata/reference/<refTools> are theirs.
 var refTools = sync.OnceValue(func() string {
-	version := func(name string, args ...string) string {
-		out, _ := exec.Command(name, args...).CombinedOutput()
-		if f := strings.Fields(string(out)); len(f) > 0 {
-			for _, w := range f {
-				if w != "" && w[0] >= '0' && w[0] <= '9' {
-					return name + "-" + w
-				}
-			}
-		}
-		return name + "-unknown"
-	}
-	return version("tesseract", "--version") + "_" + version("pdftoppm", "-v")
+	return testenv.ToolVersion("tesseract", "--version") + "_" + testenv.ToolVersion("pdftoppm", "-v")
 })
 
 // updateRefs rewrites the cached reference words (go test -run

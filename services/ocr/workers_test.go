@@ -15,6 +15,7 @@ import (
 	"github.com/handoffmed/handoff/platform/event"
 	"github.com/handoffmed/handoff/platform/pipetest"
 	"github.com/handoffmed/handoff/platform/record"
+	"github.com/handoffmed/handoff/platform/testenv"
 	"github.com/handoffmed/handoff/services/ocr"
 )
 
@@ -88,11 +89,8 @@ func TestWorkerProcesses(t *testing.T) {
 // for the test.
 func buildWorker(t *testing.T) string {
 	t.Helper()
-	// make test builds it beside $HANDOFF_BIN.
-	if b := os.Getenv("HANDOFF_BIN"); b != "" {
-		if bin := filepath.Join(filepath.Dir(b), "ocr"); fileExists(bin) {
-			return bin
-		}
+	if bin := testenv.ServiceBinary("ocr"); bin != "" {
+		return bin
 	}
 	bin := filepath.Join(t.TempDir(), "ocr")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/ocr")
@@ -173,9 +171,4 @@ func TestServiceWorkerKilled(t *testing.T) {
 	if n := len(done.all()); n != 1 {
 		t.Errorf("%d completion events, want 1", n)
 	}
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

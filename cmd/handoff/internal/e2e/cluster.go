@@ -65,7 +65,7 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 	natsBin, vgwBin := testenv.Tool(t, "nats-server"), testenv.Tool(t, "versitygw")
 	c := &Cluster{root: t.TempDir(), Processes: map[string]*Proc{}}
 	for i := range 3 {
-		n := &Node{Name: fmt.Sprintf("n%d", i+1), Port: FreePort(t), ClusterPort: FreePort(t)}
+		n := &Node{Name: fmt.Sprintf("n%d", i+1), Port: testenv.FreePort(t), ClusterPort: testenv.FreePort(t)}
 		n.Dir = filepath.Join(c.root, n.Name)
 		n.Config = filepath.Join(c.root, n.Name+".conf")
 		c.Nodes = append(c.Nodes, n)
@@ -104,7 +104,7 @@ cluster {
 			t.Fatal(err)
 		}
 	}
-	c.S3Port = FreePort(t)
+	c.S3Port = testenv.FreePort(t)
 	c.S3Proc = StartProc(t, "versitygw", []string{"ROOT_ACCESS_KEY=" + extAccess, "ROOT_SECRET_KEY=" + extSecret}, vgwBin,
 		"--port", fmt.Sprintf("127.0.0.1:%d", c.S3Port), "--quiet", "--keep-alive",
 		"--event-nats-url", c.NATSURLs(), "--event-nats-topic", event.DefaultBucketSubject,

@@ -26,7 +26,6 @@ import (
 	"github.com/handoffmed/handoff/platform/blob"
 	"github.com/handoffmed/handoff/platform/localca"
 	"github.com/handoffmed/handoff/platform/record"
-	"github.com/handoffmed/handoff/platform/testenv"
 )
 
 var (
@@ -58,21 +57,6 @@ func Binary(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return builtBin
-}
-
-// ServiceBinary returns the binary of one service (intake, dicom, ocr,
-// packager): the one beside $HANDOFF_BIN when there is one (make test
-// builds them all into bin/), else "" and the caller builds it.
-func ServiceBinary(name string) string {
-	b := os.Getenv("HANDOFF_BIN")
-	if b == "" {
-		return ""
-	}
-	bin := filepath.Join(filepath.Dir(b), name)
-	if _, err := os.Stat(bin); err != nil {
-		return ""
-	}
-	return bin
 }
 
 // Proc is a process the test started.
@@ -467,13 +451,6 @@ func (p *Pipeline) Report(caseID string) record.Report {
 		p.T.Fatalf("report %s: %d", caseID, code)
 	}
 	return r
-}
-
-// FreePort returns a free TCP port on loopback for a server process to
-// listen on (testenv.FreePort).
-func FreePort(t testing.TB) int {
-	t.Helper()
-	return testenv.FreePort(t)
 }
 
 // WaitPort waits until something listens on addr.

@@ -59,7 +59,7 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 	natsBin, vgwBin := testenv.Tool(t, "nats-server"), testenv.Tool(t, "versitygw")
 	root := t.TempDir()
 	x := &External{NATSDir: filepath.Join(root, "nats"), S3Dir: filepath.Join(root, "s3"), Processes: map[string]*Proc{}}
-	x.NATSPort = FreePort(t)
+	x.NATSPort = testenv.FreePort(t)
 	// NATS locked down as in production: each service with its own key.
 	x.Keys = natsauth.Keys{Dir: filepath.Join(root, "nats-keys")}
 	if err := x.Keys.Generate(); err != nil {
@@ -79,7 +79,7 @@ func StartExternal(t testing.TB, o ExternalOptions) *External {
 			t.Fatal(err)
 		}
 	}
-	x.S3Port = FreePort(t)
+	x.S3Port = testenv.FreePort(t)
 	x.StartS3(t, vgwBin)
 	s3URL := fmt.Sprintf("http://127.0.0.1:%d", x.S3Port)
 	x.env = []string{"HANDOFF_S3_ACCESS_KEY=" + extAccess, "HANDOFF_S3_SECRET_KEY=" + extSecret, "HANDOFF_API_TOKEN=" + extToken}

@@ -255,16 +255,7 @@ var updateOCR = flag.Bool("update-ocr", false, "rewrite the cached OCR of the ex
 // ocrTools names the versions of the tools the OCR is made with: the
 // cached results under testdata/ocr/<ocrTools> are theirs.
 var ocrTools = sync.OnceValue(func() string {
-	version := func(name string, args ...string) string {
-		out, _ := exec.Command(name, args...).CombinedOutput()
-		for _, w := range strings.Fields(string(out)) {
-			if w[0] >= '0' && w[0] <= '9' {
-				return name + "-" + w
-			}
-		}
-		return name + "-unknown"
-	}
-	return version("tesseract", "--version") + "_" + version("pdftoppm", "-v")
+	return testenv.ToolVersion("tesseract", "--version") + "_" + testenv.ToolVersion("pdftoppm", "-v")
 })
 
 // cachedOCR is what ocr gives for page of the file data (0 for a
