@@ -422,6 +422,16 @@ func TestConsumeTiers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The first tier goes first among the messages its consumer holds: wait
+	// until the stream has handed it all three.
+	text, err := b.JetStream().Consumer(t.Context(), bus.StreamWork, "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "text messages pending", func() bool {
+		ci, err := text.Info(t.Context())
+		return err == nil && ci.NumPending == 3
+	})
 	close(release)
 	waitFor(t, "every message handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 6 })
 	want := []string{"dicom:filea", "text:filea", "text:fileb", "text:filec", "dicom:fileb", "dicom:filec"}
