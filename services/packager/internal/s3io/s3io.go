@@ -60,8 +60,8 @@ type StreamResult struct {
 // Stream uploads what fill writes as bucket/key with minio-go's streaming
 // PutObject (size -1: a multipart upload of PartSize parts, Buffers of them
 // uploaded in parallel while the next fills). The object's SHA-256 is
-// computed as minio-go reads it, beside fill. On any error minio-go aborts
-// the upload and fill's writes fail.
+// computed as minio-go reads it, beside fill. On any error the upload is
+// aborted (see dropUnfinished) and fill's writes fail.
 func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamOptions, fill func(io.Writer) error) (StreamResult, error) {
 	pr, pw := io.Pipe()
 	filled := make(chan error, 1)
@@ -89,6 +89,9 @@ func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamO
 	// Stops fill if the upload stopped first.
 	pr.CloseWithError(errUploadStopped)
 	ferr := <-filled
+	if err != nil || ferr != nil {
+		dropUnfinished(ctx, mc, bucket, key)
+	}
 	switch {
 	case ferr != nil && !errors.Is(ferr, errUploadStopped):
 		return StreamResult{}, ferr
@@ -103,6 +106,40 @@ func Stream(ctx context.Context, mc *minio.Client, bucket, key string, o StreamO
 }
 
 var errUploadStopped = errors.New("upload stopped")
+
+// dropUnfinished aborts what is left of a failed upload of key. minio-go
+// aborts the upload when it fails, but a server may still be storing a part
+// whose request the client gave up on and bring the upload back after the
+// abort (versitygw's posix backend does): the key's unfinished uploads are
+// aborted until a listing a little later finds none. What a crash leaves
+// behind is the retention sweep's (Store.AbortIncompleteUploads).
+func dropUnfinished(ctx context.Context, mc *minio.Client, bucket, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	core := minio.Core{Client: mc}
+	for quiet := 0; ctx.Err() == nil; {
+		found := false
+		for u := range mc.ListIncompleteUploads(ctx, bucket, key, false) {
+			if u.Err != nil || u.Key != key {
+				continue
+			}
+			found = true
+			_ = core.AbortMultipartUpload(ctx, bucket, key, u.UploadID)
+		}
+		if found {
+			quiet = 0
+		} else if quiet++; quiet == 2 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(settle):
+		}
+	}
+}
+
+// settle is how long a part the client gave up on may take to land.
+const settle = 200 * time.Millisecond
 
 // pipeBuffer gathers fill's writes before they cross the pipe.
 const pipeBuffer = 1 << 20
