@@ -75,7 +75,7 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("kv %s: %w", o.Bucket, err)
 	}
-	return &Store{kv: bus.RetryKV(kv), js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
+	return &Store{kv: bus.RetryKV(kv, o.Replicas), js: js, pre: "$KV." + o.Bucket + ".", now: time.Now}, nil
 }
 
 // KV is the underlying bucket, for watchers.
@@ -243,35 +243,24 @@ func (s *Store) Files(ctx context.Context, caseID string) ([]record.File, error)
 // rev (every record when rev is 0), oldest first: a reader that keeps the
 // case's files reads only what changed.
 func (s *Store) FilesSince(ctx context.Context, caseID string, rev uint64) ([]record.File, error) {
-	opts := []jetstream.WatchOpt{jetstream.IgnoreDeletes()}
+	var opts []jetstream.WatchOpt
 	if rev > 0 {
 		opts = append(opts, jetstream.ResumeFromRevision(rev+1))
 	}
-	w, err := s.kv.Watch(ctx, filesFilter(caseID), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("list files of %s: %w", caseID, err)
-	}
-	defer func() { _ = w.Stop() }()
 	var files []record.File
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, fmt.Errorf("list files of %s: watcher closed", caseID)
-			}
-			if e == nil { // initial values done
-				return files, nil
-			}
-			var f record.File
-			if err := json.Unmarshal(e.Value(), &f); err != nil {
-				return nil, fmt.Errorf("file %s: %w", e.Key(), err)
-			}
-			f.Revision = e.Revision()
-			files = append(files, f)
+	err := s.each(ctx, filesFilter(caseID), func(e jetstream.KeyValueEntry) error {
+		var f record.File
+		if err := json.Unmarshal(e.Value(), &f); err != nil {
+			return fmt.Errorf("file %s: %w", e.Key(), err)
 		}
+		f.Revision = e.Revision()
+		files = append(files, f)
+		return nil
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("files of %s: %w", caseID, err)
 	}
+	return files, nil
 }
 
 // PutReport stores a case's report.

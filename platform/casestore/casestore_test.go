@@ -196,3 +196,23 @@ func TestReportHead(t *testing.T) {
 		t.Errorf("no report: got %v, want ErrNotFound", err)
 	}
 }
+
+// A listing whose watch never says its initial values are done (a
+// consumer lost with its server) fails instead of waiting forever.
+func TestEachStalls(t *testing.T) {
+	s := open(t)
+	casestore.SetWatchStall(t, 200*time.Millisecond)
+	if _, err := s.CreateCase(t.Context(), record.Case{ID: "case0001"}); err != nil {
+		t.Fatal(err)
+	}
+	// UpdatesOnly: the watch never sends the end-of-initial-values marker.
+	err := casestore.Each(t.Context(), s.KV(), "case.*", func(jetstream.KeyValueEntry) error { return nil }, jetstream.UpdatesOnly())
+	if !errors.Is(err, casestore.ErrWatchStalled) {
+		t.Errorf("got %v, want ErrWatchStalled", err)
+	}
+	var ids []string
+	err = casestore.Each(t.Context(), s.KV(), "case.*", func(e jetstream.KeyValueEntry) error { ids = append(ids, e.Key()); return nil })
+	if err != nil || len(ids) != 1 {
+		t.Errorf("listed %v, %v; want the one case", ids, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -84,16 +85,30 @@ func (s *Store) DeleteCase(ctx context.Context, caseID string) (int, error) {
 	return n, nil
 }
 
-func (s *Store) each(ctx context.Context, filter string, fn func(jetstream.KeyValueEntry) error) error {
-	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+func (s *Store) each(ctx context.Context, filter string, fn func(jetstream.KeyValueEntry) error, opts ...jetstream.WatchOpt) error {
+	return Each(ctx, s.kv, filter, fn, opts...)
+}
+
+// Each calls fn with every live entry of kv matching filter, as a watch
+// reads them, and returns once it has read them all.
+func Each(ctx context.Context, kv jetstream.KeyValue, filter string, fn func(jetstream.KeyValueEntry) error, opts ...jetstream.WatchOpt) error {
+	w, err := kv.Watch(ctx, filter, append([]jetstream.WatchOpt{jetstream.IgnoreDeletes()}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", filter, err)
 	}
 	defer func() { _ = w.Stop() }()
+	// A watch whose consumer lived on a server that died, or whose
+	// creation could not learn how much it would deliver, may never say
+	// that the initial values are done: a stalled watch is an error (the
+	// caller's work is tried again), never a reader waiting forever.
+	stall := time.NewTimer(watchStall)
+	defer stall.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-stall.C:
+			return fmt.Errorf("list %s: %w", filter, ErrWatchStalled)
 		case e, ok := <-w.Updates():
 			if !ok {
 				return fmt.Errorf("list %s: watcher closed", filter)
@@ -104,6 +119,13 @@ func (s *Store) each(ctx context.Context, filter string, fn func(jetstream.KeyVa
 			if err := fn(e); err != nil {
 				return err
 			}
+			stall.Reset(watchStall)
 		}
 	}
 }
+
+// ErrWatchStalled means a listing received nothing for watchStall.
+var ErrWatchStalled = errors.New("watch stalled")
+
+// watchStall is how long a listing waits for its next value.
+var watchStall = 15 * time.Second

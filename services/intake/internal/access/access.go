@@ -31,7 +31,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/handoffmed/handoff/platform/bus"
-
+	"github.com/handoffmed/handoff/platform/casestore"
 	"github.com/handoffmed/handoff/platform/principal"
 	"github.com/handoffmed/handoff/platform/record"
 )
@@ -83,7 +83,7 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int, sessionTTL 
 	if err != nil {
 		return nil, fmt.Errorf("kv %s: %w", SessionsBucket, err)
 	}
-	return &Store{kv: kv, sessions: sk, ttl: sessionTTL, now: time.Now}, nil
+	return &Store{kv: bus.RetryKV(kv, replicas), sessions: bus.RetryKV(sk, replicas), ttl: sessionTTL, now: time.Now}, nil
 }
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -356,25 +356,5 @@ func (s *Store) get(ctx context.Context, kv jetstream.KeyValue, key string, v an
 
 // each calls fn with the value of every key matching filter.
 func (s *Store) each(ctx context.Context, filter string, fn func([]byte) error) error {
-	w, err := s.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
-	if err != nil {
-		return fmt.Errorf("list %s: %w", filter, err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("list: watcher closed")
-			}
-			if e == nil {
-				return nil
-			}
-			if err := fn(e.Value()); err != nil {
-				return err
-			}
-		}
-	}
+	return casestore.Each(ctx, s.kv, filter, func(e jetstream.KeyValueEntry) error { return fn(e.Value()) })
 }
