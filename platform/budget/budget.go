@@ -137,7 +137,7 @@ func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("budget bucket: %w", err)
 	}
-	s.kv = bus.RetryKV(kv) // reads and compare-and-set writes outlast a leader election
+	s.kv = bus.RetryKV(kv, s.opt.Replicas) // reads and compare-and-set writes outlast a leader election
 	return s.kv, nil
 }
 

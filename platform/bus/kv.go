@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -18,21 +19,46 @@ import (
 // revision). When the key holds exactly the value written, the write was
 // ours and is reported as done; otherwise the conflict stands and the
 // caller's compare-and-set loop reads again.
-func RetryKV(kv jetstream.KeyValue) jetstream.KeyValue { return retryKV{kv} }
+//
+// A replicated bucket's reads are direct gets, which any replica answers,
+// one that has not applied the newest writes too: a key written a moment
+// ago may read as missing (nats-server has no read-after-write for them
+// yet). With replicas > 1, a missing key is read again a few times over a
+// third of a second before it counts as missing; a stale value is the
+// compare-and-set loop's to catch.
+func RetryKV(kv jetstream.KeyValue, replicas int) jetstream.KeyValue {
+	return retryKV{kv, replicas > 1}
+}
 
 type retryKV struct {
 	jetstream.KeyValue
+	replicated bool
 }
 
 func (kv retryKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
 	var e jetstream.KeyValueEntry
-	err := Retry(ctx, func(ctx context.Context) error {
-		var err error
-		e, err = kv.KeyValue.Get(ctx, key)
-		return err
-	})
+	get := func() error {
+		return Retry(ctx, func(ctx context.Context) error {
+			var err error
+			e, err = kv.KeyValue.Get(ctx, key)
+			return err
+		})
+	}
+	err := get()
+	for wait := 10 * time.Millisecond; kv.replicated && errors.Is(err, jetstream.ErrKeyNotFound) && wait <= replicaLag; wait *= 2 {
+		select {
+		case <-ctx.Done():
+			return e, err
+		case <-time.After(wait):
+		}
+		err = get()
+	}
 	return e, err
 }
+
+// replicaLag is the longest pause between reads of a missing key of a
+// replicated bucket (10 ms doubling: 310 ms in all).
+const replicaLag = 160 * time.Millisecond
 
 func (kv retryKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
 	var rev uint64

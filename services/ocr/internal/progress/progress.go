@@ -73,7 +73,7 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 		return nil, fmt.Errorf("progress bucket: %w", err)
 	}
 	// Reads and compare-and-set writes outlast a leader election.
-	return &Store{kv: bus.RetryKV(kv)}, nil
+	return &Store{kv: bus.RetryKV(kv, replicas)}, nil
 }
 
 // Key names a document revision: safe KV key characters only.
