@@ -317,7 +317,10 @@ func (b *Bus) pumpFetch(ctx context.Context, log *slog.Logger, cons jetstream.Co
 		case <-ctx.Done():
 			return nil
 		}
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		// The fetch waits up to 5 s for a message, and no longer than ctx:
+		// a stopping worker does not sit out the wait.
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, err := cons.Fetch(1, jetstream.FetchContext(fctx))
 		got := false
 		if err == nil {
 			for raw := range batch.Messages() {
@@ -327,11 +330,13 @@ func (b *Bus) pumpFetch(ctx context.Context, log *slog.Logger, cons jetstream.Co
 				case <-quit:
 					_ = raw.Nak()
 					<-slots
+					cancel()
 					return nil
 				}
 			}
 			err = batch.Error()
 		}
+		cancel()
 		if !got {
 			<-slots
 		}
