@@ -19,7 +19,7 @@ type signal struct {
 	cat    string
 	weight int
 	label  string
-	re     *regexp.Regexp
+	re     prefiltered
 }
 
 // Thresholds: the score a category needs to be chosen.
@@ -57,7 +57,7 @@ func signals() []signal {
 				panic("signal " + label + ": pattern not in lower case")
 			}
 		}
-		out = append(out, signal{cat: cat, weight: weight, label: label, re: regexp.MustCompile(`(?m)` + pattern)})
+		out = append(out, signal{cat: cat, weight: weight, label: label, re: newPrefiltered(`(?m)` + pattern)})
 	}
 	const (
 		sum, rad, lab, ekg  = record.CategorySummary, record.CategoryRadiologyReport, record.CategoryLabReport, record.CategoryEKG
@@ -157,7 +157,7 @@ func signals() []signal {
 type analyte struct {
 	name   string
 	panels []string
-	re     *regexp.Regexp
+	re     prefiltered
 }
 
 func analytes(v *clinical.Vocabulary) []analyte {
@@ -166,7 +166,7 @@ func analytes(v *clinical.Vocabulary) []analyte {
 		if t.Text == "" {
 			continue
 		}
-		out = append(out, analyte{name: t.Name, panels: t.Panels, re: regexp.MustCompile(`(?im)` + t.Text)})
+		out = append(out, analyte{name: t.Name, panels: t.Panels, re: newPrefiltered(`(?im)` + t.Text)})
 	}
 	return out
 }
@@ -185,8 +185,9 @@ func panelTitles(v *clinical.Vocabulary) map[string]*regexp.Regexp {
 // its analytes are.
 func (a *Analyzer) labPanels(text string) (panels []string, found []string) {
 	count := map[string]int{}
+	folded := fold(text)
 	for _, an := range a.analytes {
-		if an.re.MatchString(text) {
+		if an.re.Match(text, folded) {
 			found = append(found, an.name)
 			for _, p := range an.panels {
 				count[p]++
