@@ -39,9 +39,8 @@ func TestRequired(t *testing.T) {
 	}
 }
 
-// prefilterTexts are the documents the classifier's signals are checked on:
-// the test documents, and their lines one by one.
-func prefilterTexts(t testing.TB) []string {
+// testDocuments are the texts of testdata/*.txt.
+func testDocuments(t testing.TB) []string {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test documents: %v", err)
@@ -52,7 +51,16 @@ func prefilterTexts(t testing.TB) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := string(b)
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// prefilterTexts are the texts the prefilter is checked on: the test
+// documents, and their lines one by one.
+func prefilterTexts(t testing.TB) []string {
+	var out []string
+	for _, text := range testDocuments(t) {
 		out = append(out, text)
 		out = append(out, strings.Split(text, "\n")...)
 	}
@@ -132,17 +140,9 @@ func FuzzPrefilter(f *testing.F) {
 
 // BenchmarkAnalyze analyses every test document once per iteration.
 func BenchmarkAnalyze(b *testing.B) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		b.Fatalf("no test documents: %v", err)
-	}
 	var inputs []Input
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		inputs = append(inputs, Input{Type: record.TypePDF, Pages: SplitPages(string(data))})
+	for _, text := range testDocuments(b) {
+		inputs = append(inputs, Input{Type: record.TypePDF, Pages: SplitPages(text)})
 	}
 	a := New()
 	b.ResetTimer()
