@@ -23,6 +23,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
 			img, err := render.Page(context.Background(), filepath.Join(corpus, tc.file), 1, 300)
 			if err != nil {
 				t.Fatal(err)

@@ -28,6 +28,7 @@ func TestDetectCorpus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s/%d", tc.file, tc.page), func(t *testing.T) {
+			t.Parallel()
 			img, err := render.Page(context.Background(), filepath.Join(corpus, tc.file), tc.page, 300)
 			if err != nil {
 				t.Fatal(err)
