@@ -111,8 +111,10 @@ var errUploadStopped = errors.New("upload stopped")
 // aborts the upload when it fails, but a server may still be storing a part
 // whose request the client gave up on and bring the upload back after the
 // abort (versitygw's posix backend does): the key's unfinished uploads are
-// aborted until a listing a little later finds none. What a crash leaves
-// behind is the retention sweep's (Store.AbortIncompleteUploads).
+// aborted until a listing a little later finds none (another worker
+// streaming the same key at that moment, a redelivered job, fails and its
+// job is tried again). What a crash leaves behind is the retention sweep's
+// (Store.AbortIncompleteUploads).
 func dropUnfinished(ctx context.Context, mc *minio.Client, bucket, key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
