@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -209,44 +208,11 @@ func checkDockerfile(t *testing.T, name, path, context string) (entrypoint strin
 
 var envRe = regexp.MustCompile(`\(env ([A-Z0-9_]+)\)`)
 
-var serviceBins = struct {
-	sync.Mutex
-	dir string
-}{}
-
-// serviceBinary returns a service's own binary: make test's (beside
-// $HANDOFF_BIN), else one built once per test run.
-func serviceBinary(t *testing.T, name string) string {
-	t.Helper()
-	if bin := testenv.ServiceBinary(name); bin != "" {
-		return bin
-	}
-	serviceBins.Lock()
-	defer serviceBins.Unlock()
-	if serviceBins.dir == "" {
-		dir, err := os.MkdirTemp("", "handoff-services-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		serviceBins.dir = dir
-	}
-	bin := filepath.Join(serviceBins.dir, name)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	build := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
-	build.Dir = filepath.Join("..", "..", "services", name)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-	return bin
-}
-
 // binaryEnv returns the environment variables a service binary's -h
 // documents.
 func binaryEnv(t *testing.T, name string) map[string]bool {
 	t.Helper()
-	out, _ := exec.Command(serviceBinary(t, name), "-h").CombinedOutput()
+	out, _ := exec.Command(testenv.ServiceBinary(t, name), "-h").CombinedOutput()
 	envs := map[string]bool{}
 	for _, m := range envRe.FindAllStringSubmatch(string(out), -1) {
 		envs[m[1]] = true
@@ -293,7 +259,7 @@ func TestOneConfigurationScheme(t *testing.T) {
 	}
 	bins := map[string][]string{"handoff serve": {e2e.Binary(t), "serve"}}
 	for _, name := range handoffServices {
-		bins[name] = []string{serviceBinary(t, name)}
+		bins[name] = []string{testenv.ServiceBinary(t, name)}
 	}
 	for name, cmdline := range bins {
 		cmd := exec.Command(cmdline[0], cmdline[1:]...)

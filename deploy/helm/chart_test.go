@@ -408,7 +408,7 @@ func binaryEnvs(t *testing.T) map[string]map[string]bool {
 	var wg sync.WaitGroup
 	for _, kind := range kinds {
 		wg.Go(func() {
-			bin := serviceBinary(t, kind)
+			bin := testenv.ServiceBinary(t, kind)
 			help, _ := exec.Command(bin, "-h").CombinedOutput()
 			envs := map[string]bool{}
 			for _, m := range envRe.FindAllStringSubmatch(string(help), -1) {
@@ -424,20 +424,6 @@ func binaryEnvs(t *testing.T) map[string]map[string]bool {
 	}
 	wg.Wait()
 	return out
-}
-
-func serviceBinary(t *testing.T, kind string) string {
-	t.Helper()
-	if bin := testenv.ServiceBinary(kind); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(t.TempDir(), kind)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/"+kind)
-	build.Dir = filepath.Join("..", "..", "services", kind)
-	if msg, err := build.CombinedOutput(); err != nil {
-		t.Errorf("build %s: %v\n%s", kind, err, msg)
-	}
-	return bin
 }
 
 var metricNameRe = regexp.MustCompile(`"(handoff_[a-z_]+)"`)

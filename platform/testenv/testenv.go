@@ -209,17 +209,44 @@ func FreePort(t testing.TB) int {
 	return 0
 }
 
+// startDir is the test's package directory: the working directory the
+// test binary starts in, before anything (a gateway of package blobtest)
+// changes it.
+var startDir, _ = os.Getwd()
+
+var serviceBins struct {
+	sync.Mutex
+	dir string
+}
+
 // ServiceBinary returns the binary of one service (intake, dicom, ocr,
-// packager) that make test builds beside $HANDOFF_BIN, or "" when there is
-// none (the caller builds it).
-func ServiceBinary(name string) string {
-	b := os.Getenv("HANDOFF_BIN")
-	if b == "" {
-		return ""
+// packager): the one make test builds beside $HANDOFF_BIN, else one built
+// once per test binary.
+func ServiceBinary(t testing.TB, name string) string {
+	t.Helper()
+	if b := os.Getenv("HANDOFF_BIN"); b != "" {
+		bin := filepath.Join(filepath.Dir(b), name)
+		if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return bin
+		}
 	}
-	bin := filepath.Join(filepath.Dir(b), name)
-	if st, err := os.Stat(bin); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
-		return ""
+	serviceBins.Lock()
+	defer serviceBins.Unlock()
+	if serviceBins.dir == "" {
+		dir, err := os.MkdirTemp("", "handoff-services-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serviceBins.dir = dir
+	}
+	bin := filepath.Join(serviceBins.dir, name)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	build := exec.Command("go", "build", "-o", bin, "github.com/handoffmed/handoff/services/"+name+"/cmd/"+name)
+	build.Dir = startDir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
@@ -236,3 +263,10 @@ func ToolVersion(name string, args ...string) string {
 	}
 	return name + "-unknown"
 }
+
+// OCRTools names the versions of Tesseract and pdftoppm, as
+// "tesseract-5.3.0_pdftoppm-22.12.0": OCR results cached in testdata are
+// kept under it, for the tools that made them.
+var OCRTools = sync.OnceValue(func() string {
+	return ToolVersion("tesseract", "--version") + "_" + ToolVersion("pdftoppm", "-v")
+})

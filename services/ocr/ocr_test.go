@@ -165,12 +165,6 @@ func computeRefs(t *testing.T) {
 	}
 }
 
-// refTools names the versions of the tools that make the reference words:
-// the cached references under testdata/reference/<refTools> are theirs.
-var refTools = sync.OnceValue(func() string {
-	return testenv.ToolVersion("tesseract", "--version") + "_" + testenv.ToolVersion("pdftoppm", "-v")
-})
-
 // updateRefs rewrites the cached reference words (go test -run
 // TestCorpusGoesThrough -update-references): after a change of the corpus,
 // or for tool versions that have none yet.
@@ -181,7 +175,7 @@ var updateRefs = flag.Bool("update-references", false, "rewrite the cached refer
 // words, so the suite does not run Tesseract over the corpus again on every
 // run), else made and, with -update-references, cached.
 func tesseractWords(pdf string, page int, root string) ([]tword, error) {
-	cache := filepath.Join(refDir, refTools(), fmt.Sprintf("%s.%d.tsv", filepath.Base(pdf), page))
+	cache := filepath.Join(refDir, testenv.OCRTools(), fmt.Sprintf("%s.%d.tsv", filepath.Base(pdf), page))
 	out, err := os.ReadFile(cache)
 	if err != nil || *updateRefs {
 		if out, err = runTesseract(pdf, page, root); err != nil {

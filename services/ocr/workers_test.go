@@ -35,7 +35,7 @@ func TestWorkerProcesses(t *testing.T) {
 	}
 	bin := os.Getenv("OCR_BENCH_BIN") // another version's worker, to compare
 	if bin == "" {
-		bin = buildWorker(t)
+		bin = testenv.ServiceBinary(t, "ocr")
 	}
 	pdf := scannedPDF(t, pages)
 	// File storage, as the worker processes set it up.
@@ -85,22 +85,6 @@ func TestWorkerProcesses(t *testing.T) {
 	t.Logf("pages/s with 2 processes / with 1: %.2fx", rates[1]/rates[0])
 }
 
-// buildWorker returns the OCR service binary: make test's, else one built
-// for the test.
-func buildWorker(t *testing.T) string {
-	t.Helper()
-	if bin := testenv.ServiceBinary("ocr"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(t.TempDir(), "ocr")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ocr")
-	build.Dir = blobtest.WorkDir(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startWorker starts an OCR worker process (one Tesseract, documents with
 // more than one page split) against the test's NATS and S3, logging into a
 // file of the test's temporary directory whose path it returns.
@@ -133,7 +117,7 @@ func startWorker(ctx context.Context, t *testing.T, bin string, e *serviceEnv, l
 // every page.
 func TestServiceWorkerKilled(t *testing.T) {
 	t.Parallel()
-	bin := buildWorker(t)
+	bin := testenv.ServiceBinary(t, "ocr")
 	e := &serviceEnv{Env: pipetest.StartWith(t, "/handoff/test", pipetest.Options{Files: true})}
 	e.caseID = e.newCase(t)
 	times := e.doneTimes(t)

@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -252,12 +251,6 @@ func ocrPage(t *testing.T, data []byte, path string, page int) (string, textlayo
 // pictures, or for tool versions that have none yet.
 var updateOCR = flag.Bool("update-ocr", false, "rewrite the cached OCR of the example cases under testdata/ocr")
 
-// ocrTools names the versions of the tools the OCR is made with: the
-// cached results under testdata/ocr/<ocrTools> are theirs.
-var ocrTools = sync.OnceValue(func() string {
-	return testenv.ToolVersion("tesseract", "--version") + "_" + testenv.ToolVersion("pdftoppm", "-v")
-})
-
 // cachedOCR is what ocr gives for page of the file data (0 for a
 // picture): Tesseract is deterministic, so with the same tool versions
 // the text and the words with their boxes are read from testdata/ocr,
@@ -267,7 +260,7 @@ var ocrTools = sync.OnceValue(func() string {
 // and with -update-ocr its result is cached.
 func cachedOCR(data []byte, page int, ocr func() (string, textlayout.Page, error)) (string, textlayout.Page, error) {
 	sum := sha256.Sum256(data)
-	base := filepath.Join("testdata", "ocr", ocrTools(), fmt.Sprintf("%x.%d", sum[:16], page))
+	base := filepath.Join("testdata", "ocr", testenv.OCRTools(), fmt.Sprintf("%x.%d", sum[:16], page))
 	if !*updateOCR {
 		text, err1 := os.ReadFile(base + ".txt")
 		lp, err2 := os.ReadFile(base + ".json")
