@@ -248,14 +248,9 @@ func (s *Store) FilesSince(ctx context.Context, caseID string, rev uint64) ([]re
 		opts = append(opts, jetstream.ResumeFromRevision(rev+1))
 	}
 	var files []record.File
-	err := s.each(ctx, filesFilter(caseID), func(e jetstream.KeyValueEntry) error {
-		var f record.File
-		if err := json.Unmarshal(e.Value(), &f); err != nil {
-			return fmt.Errorf("file %s: %w", e.Key(), err)
-		}
+	err := eachJSON(ctx, s, filesFilter(caseID), func(e jetstream.KeyValueEntry, f record.File) {
 		f.Revision = e.Revision()
 		files = append(files, f)
-		return nil
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("files of %s: %w", caseID, err)

@@ -16,14 +16,9 @@ import (
 // Cases returns every case record, in key order.
 func (s *Store) Cases(ctx context.Context) ([]record.Case, error) {
 	var out []record.Case
-	err := s.each(ctx, "case.*", func(e jetstream.KeyValueEntry) error {
-		var c record.Case
-		if err := json.Unmarshal(e.Value(), &c); err != nil {
-			return fmt.Errorf("decode %s: %w", e.Key(), err)
-		}
+	err := eachJSON(ctx, s, "case.*", func(e jetstream.KeyValueEntry, c record.Case) {
 		c.Revision = e.Revision()
 		out = append(out, c)
-		return nil
 	})
 	return out, err
 }
@@ -31,13 +26,8 @@ func (s *Store) Cases(ctx context.Context) ([]record.Case, error) {
 // Reports returns every case's report, by case ID.
 func (s *Store) Reports(ctx context.Context) (map[string]record.Report, error) {
 	out := map[string]record.Report{}
-	err := s.each(ctx, "report.*", func(e jetstream.KeyValueEntry) error {
-		var r record.Report
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			return fmt.Errorf("decode %s: %w", e.Key(), err)
-		}
+	err := eachJSON(ctx, s, "report.*", func(e jetstream.KeyValueEntry, r record.Report) {
 		out[strings.TrimPrefix(e.Key(), "report.")] = r
-		return nil
 	})
 	return out, err
 }
@@ -46,13 +36,8 @@ func (s *Store) Reports(ctx context.Context) (map[string]record.Report, error) {
 // case ID.
 func (s *Store) AllBundles(ctx context.Context) (map[string][]record.Bundle, error) {
 	out := map[string][]record.Bundle{}
-	err := s.each(ctx, "bundles.*", func(e jetstream.KeyValueEntry) error {
-		var b bundleSet
-		if err := json.Unmarshal(e.Value(), &b); err != nil {
-			return fmt.Errorf("decode %s: %w", e.Key(), err)
-		}
+	err := eachJSON(ctx, s, "bundles.*", func(e jetstream.KeyValueEntry, b bundleSet) {
 		out[strings.TrimPrefix(e.Key(), "bundles.")] = b.Bundles
-		return nil
 	})
 	return out, err
 }
@@ -87,6 +72,18 @@ func (s *Store) DeleteCase(ctx context.Context, caseID string) (int, error) {
 
 func (s *Store) each(ctx context.Context, filter string, fn func(jetstream.KeyValueEntry) error, opts ...jetstream.WatchOpt) error {
 	return Each(ctx, s.kv, filter, fn, opts...)
+}
+
+// eachJSON is each with every value decoded as a T.
+func eachJSON[T any](ctx context.Context, s *Store, filter string, fn func(jetstream.KeyValueEntry, T), opts ...jetstream.WatchOpt) error {
+	return s.each(ctx, filter, func(e jetstream.KeyValueEntry) error {
+		var v T
+		if err := json.Unmarshal(e.Value(), &v); err != nil {
+			return fmt.Errorf("decode %s: %w", e.Key(), err)
+		}
+		fn(e, v)
+		return nil
+	}, opts...)
 }
 
 // Each calls fn with every live entry of kv matching filter, as a watch
