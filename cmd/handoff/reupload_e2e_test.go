@@ -52,8 +52,11 @@ func TestReuploadsEndWithTheNewestVersionDone(t *testing.T) {
 					p.Upload(id, path, s.data)
 				}
 			}
-			v := p.WaitFor(id, "every file settled", 60*time.Second, func(v e2e.CaseView) bool {
-				return len(v.Files) > 0 && v.Pending == 0
+			// The expansion of a replaced archive learns it was replaced
+			// only as it ends: its entries may be done for a moment before
+			// it supersedes them.
+			v := p.WaitFor(id, "every file settled, no entry of a replaced archive live and none live twice", 60*time.Second, func(v e2e.CaseView) bool {
+				return len(v.Files) > 0 && v.Pending == 0 && entriesSettled(v, path)
 			})
 			var top *e2e.FileView
 			for i, f := range v.Files {
@@ -71,26 +74,30 @@ func TestReuploadsEndWithTheNewestVersionDone(t *testing.T) {
 			if want != "" && top.Type != want {
 				t.Errorf("%s: type %s, want the newest version's %s", path, top.Type, want)
 			}
-			// Entries of a replaced archive are superseded: they no longer
-			// count as the case's files beside the new version's.
-			live := map[string]int{}
-			for _, f := range v.Files {
-				if !strings.HasPrefix(f.Path, path+"!/") {
-					continue
-				}
-				if f.Status == record.StatusSkipped && f.Stage == record.StageSuperseded {
-					continue
-				}
-				live[f.Path]++
-				if top.Type != record.TypeZIP {
-					t.Errorf("entry %s of a replaced archive is %s at %s, want skipped as superseded", f.Path, f.Status, f.Stage)
-				}
-			}
-			for p, n := range live {
-				if n > 1 {
-					t.Errorf("entry %s is a live file %d times", p, n)
-				}
-			}
 		})
 	}
+}
+
+// entriesSettled says whether the entries of the archive at path are as
+// they must end: entries of a replaced archive are superseded (they no
+// longer count as the case's files beside the new version's), and no entry
+// is a live file twice.
+func entriesSettled(v e2e.CaseView, path string) bool {
+	var top *e2e.FileView
+	for i, f := range v.Files {
+		if f.Path == path {
+			top = &v.Files[i]
+		}
+	}
+	live := map[string]bool{}
+	for _, f := range v.Files {
+		if !strings.HasPrefix(f.Path, path+"!/") || f.Status == record.StatusSkipped && f.Stage == record.StageSuperseded {
+			continue
+		}
+		if top == nil || top.Type != record.TypeZIP || live[f.Path] {
+			return false
+		}
+		live[f.Path] = true
+	}
+	return true
 }
