@@ -17,7 +17,8 @@ PACKAGES := github.com/handoffmed/handoff/...
 GOTEST  ?= go test -race -count=1 -timeout 25m -parallel 4 '-ldflags=-s -w'
 # The race detector's runtime sleeps a second at every test binary's exit
 # (for reports from threads still running; the tests have ended by then).
-export GORACE := atexit_sleep_ms=0
+GORACE  ?= atexit_sleep_ms=0
+export GORACE
 # make test prints its time from here: set-up and build included.
 START   := $(shell date +%s)
 FUZZTIME ?= 10s
