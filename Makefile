@@ -19,6 +19,11 @@ GOTEST  ?= go test -race -count=1 -timeout 25m -parallel 4 '-ldflags=-s -w'
 # (for reports from threads still running; the tests have ended by then).
 GORACE  ?= atexit_sleep_ms=0
 export GORACE
+# -trimpath: what a build makes does not depend on the checkout's directory,
+# so a new clone reuses the Go build cache (and binaries name no paths of
+# the machine that built them).
+GOFLAGS += -trimpath
+export GOFLAGS
 # make test prints its time from here: set-up and build included.
 START   := $(shell date +%s)
 FUZZTIME ?= 10s
