@@ -58,12 +58,7 @@ func TestReuploadsEndWithTheNewestVersionDone(t *testing.T) {
 			v := p.WaitFor(id, "every file settled, no entry of a replaced archive live and none live twice", 60*time.Second, func(v e2e.CaseView) bool {
 				return len(v.Files) > 0 && v.Pending == 0 && entriesSettled(v, path)
 			})
-			var top *e2e.FileView
-			for i, f := range v.Files {
-				if f.Path == path {
-					top = &v.Files[i]
-				}
-			}
+			top := fileAt(v, path)
 			if top == nil {
 				t.Fatalf("no record of %s: %+v", path, v.Files)
 			}
@@ -83,12 +78,7 @@ func TestReuploadsEndWithTheNewestVersionDone(t *testing.T) {
 // longer count as the case's files beside the new version's), and no entry
 // is a live file twice.
 func entriesSettled(v e2e.CaseView, path string) bool {
-	var top *e2e.FileView
-	for i, f := range v.Files {
-		if f.Path == path {
-			top = &v.Files[i]
-		}
-	}
+	top := fileAt(v, path)
 	live := map[string]bool{}
 	for _, f := range v.Files {
 		if !strings.HasPrefix(f.Path, path+"!/") || f.Status == record.StatusSkipped && f.Stage == record.StageSuperseded {
@@ -100,4 +90,15 @@ func entriesSettled(v e2e.CaseView, path string) bool {
 		live[f.Path] = true
 	}
 	return true
+}
+
+// fileAt is the case's file at path, or nil.
+func fileAt(v e2e.CaseView, path string) *e2e.FileView {
+	var at *e2e.FileView
+	for i, f := range v.Files {
+		if f.Path == path {
+			at = &v.Files[i]
+		}
+	}
+	return at
 }
